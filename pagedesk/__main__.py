@@ -1,0 +1,3 @@
+from pagedesk.config.cli import main
+
+main()

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from pagedesk.accounts.models import BreakReason, Presence, Role, User
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+
+
+class UserEditForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    is_active = forms.BooleanField(label=_("Active (can log in)"), required=False)
+    password = forms.CharField(
+        label=_("New password"),
+        widget=forms.PasswordInput,
+        strip=False,
+        required=False,
+        help_text=_("Leave empty to keep the current password."),
+    )
+
+
+class PresenceForm(forms.Form):
+    presence = forms.ChoiceField(choices=[(p, p.label) for p in (Presence.AVAILABLE, Presence.BREAK, Presence.OFFLINE)])
+    break_reason = forms.ModelChoiceField(queryset=BreakReason.objects.filter(active=True), required=False)
+
+
+class BreakReasonForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=60)

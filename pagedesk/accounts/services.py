@@ -1,0 +1,229 @@
+"""Writes for users, presence, break reasons and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from pagedesk.accounts.models import (
+    ApiToken,
+    BreakReason,
+    Presence,
+    PresenceChange,
+    Role,
+    User,
+    hash_token,
+)
+from pagedesk.core import clock, metrics
+from pagedesk.core.errors import ApplicationError
+from pagedesk.realtime import groups
+from pagedesk.realtime.events import AgentStatusChanged
+from pagedesk.realtime.publish import publish
+
+USERNAME_MAX = 150
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ApplicationError("weak_password", " ".join(exc.messages), field="password") from None
+
+
+def user_create(
+    *,
+    username: str,
+    role: str,
+    password: str | None,
+    email: str = "",
+    display_name: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    validate: bool = True,
+) -> User:
+    username = username.strip()
+    if not username:
+        raise ApplicationError("invalid_username", _("A username is required."), field="username")
+    if len(username) > USERNAME_MAX:
+        raise ApplicationError("invalid_username", _("The username is too long."), field="username")
+    if role not in Role.values:
+        raise ApplicationError(
+            "invalid_role",
+            _("Role must be one of: %(roles)s.") % {"roles": ", ".join(Role.values)},
+            field="role",
+        )
+    user = User(
+        username=username,
+        role=role,
+        email=email.strip(),
+        display_name=display_name.strip(),
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+    )
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        raise ApplicationError("invalid_username", " ".join(exc.messages), field="username") from None
+    if password:
+        if validate:
+            _check_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+            PresenceChange.objects.create(agent=user, presence=Presence.OFFLINE, changed_at=user.presence_changed_at)
+    except IntegrityError:
+        raise ApplicationError(
+            "duplicate_username",
+            _("A user named “%(name)s” already exists.") % {"name": username},
+            status=409,
+            field="username",
+        ) from None
+    return user
+
+
+def user_update(
+    *,
+    user: User,
+    role: str | None = None,
+    email: str | None = None,
+    display_name: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    if role is not None:
+        if role not in Role.values:
+            raise ApplicationError(
+                "invalid_role",
+                _("Role must be one of: %(roles)s.") % {"roles": ", ".join(Role.values)},
+                field="role",
+            )
+        user.role = role
+    for field, value in {
+        "email": email,
+        "display_name": display_name,
+        "first_name": first_name,
+        "last_name": last_name,
+    }.items():
+        if value is not None:
+            setattr(user, field, value.strip())
+    if is_active is not None:
+        user.is_active = is_active
+    if password:
+        _check_password(password, user)
+        user.set_password(password)
+    user.save()
+    return user
+
+
+def presence_set(
+    *,
+    agent: User,
+    presence: str,
+    break_reason: BreakReason | None = None,
+    changed_by: User | None = None,
+    note: str = "",
+) -> User:
+    """Change an agent's presence, record the change and tell the agent and their supervisors.
+
+    Break needs a reason from the admin's list; any other presence clears it. Setting the same
+    presence (and reason) again is a no-op, so the board's "time in status" is not reset by a
+    double click.
+    """
+    if presence not in Presence.values:
+        raise ApplicationError(
+            "invalid_presence",
+            _("Presence must be one of: %(values)s.") % {"values": ", ".join(Presence.values)},
+            field="presence",
+        )
+    if not agent.is_agent:
+        raise ApplicationError("not_an_agent", _("Only agents have a presence."), status=409)
+    if presence == Presence.BREAK:
+        if break_reason is None:
+            raise ApplicationError("break_reason_required", _("Choose a reason for the break."), field="break_reason")
+        if not break_reason.active:
+            raise ApplicationError(
+                "break_reason_inactive", _("That break reason is no longer offered."), field="break_reason"
+            )
+    else:
+        break_reason = None
+
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=agent.pk)
+        if locked.presence == presence and locked.break_reason_id == (break_reason.pk if break_reason else None):
+            return locked
+        now = clock.now()
+        locked.presence = presence
+        locked.break_reason = break_reason
+        locked.presence_changed_at = now
+        if presence != Presence.WRAP_UP:
+            locked.wrap_up_until = None
+        locked.save(update_fields=["presence", "break_reason", "presence_changed_at", "wrap_up_until"])
+        PresenceChange.objects.create(
+            agent=locked, presence=presence, break_reason=break_reason, changed_at=now, changed_by=changed_by, note=note
+        )
+        campaign_ids = list(locked.memberships.values_list("campaign_id", flat=True))
+        publish(
+            AgentStatusChanged(
+                agent_id=locked.pk,
+                presence=presence,
+                break_reason=break_reason.name if break_reason else None,
+                changed_at=now.isoformat(),
+            ),
+            to=[groups.agent(locked.pk), *(groups.supervisors(cid) for cid in campaign_ids)],
+        )
+    metrics.presence_changes.labels(presence=presence).inc()
+    agent.refresh_from_db()
+    return locked
+
+
+def break_reason_create(*, name: str, position: int | None = None) -> BreakReason:
+    name = name.strip()
+    if not name:
+        raise ApplicationError("invalid_name", _("A name is required."), field="name")
+    if BreakReason.objects.filter(name__iexact=name).exists():
+        raise ApplicationError(
+            "duplicate_name", _("A break reason named “%(name)s” already exists.") % {"name": name}, status=409, field="name"
+        )
+    if position is None:
+        position = BreakReason.objects.count()
+    return BreakReason.objects.create(name=name, position=position)
+
+
+def break_reason_update(*, reason: BreakReason, name: str | None = None, active: bool | None = None) -> BreakReason:
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ApplicationError("invalid_name", _("A name is required."), field="name")
+        if BreakReason.objects.filter(name__iexact=name).exclude(pk=reason.pk).exists():
+            raise ApplicationError(
+                "duplicate_name",
+                _("A break reason named “%(name)s” already exists.") % {"name": name},
+                status=409,
+                field="name",
+            )
+        reason.name = name
+    if active is not None:
+        reason.active = active
+    reason.save()
+    return reason
+
+
+def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Create a personal token; returns the row and the raw token, which is never stored."""
+    raw = "pd_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name[:80], token_hash=hash_token(raw), prefix=raw[:10])
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    token.revoked_at = clock.now()
+    token.save(update_fields=["revoked_at"])

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import logout, views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from pagedesk.accounts.forms import BreakReasonForm, PresenceForm, UserCreateForm, UserEditForm
+from pagedesk.accounts.models import BreakReason, Role, User
+from pagedesk.accounts.selectors import break_reason_list, user_list
+from pagedesk.accounts.services import (
+    break_reason_create,
+    break_reason_update,
+    presence_set,
+    user_create,
+    user_update,
+)
+from pagedesk.campaigns.selectors import campaign_list_for_user
+from pagedesk.core.errors import ApplicationError
+from pagedesk.core.forms import apply_error
+from pagedesk.core.permissions import admin_required, any_role_required, forbidden
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You are logged out."))
+    return redirect("accounts:login")
+
+
+@any_role_required
+def agent_home_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    if not user.is_agent:
+        return redirect("home")
+    return render(
+        request,
+        "accounts/agent_home.html",
+        {
+            "nav": "me",
+            "campaigns": campaign_list_for_user(user=user),
+            "break_reasons": break_reason_list(),
+        },
+    )
+
+
+@require_POST
+@any_role_required
+def presence_set_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    if not user.is_agent:
+        return forbidden(request, _("Only agents have a presence."))
+    form = PresenceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose Available, Break or Offline."))
+    else:
+        try:
+            presence_set(
+                agent=user,
+                presence=form.cleaned_data["presence"],
+                break_reason=form.cleaned_data["break_reason"],
+                changed_by=user,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    if request.htmx:  # type: ignore[attr-defined]
+        user.refresh_from_db()
+        return render(request, "accounts/_presence.html", {"break_reasons": break_reason_list()})
+    return redirect(request.POST.get("next") or "accounts:agent_home")
+
+
+@admin_required
+def user_list_view(request: HttpRequest) -> HttpResponse:
+    role = request.GET.get("role", "")
+    users = user_list(role=role if role in Role.values else None)
+    return render(request, "accounts/user_list.html", {"nav": "users", "users": users, "roles": Role.choices, "role": role})
+
+
+@admin_required
+def user_create_view(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_create(**form.cleaned_data)
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("User “%(name)s” created.") % {"name": user.username})
+            return redirect("accounts:user_list")
+    status = 422 if request.method == "POST" else 200
+    return render(request, "accounts/user_form.html", {"nav": "users", "form": form, "creating": True}, status=status)
+
+
+@admin_required
+def user_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=user_id)
+    initial = {
+        "role": target.role,
+        "first_name": target.first_name,
+        "last_name": target.last_name,
+        "email": target.email,
+        "is_active": target.is_active,
+    }
+    form = UserEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if target.pk == request.user.pk and (data["role"] != Role.ADMIN or not data["is_active"]):
+            form.add_error(None, _("You cannot remove your own administrator role or deactivate yourself."))
+        else:
+            try:
+                user_update(user=target, **data)
+            except ApplicationError as exc:
+                apply_error(form, exc)
+            else:
+                messages.success(request, _("User “%(name)s” saved.") % {"name": target.username})
+                return redirect("accounts:user_list")
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request, "accounts/user_form.html", {"nav": "users", "form": form, "target": target}, status=status
+    )
+
+
+@admin_required
+def break_reasons_view(request: HttpRequest) -> HttpResponse:
+    form = BreakReasonForm(request.POST or None)
+    if request.method == "POST":
+        if "toggle" in request.POST:
+            reason = get_object_or_404(BreakReason, pk=request.POST["toggle"])
+            break_reason_update(reason=reason, active=not reason.active)
+            return redirect("accounts:break_reasons")
+        if form.is_valid():
+            try:
+                break_reason_create(name=form.cleaned_data["name"])
+            except ApplicationError as exc:
+                apply_error(form, exc)
+            else:
+                messages.success(request, _("Break reason added."))
+                return redirect("accounts:break_reasons")
+    return render(
+        request,
+        "accounts/break_reasons.html",
+        {"nav": "breaks", "form": form, "reasons": break_reason_list(active_only=False)},
+        status=422 if request.method == "POST" else 200,
+    )

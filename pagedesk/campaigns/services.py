@@ -1,0 +1,450 @@
+"""Writes for campaigns and everything configured per campaign.
+
+Each public function is one transaction: a campaign saved with its schedule, holidays and canned
+responses either lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from pagedesk.accounts.models import Role, User
+from pagedesk.campaigns import schedule
+from pagedesk.campaigns.models import (
+    BlockedContact,
+    Campaign,
+    CannedResponse,
+    Disposition,
+    Holiday,
+    Membership,
+    ScheduleRange,
+)
+from pagedesk.core.errors import ApplicationError, from_validation_error
+from pagedesk.messenger.models import PageConnection
+from pagedesk.realtime import groups
+from pagedesk.realtime.events import CampaignChanged
+from pagedesk.realtime.publish import publish
+
+# Every editable scalar field of a campaign; the form, the API and the services agree on this list.
+CAMPAIGN_FIELDS = (
+    "name",
+    "page_name",
+    "enabled",
+    "strategy",
+    "timezone",
+    "service_level_target",
+    "sl_threshold_seconds",
+    "dropout_threshold_seconds",
+    "chat_time_threshold_seconds",
+    "acd_threshold",
+    "max_interactions_per_agent",
+    "wrap_up_seconds",
+    "after_hours_message",
+    "human_agent_enabled",
+    "close_queue_at_schedule_end",
+    "transfer_timeout_seconds",
+)
+TEXT_LIMITS = {"canned_title": 100, "canned_text": 2000, "holiday_name": 100, "note": 300, "psid": 64}
+
+
+@dataclass(frozen=True)
+class HolidaySpec:
+    date: dt.date
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CannedSpec:
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    agent_id: int
+    penalty: int = 0
+
+
+def _default_schedule() -> list[schedule.Range]:
+    return [schedule.Range(schedule.DEFAULT_WEEKDAYS, schedule.DEFAULT_START, schedule.DEFAULT_END)]
+
+
+def _clean(obj: object, *, exclude: Sequence[str] = ()) -> None:
+    try:
+        obj.full_clean(exclude=list(exclude), validate_unique=True)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+
+
+def _changed(campaign: Campaign) -> None:
+    publish(CampaignChanged(campaign_id=campaign.pk), to=[groups.admins(), groups.supervisors(campaign.pk)])
+
+
+def _check_name_free(name: str, *, exclude_pk: int | None) -> None:
+    clash = Campaign.objects.filter(name__iexact=name.strip())
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ApplicationError(
+            "duplicate_name",
+            _("A campaign named “%(name)s” already exists.") % {"name": name.strip()},
+            status=409,
+            field="name",
+        )
+
+
+def campaign_create(
+    *,
+    fields: dict[str, object],
+    ranges: Sequence[schedule.Range] | None = None,
+    holidays: Sequence[HolidaySpec] = (),
+    canned_responses: Sequence[CannedSpec] = (),
+) -> Campaign:
+    """Create a campaign; without ranges it gets the default schedule, Mon–Fri 09:00–18:00."""
+    unknown = set(fields) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise ApplicationError("unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))})
+    campaign = Campaign(**fields)  # type: ignore[arg-type]
+    campaign.name = campaign.name.strip()
+    campaign.page_name = campaign.page_name.strip()
+    _check_name_free(campaign.name, exclude_pk=None)
+    _clean(campaign)
+    try:
+        with transaction.atomic():
+            campaign.save()
+            PageConnection.objects.create(campaign=campaign, page_name=campaign.page_name)
+            _replace_ranges(campaign, list(ranges) if ranges is not None else _default_schedule())
+            _replace_holidays(campaign, holidays)
+            _replace_canned(campaign, canned_responses)
+            _changed(campaign)
+    except IntegrityError:
+        # Two admins saving the same name at once: the unique index decides.
+        raise ApplicationError(
+            "duplicate_name", _("A campaign with that name already exists."), status=409, field="name"
+        ) from None
+    return campaign
+
+
+def campaign_update(
+    *,
+    campaign: Campaign,
+    fields: dict[str, object],
+    ranges: Sequence[schedule.Range] | None = None,
+    holidays: Sequence[HolidaySpec] | None = None,
+    canned_responses: Sequence[CannedSpec] | None = None,
+) -> Campaign:
+    """Update any subset of fields; lists given replace the stored ones. Disabling keeps every row."""
+    unknown = set(fields) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise ApplicationError("unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))})
+    for name, value in fields.items():
+        setattr(campaign, name, value.strip() if isinstance(value, str) and name in {"name", "page_name"} else value)
+    _check_name_free(campaign.name, exclude_pk=campaign.pk)
+    _clean(campaign)
+    try:
+        with transaction.atomic():
+            campaign.save()
+            if ranges is not None:
+                _replace_ranges(campaign, ranges)
+            if holidays is not None:
+                _replace_holidays(campaign, holidays)
+            if canned_responses is not None:
+                _replace_canned(campaign, canned_responses)
+            _changed(campaign)
+    except IntegrityError:
+        raise ApplicationError(
+            "duplicate_name", _("A campaign with that name already exists."), status=409, field="name"
+        ) from None
+    return campaign
+
+
+def campaign_set_schedule(*, campaign: Campaign, ranges: Sequence[schedule.Range]) -> None:
+    with transaction.atomic():
+        _replace_ranges(campaign, ranges)
+        _changed(campaign)
+
+
+def campaign_set_holidays(*, campaign: Campaign, holidays: Sequence[HolidaySpec]) -> None:
+    with transaction.atomic():
+        _replace_holidays(campaign, holidays)
+        _changed(campaign)
+
+
+def _replace_ranges(campaign: Campaign, ranges: Sequence[schedule.Range]) -> None:
+    errors = schedule.validate_ranges(ranges)
+    if errors:
+        raise ApplicationError("invalid_schedule", " ".join(errors), field="schedule", fields={"schedule": errors})
+    campaign.schedule_ranges.all().delete()
+    ScheduleRange.objects.bulk_create(
+        ScheduleRange(
+            campaign=campaign, weekdays=r.weekdays, start_minute=r.start_minute, end_minute=r.end_minute, position=i
+        )
+        for i, r in enumerate(ranges)
+    )
+
+
+def _replace_holidays(campaign: Campaign, holidays: Sequence[HolidaySpec]) -> None:
+    seen: set[dt.date] = set()
+    for holiday in holidays:
+        if holiday.date in seen:
+            raise ApplicationError(
+                "duplicate_holiday",
+                _("%(date)s is listed twice as a closed date.") % {"date": holiday.date.isoformat()},
+                field="holidays",
+            )
+        if len(holiday.name) > TEXT_LIMITS["holiday_name"]:
+            raise ApplicationError("too_long", _("A holiday name is longer than 100 characters."), field="holidays")
+        seen.add(holiday.date)
+    campaign.holidays.all().delete()
+    Holiday.objects.bulk_create(Holiday(campaign=campaign, date=h.date, name=h.name.strip()) for h in holidays)
+
+
+def _check_canned(spec: CannedSpec) -> None:
+    if not spec.title.strip() or not spec.text.strip():
+        raise ApplicationError(
+            "invalid_canned_response", _("Each canned response needs a title and a text."), field="canned_responses"
+        )
+    if len(spec.title) > TEXT_LIMITS["canned_title"] or len(spec.text) > TEXT_LIMITS["canned_text"]:
+        raise ApplicationError(
+            "too_long",
+            _("A canned response title is limited to 100 characters and its text to 2,000."),
+            field="canned_responses",
+        )
+
+
+def _replace_canned(campaign: Campaign, canned: Sequence[CannedSpec]) -> None:
+    for spec in canned:
+        _check_canned(spec)
+    campaign.canned_responses.all().delete()
+    CannedResponse.objects.bulk_create(
+        CannedResponse(campaign=campaign, title=s.title.strip(), text=s.text.strip(), position=i)
+        for i, s in enumerate(canned)
+    )
+
+
+def canned_response_create(*, campaign: Campaign, title: str, text: str) -> CannedResponse:
+    spec = CannedSpec(title=title, text=text)
+    _check_canned(spec)
+    with transaction.atomic():
+        position = campaign.canned_responses.count()
+        canned = CannedResponse.objects.create(
+            campaign=campaign, title=title.strip(), text=text.strip(), position=position
+        )
+        _changed(campaign)
+    return canned
+
+
+def canned_response_update(*, canned: CannedResponse, title: str | None = None, text: str | None = None) -> CannedResponse:
+    spec = CannedSpec(title=canned.title if title is None else title, text=canned.text if text is None else text)
+    _check_canned(spec)
+    canned.title, canned.text = spec.title.strip(), spec.text.strip()
+    with transaction.atomic():
+        canned.save()
+        _changed(canned.campaign)
+    return canned
+
+
+def canned_response_delete(*, canned: CannedResponse) -> None:
+    with transaction.atomic():
+        campaign = canned.campaign
+        canned.delete()
+        _renumber(campaign.canned_responses.all())
+        _changed(campaign)
+
+
+def canned_response_reorder(*, campaign: Campaign, ordered_ids: Sequence[int]) -> None:
+    with transaction.atomic():
+        existing = {c.pk: c for c in campaign.canned_responses.all()}
+        if sorted(ordered_ids) != sorted(existing):
+            raise ApplicationError(
+                "invalid_order", _("The new order must list each of this campaign's canned responses once.")
+            )
+        for position, pk in enumerate(ordered_ids):
+            existing[pk].position = position
+        CannedResponse.objects.bulk_update(existing.values(), ["position"])
+        _changed(campaign)
+
+
+def _renumber(rows) -> None:  # type: ignore[no-untyped-def]
+    rows = list(rows)
+    for position, row in enumerate(rows):
+        row.position = position
+    if rows:
+        type(rows[0]).objects.bulk_update(rows, ["position"])
+
+
+def _agents_by_id(agent_ids: Sequence[int]) -> dict[int, User]:
+    agents = {u.pk: u for u in User.objects.filter(pk__in=agent_ids)}
+    for agent_id in agent_ids:
+        user = agents.get(agent_id)
+        if user is None:
+            raise ApplicationError(
+                "unknown_agent", _("There is no user with id %(id)s.") % {"id": agent_id}, field="members"
+            )
+        if user.role != Role.AGENT:
+            raise ApplicationError(
+                "not_an_agent",
+                _("%(name)s is not an agent; only agents can be members.") % {"name": user.name},
+                field="members",
+            )
+    return agents
+
+
+def _check_penalty(penalty: int) -> None:
+    if not 0 <= penalty <= 100:
+        raise ApplicationError("invalid_penalty", _("Penalty must be between 0 and 100."), field="penalty")
+
+
+def membership_set(*, campaign: Campaign, members: Sequence[MemberSpec]) -> list[Membership]:
+    """Replace the member list; the given order is the member order used by linear routing."""
+    ids = [m.agent_id for m in members]
+    if len(ids) != len(set(ids)):
+        raise ApplicationError("duplicate_member", _("An agent is listed twice."), field="members")
+    for member in members:
+        _check_penalty(member.penalty)
+    _agents_by_id(ids)
+    with transaction.atomic():
+        campaign.memberships.exclude(agent_id__in=ids).delete()
+        existing = {m.agent_id: m for m in campaign.memberships.all()}
+        result = []
+        for position, spec in enumerate(members):
+            membership = existing.get(spec.agent_id) or Membership(campaign=campaign, agent_id=spec.agent_id)
+            membership.position = position
+            membership.penalty = spec.penalty
+            membership.save()
+            result.append(membership)
+        _changed(campaign)
+    return result
+
+
+def membership_add(*, campaign: Campaign, agent_id: int, penalty: int = 0) -> Membership:
+    _check_penalty(penalty)
+    _agents_by_id([agent_id])
+    with transaction.atomic():
+        if campaign.memberships.filter(agent_id=agent_id).exists():
+            raise ApplicationError("duplicate_member", _("That agent is already a member."), status=409, field="agent")
+        membership = Membership.objects.create(
+            campaign=campaign, agent_id=agent_id, penalty=penalty, position=campaign.memberships.count()
+        )
+        _changed(campaign)
+    return membership
+
+
+def membership_update(*, membership: Membership, penalty: int | None = None, position: int | None = None) -> Membership:
+    with transaction.atomic():
+        if penalty is not None:
+            _check_penalty(penalty)
+            membership.penalty = penalty
+            membership.save(update_fields=["penalty"])
+        if position is not None:
+            rows = [m for m in membership.campaign.memberships.all() if m.pk != membership.pk]
+            position = max(0, min(position, len(rows)))
+            rows.insert(position, membership)
+            _renumber(rows)
+            membership.position = position
+        _changed(membership.campaign)
+    return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    with transaction.atomic():
+        campaign = membership.campaign
+        membership.delete()
+        _renumber(campaign.memberships.all())
+        _changed(campaign)
+
+
+def campaign_set_supervisors(*, campaign: Campaign, supervisor_ids: Sequence[int]) -> None:
+    users = list(User.objects.filter(pk__in=supervisor_ids))
+    if len(users) != len(set(supervisor_ids)):
+        raise ApplicationError("unknown_user", _("One of the supervisors does not exist."), field="supervisors")
+    if any(u.role != Role.SUPERVISOR for u in users):
+        raise ApplicationError(
+            "not_a_supervisor", _("Only users with the supervisor role can supervise."), field="supervisors"
+        )
+    with transaction.atomic():
+        campaign.supervisors.set(users)
+        _changed(campaign)
+
+
+def disposition_create(*, campaign: Campaign, name: str, parent: Disposition | None = None) -> Disposition:
+    name = name.strip()
+    if not name:
+        raise ApplicationError("invalid_name", _("A disposition needs a name."), field="name")
+    if len(name) > 100:
+        raise ApplicationError("too_long", _("A disposition name is limited to 100 characters."), field="name")
+    if parent is not None:
+        if parent.campaign_id != campaign.pk:
+            raise ApplicationError("invalid_parent", _("The parent belongs to another campaign."), field="parent")
+        if parent.parent_id is not None:
+            raise ApplicationError(
+                "too_deep", _("Dispositions have two levels; choose a top-level parent."), field="parent"
+            )
+    siblings = campaign.dispositions.filter(parent=parent)
+    if siblings.filter(name__iexact=name).exists():
+        raise ApplicationError(
+            "duplicate_name", _("“%(name)s” already exists at this level.") % {"name": name}, status=409, field="name"
+        )
+    with transaction.atomic():
+        disposition = Disposition.objects.create(
+            campaign=campaign, parent=parent, name=name, position=siblings.count()
+        )
+        _changed(campaign)
+    return disposition
+
+
+def disposition_rename(*, disposition: Disposition, name: str) -> Disposition:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ApplicationError("invalid_name", _("A disposition needs a name of at most 100 characters."), field="name")
+    clash = Disposition.objects.filter(
+        campaign_id=disposition.campaign_id, parent_id=disposition.parent_id, name__iexact=name
+    ).exclude(pk=disposition.pk)
+    if clash.exists():
+        raise ApplicationError(
+            "duplicate_name", _("“%(name)s” already exists at this level.") % {"name": name}, status=409, field="name"
+        )
+    with transaction.atomic():
+        disposition.name = name
+        disposition.save(update_fields=["name"])
+        _changed(disposition.campaign)
+    return disposition
+
+
+def disposition_delete(*, disposition: Disposition) -> None:
+    with transaction.atomic():
+        campaign = disposition.campaign
+        disposition.delete()
+        _changed(campaign)
+
+
+def blocked_contact_add(*, campaign: Campaign, psid: str, note: str = "", by: User | None = None) -> BlockedContact:
+    psid = psid.strip()
+    if not psid or not psid.isdigit() or len(psid) > TEXT_LIMITS["psid"]:
+        raise ApplicationError(
+            "invalid_psid", _("A PSID is the customer's page-scoped id: digits only, up to 64."), field="psid"
+        )
+    if len(note) > TEXT_LIMITS["note"]:
+        raise ApplicationError("too_long", _("The note is limited to 300 characters."), field="note")
+    try:
+        with transaction.atomic():
+            blocked = BlockedContact.objects.create(campaign=campaign, psid=psid, note=note.strip(), created_by=by)
+            _changed(campaign)
+    except IntegrityError:
+        raise ApplicationError(
+            "duplicate_psid", _("That PSID is already blocked in this campaign."), status=409, field="psid"
+        ) from None
+    return blocked
+
+
+def blocked_contact_remove(*, blocked: BlockedContact) -> None:
+    with transaction.atomic():
+        campaign = blocked.campaign
+        blocked.delete()
+        _changed(campaign)

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from pagedesk.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home_view, name="home"),
+    path("healthz", core_views.healthz_view, name="healthz"),
+    path("readyz", core_views.readyz_view, name="readyz"),
+    path("metrics", core_views.metrics_view, name="metrics"),
+    path("accounts/", include("pagedesk.accounts.urls")),
+    path("campaigns/", include("pagedesk.campaigns.urls")),
+    path("api/v1/", include("pagedesk.api.urls")),
+    path("django-admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from pagedesk.core.startup import run_startup_hooks
+from pagedesk.core.worker import EmbeddedWorkers
+
+
+def port_number(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError("the port must be between 1 and 65535")
+    return port
+
+
+class Command(BaseCommand):
+    help = "Serve pagedesk (HTTP + websockets) with uvicorn; runs the task worker in-process unless --no-worker."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=port_number, default=8000)
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Do not run background tasks here (run `pagedesk worker`)."
+        )
+        parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+    def handle(self, *args: object, host: str, port: int, no_worker: bool, log_level: str, **options: object) -> None:
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("The database is not up to date. Run `pagedesk migrate` first.")
+        run_startup_hooks()
+        workers = None
+        if not no_worker:
+            workers = EmbeddedWorkers(settings.EMBEDDED_WORKER_THREADS)
+            workers.start()
+        self.stdout.write(f"pagedesk serving on http://{host}:{port}/ (worker: {'separate' if no_worker else 'in-process'})")
+        config = uvicorn.Config(
+            "pagedesk.config.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level=log_level,
+            ws_ping_interval=20,
+            ws_ping_timeout=20,
+        )
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            if workers:
+                workers.stop()

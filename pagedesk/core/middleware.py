@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponse
+
+from pagedesk.core import metrics
+
+
+class MetricsMiddleware:
+    """Counts and times every request; async-capable so it adds no thread hop under uvicorn."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        if self.is_async:
+            return self._acall(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        self._record(request, response, started)  # type: ignore[arg-type]
+        return response
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = await self.get_response(request)  # type: ignore[misc]
+        self._record(request, response, started)
+        return response
+
+    @staticmethod
+    def _record(request: HttpRequest, response: HttpResponse, started: float) -> None:
+        metrics.http_latency.observe(time.perf_counter() - started)
+        metrics.http_requests.labels(method=request.method or "", status=str(response.status_code)).inc()

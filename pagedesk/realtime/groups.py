@@ -1,0 +1,20 @@
+"""Audience names for the channel layer. Group names allow only [a-zA-Z0-9_.-]."""
+
+from __future__ import annotations
+
+
+def agent(agent_id: int) -> str:
+    return f"agent.{agent_id}"
+
+
+def campaign_queue(campaign_id: int) -> str:
+    """Members of a campaign: they see its pending (ringall) queue."""
+    return f"campaign.{campaign_id}.queue"
+
+
+def supervisors(campaign_id: int) -> str:
+    return f"campaign.{campaign_id}.supervisors"
+
+
+def admins() -> str:
+    return "admins"

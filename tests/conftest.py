@@ -1,0 +1,109 @@
+"""Shared fixtures: the personas (ada, sam, alice, bob) and helpers every test layer uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+
+from pagedesk.accounts.models import BreakReason, User
+from pagedesk.accounts.services import api_token_create, break_reason_create, user_create
+from pagedesk.campaigns.models import Campaign
+from pagedesk.campaigns.services import MemberSpec, campaign_create, campaign_set_supervisors, membership_set
+from pagedesk.core import clock
+from pagedesk.realtime import publish as publish_module
+from pagedesk.realtime.events import Event
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(username: str, role: str, **extra: str) -> User:
+    return user_create(username=username, role=role, password=PASSWORD, first_name=username.title(), **extra)
+
+
+@pytest.fixture
+def ada(db) -> User:
+    return make_user("ada", "admin")
+
+
+@pytest.fixture
+def sam(db) -> User:
+    return make_user("sam", "supervisor")
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return make_user("alice", "agent")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return make_user("bob", "agent")
+
+
+@pytest.fixture
+def lunch(db) -> BreakReason:
+    return break_reason_create(name="Lunch")
+
+
+@pytest.fixture
+def campaign(db, alice: User, bob: User, sam: User) -> Campaign:
+    """An enabled ringall campaign open around the clock, with alice and bob as members, sam supervising."""
+    from pagedesk.campaigns import schedule
+
+    created = campaign_create(
+        fields={"name": "Acme Support", "page_name": "Acme", "timezone": "Europe/Madrid"},
+        ranges=[schedule.Range(schedule.ALL_WEEKDAYS, 0, schedule.MINUTES_PER_DAY)],
+    )
+    membership_set(campaign=created, members=[MemberSpec(agent_id=alice.pk), MemberSpec(agent_id=bob.pk)])
+    campaign_set_supervisors(campaign=created, supervisor_ids=[sam.pk])
+    return created
+
+
+def login_client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_for():
+    return login_client
+
+
+@pytest.fixture
+def token_for(db):
+    def make(user: User) -> dict[str, str]:
+        _token, raw = api_token_create(user=user, name="test")
+        return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    return make
+
+
+@pytest.fixture
+def published() -> Iterator[list[tuple[Event, list[str]]]]:
+    """Every event published after commit in this test, with its audience groups."""
+    captured: list[tuple[Event, list[str]]] = []
+
+    def listener(event: Event, groups: list[str]) -> None:
+        captured.append((event, groups))
+
+    publish_module.add_listener(listener)
+    yield captured
+    publish_module.remove_listener(listener)
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[object]:
+    class Frozen:
+        def set(self, at: dt.datetime) -> None:
+            clock.freeze(at)
+
+        def advance(self, **delta: float) -> None:
+            clock.freeze(clock.now() + dt.timedelta(**delta))
+
+    clock.freeze(dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC))
+    yield Frozen()
+    clock.freeze(None)
