@@ -155,7 +155,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": _env_int("PAGEDESK_SQLITE_TIMEOUT", 20),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
     }
-    _db["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # Per process, so two test runs in one checkout (a developer and a helper) never share a file.
+    _db["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI, CONN_MAX_AGE leaks a connection per request context; the psycopg pool does not.
     _db["CONN_MAX_AGE"] = 0
@@ -164,6 +165,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
         "max_size": _env_int("PAGEDESK_DB_POOL_MAX", 16),
         "timeout": 10,
     }
+    _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}
 else:
     raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL")
 DATABASES = {"default": _db}

@@ -1,0 +1,63 @@
+# pagedesk — the two set-up commands are `make demo` and `make test`; the rest are for developers.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SIM_PORT ?= 8100
+export PAGEDESK_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: demo install install-test browser test test-fast check fmt bench serve simulator clean
+
+$(BIN)/pagedesk: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(BIN)/pagedesk
+
+install: $(BIN)/pagedesk
+
+## demo: install, migrate, load demo data (idempotent), start the app, print the URLs and logins.
+demo: install
+	$(BIN)/pagedesk migrate --no-input -v 0
+	$(BIN)/pagedesk demo
+	@echo ""
+	@echo "pagedesk:   http://$(HOST):$(PORT)/"
+	@echo "API docs:   http://$(HOST):$(PORT)/api/v1/docs"
+	@echo ""
+	$(BIN)/pagedesk serve --host $(HOST) --port $(PORT)
+
+## browser: Debian's chromium for the Playwright tests (Playwright never downloads its own browser here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's chromium for the browser tests…"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; \
+	fi
+
+## test: everything the tests need, then every test (unit, integration, browser).
+test: install browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+
+## check: lint, format and types.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy pagedesk
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+serve: install
+	$(BIN)/pagedesk serve --host $(HOST) --port $(PORT)
+
+clean:
+	rm -rf $(VENV) build *.egg-info test-results
