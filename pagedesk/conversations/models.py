@@ -52,9 +52,15 @@ class Conversation(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="conversations")
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversations")
-    state = models.CharField(max_length=20, choices=ConversationState.choices, default=ConversationState.QUEUED)
+    state = models.CharField(
+        max_length=20, choices=ConversationState.choices, default=ConversationState.QUEUED
+    )
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversations",
     )
     # Bumped on every state change so a page can ignore an event older than what it shows.
     version = models.PositiveIntegerField(default=1)
@@ -70,7 +76,9 @@ class Conversation(models.Model):
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
 
-    disposition = models.ForeignKey(Disposition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    disposition = models.ForeignKey(
+        Disposition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -157,7 +165,9 @@ class Message(models.Model):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["conversation", "created_at"], name="message_conv_created_idx")]
         constraints = [
-            models.UniqueConstraint(fields=["page_id", "mid"], condition=~models.Q(mid=""), name="message_unique_mid")
+            models.UniqueConstraint(
+                fields=["page_id", "mid"], condition=~models.Q(mid=""), name="message_unique_mid"
+            )
         ]
 
     def __str__(self) -> str:
@@ -196,7 +206,9 @@ class ConversationEvent(models.Model):
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=40)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(default=clock.now)
     data = models.JSONField(default=dict, blank=True)
 

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pagedesk.campaigns.models import Campaign
+from pagedesk.core import clock
 from pagedesk.core.models import TimestampedModel
 
 
@@ -38,3 +39,42 @@ class PageConnection(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.page_name or self.page_id} ({self.token_status})"
+
+
+class InboundEventStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored")
+    FAILED = "failed", _("Failed")
+
+
+class InboundEvent(models.Model):
+    """One raw webhook messaging item, stored before the 200 so nothing Facebook sent is ever lost.
+
+    Unique on (page_id, dedup_key): the message id when the event has one, else a hash of its content,
+    so a redelivered event is stored and processed once.
+    """
+
+    page_id = models.CharField(max_length=64)
+    psid = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=40)
+    dedup_key = models.CharField(max_length=255)
+    payload = models.JSONField()
+    # Facebook's event timestamp (ms since epoch); processing per (page, psid) follows this order.
+    event_time = models.BigIntegerField(default=0)
+    received_at = models.DateTimeField(default=clock.now)
+    status = models.CharField(
+        max_length=20, choices=InboundEventStatus.choices, default=InboundEventStatus.PENDING
+    )
+    error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    known_page = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page_id", "dedup_key"], name="inbound_event_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["page_id", "psid", "status", "event_time"], name="inbound_order_idx"),
+            models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
+        ]

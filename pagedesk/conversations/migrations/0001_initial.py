@@ -7,151 +7,335 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('campaigns', '0001_initial'),
+        ("campaigns", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('page_id', models.CharField(max_length=64)),
-                ('psid', models.CharField(max_length=64)),
-                ('first_name', models.CharField(blank=True, max_length=150)),
-                ('last_name', models.CharField(blank=True, max_length=150)),
-                ('profile_pic_url', models.URLField(blank=True, max_length=1000)),
-                ('locale', models.CharField(blank=True, max_length=20)),
-                ('profile_fetched_at', models.DateTimeField(blank=True, null=True)),
-                ('profile_failed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=pagedesk.core.clock.now)),
-                ('last_message_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("page_id", models.CharField(max_length=64)),
+                ("psid", models.CharField(max_length=64)),
+                ("first_name", models.CharField(blank=True, max_length=150)),
+                ("last_name", models.CharField(blank=True, max_length=150)),
+                ("profile_pic_url", models.URLField(blank=True, max_length=1000)),
+                ("locale", models.CharField(blank=True, max_length=20)),
+                ("profile_fetched_at", models.DateTimeField(blank=True, null=True)),
+                ("profile_failed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=pagedesk.core.clock.now)),
+                ("last_message_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('page_id', 'psid'), name='contact_unique_psid')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("page_id", "psid"), name="contact_unique_psid")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('assigned', 'Assigned'), ('closed', 'Closed'), ('abandoned', 'Abandoned'), ('after_hours', 'After hours'), ('blocked', 'Blocked')], default='queued', max_length=20)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(default=pagedesk.core.clock.now)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('queue_order', models.DateTimeField(blank=True, null=True)),
-                ('assigned_at', models.DateTimeField(blank=True, null=True)),
-                ('first_response_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('abandoned_at', models.DateTimeField(blank=True, null=True)),
-                ('last_customer_message_at', models.DateTimeField(blank=True, null=True)),
-                ('last_message_at', models.DateTimeField(blank=True, null=True)),
-                ('transfer_note', models.TextField(blank=True)),
-                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to=settings.AUTH_USER_MODEL)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to='campaigns.campaign')),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to='conversations.contact')),
-                ('disposition', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='campaigns.disposition')),
-                ('transferred_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("assigned", "Assigned"),
+                            ("closed", "Closed"),
+                            ("abandoned", "Abandoned"),
+                            ("after_hours", "After hours"),
+                            ("blocked", "Blocked"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(default=pagedesk.core.clock.now)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("queue_order", models.DateTimeField(blank=True, null=True)),
+                ("assigned_at", models.DateTimeField(blank=True, null=True)),
+                ("first_response_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("abandoned_at", models.DateTimeField(blank=True, null=True)),
+                ("last_customer_message_at", models.DateTimeField(blank=True, null=True)),
+                ("last_message_at", models.DateTimeField(blank=True, null=True)),
+                ("transfer_note", models.TextField(blank=True)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversations",
+                        to="campaigns.campaign",
+                    ),
+                ),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversations",
+                        to="conversations.contact",
+                    ),
+                ),
+                (
+                    "disposition",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="campaigns.disposition",
+                    ),
+                ),
+                (
+                    "transferred_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ConversationEvent',
+            name="ConversationEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=40)),
-                ('at', models.DateTimeField(default=pagedesk.core.clock.now)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='conversations.conversation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=40)),
+                ("at", models.DateTimeField(default=pagedesk.core.clock.now)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="conversations.conversation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('in', 'Inbound'), ('out', 'Outbound')], max_length=3)),
-                ('sender_type', models.CharField(choices=[('customer', 'Customer'), ('agent', 'Agent'), ('page_echo', 'Sent from Facebook'), ('system', 'System')], max_length=20)),
-                ('page_id', models.CharField(max_length=64)),
-                ('mid', models.CharField(blank=True, max_length=255)),
-                ('text', models.TextField(blank=True)),
-                ('kind', models.CharField(default='text', max_length=30)),
-                ('payload', models.CharField(blank=True, help_text='Quick reply or postback payload', max_length=1000)),
-                ('reply_to_mid', models.CharField(blank=True, max_length=255)),
-                ('status', models.CharField(choices=[('received', 'Received'), ('pending', 'Pending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('read', 'Read'), ('failed', 'Failed')], default='received', max_length=20)),
-                ('status_reason', models.CharField(blank=True, max_length=500)),
-                ('messaging_type', models.CharField(blank=True, max_length=30)),
-                ('tag', models.CharField(blank=True, max_length=40)),
-                ('send_attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(db_index=True, default=pagedesk.core.clock.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('edited_at', models.DateTimeField(blank=True, null=True)),
-                ('reactions', models.JSONField(blank=True, default=list)),
-                ('extra', models.JSONField(blank=True, default=dict)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='conversations.conversation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(choices=[("in", "Inbound"), ("out", "Outbound")], max_length=3),
+                ),
+                (
+                    "sender_type",
+                    models.CharField(
+                        choices=[
+                            ("customer", "Customer"),
+                            ("agent", "Agent"),
+                            ("page_echo", "Sent from Facebook"),
+                            ("system", "System"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("page_id", models.CharField(max_length=64)),
+                ("mid", models.CharField(blank=True, max_length=255)),
+                ("text", models.TextField(blank=True)),
+                ("kind", models.CharField(default="text", max_length=30)),
+                (
+                    "payload",
+                    models.CharField(
+                        blank=True, help_text="Quick reply or postback payload", max_length=1000
+                    ),
+                ),
+                ("reply_to_mid", models.CharField(blank=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("pending", "Pending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("read", "Read"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        max_length=20,
+                    ),
+                ),
+                ("status_reason", models.CharField(blank=True, max_length=500)),
+                ("messaging_type", models.CharField(blank=True, max_length=30)),
+                ("tag", models.CharField(blank=True, max_length=40)),
+                ("send_attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(db_index=True, default=pagedesk.core.clock.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("edited_at", models.DateTimeField(blank=True, null=True)),
+                ("reactions", models.JSONField(blank=True, default=list)),
+                ("extra", models.JSONField(blank=True, default=dict)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="conversations.conversation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('image', 'Image'), ('video', 'Video'), ('audio', 'Audio'), ('file', 'File'), ('location', 'Location'), ('sticker', 'Sticker'), ('fallback', 'Link')], max_length=20)),
-                ('original_url', models.URLField(blank=True, max_length=2000)),
-                ('file', models.FileField(blank=True, max_length=500, upload_to='attachments/%Y/%m/%d/')),
-                ('filename', models.CharField(blank=True, max_length=255)),
-                ('content_type', models.CharField(blank=True, max_length=150)),
-                ('size', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('title', models.CharField(blank=True, max_length=500)),
-                ('latitude', models.FloatField(blank=True, null=True)),
-                ('longitude', models.FloatField(blank=True, null=True)),
-                ('attachment_id', models.CharField(blank=True, max_length=100)),
-                ('download_error', models.CharField(blank=True, max_length=300)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='conversations.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("image", "Image"),
+                            ("video", "Video"),
+                            ("audio", "Audio"),
+                            ("file", "File"),
+                            ("location", "Location"),
+                            ("sticker", "Sticker"),
+                            ("fallback", "Link"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("original_url", models.URLField(blank=True, max_length=2000)),
+                ("file", models.FileField(blank=True, max_length=500, upload_to="attachments/%Y/%m/%d/")),
+                ("filename", models.CharField(blank=True, max_length=255)),
+                ("content_type", models.CharField(blank=True, max_length=150)),
+                ("size", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("title", models.CharField(blank=True, max_length=500)),
+                ("latitude", models.FloatField(blank=True, null=True)),
+                ("longitude", models.FloatField(blank=True, null=True)),
+                ("attachment_id", models.CharField(blank=True, max_length=100)),
+                ("download_error", models.CharField(blank=True, max_length=300)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="conversations.message",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['campaign', 'state', 'queue_order'], name='conv_queue_idx'),
+            model_name="conversation",
+            index=models.Index(fields=["campaign", "state", "queue_order"], name="conv_queue_idx"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['agent', 'state'], name='conv_agent_state_idx'),
+            model_name="conversation",
+            index=models.Index(fields=["agent", "state"], name="conv_agent_state_idx"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['contact', 'state'], name='conv_contact_state_idx'),
+            model_name="conversation",
+            index=models.Index(fields=["contact", "state"], name="conv_contact_state_idx"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['campaign', 'queued_at'], name='conv_campaign_queued_idx'),
+            model_name="conversation",
+            index=models.Index(fields=["campaign", "queued_at"], name="conv_campaign_queued_idx"),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['queued', 'assigned'])), fields=('campaign', 'contact'), name='conversation_one_open_per_contact'),
+            model_name="conversation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ["queued", "assigned"])),
+                fields=("campaign", "contact"),
+                name="conversation_one_open_per_contact",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversationevent',
-            index=models.Index(fields=['conversation', 'at'], name='conv_event_idx'),
+            model_name="conversationevent",
+            index=models.Index(fields=["conversation", "at"], name="conv_event_idx"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'created_at'], name='message_conv_created_idx'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "created_at"], name="message_conv_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('mid', ''), _negated=True), fields=('page_id', 'mid'), name='message_unique_mid'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("mid", ""), _negated=True),
+                fields=("page_id", "mid"),
+                name="message_unique_mid",
+            ),
         ),
     ]

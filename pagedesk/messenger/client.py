@@ -1,0 +1,147 @@
+"""The Graph API client: the only place pagedesk speaks HTTP to Facebook (or the simulator).
+
+FACEBOOK_GRAPH_URL decides which one answers; everything else is identical, which is what lets the
+demo and the tests run the production code path. Errors come back as the typed exceptions in
+messenger.errors. This module does not retry: callers (tasks) decide, because only they know
+whether a retry is safe (a send that timed out must be reconciled first, never blindly re-sent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from pagedesk.core import metrics
+from pagedesk.messenger.errors import Ambiguous, GraphError, Transient, classify
+
+_local = threading.local()
+TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
+
+
+def _http() -> httpx.Client:
+    """One pooled client per thread (httpx.Client is not documented as thread-safe for all uses)."""
+    client = getattr(_local, "client", None)
+    if client is None or client.is_closed:
+        client = httpx.Client(timeout=TIMEOUT, headers={"User-Agent": "pagedesk"})
+        _local.client = client
+    return client
+
+
+def graph_url(path: str) -> str:
+    return f"{settings.FACEBOOK_GRAPH_URL}/{settings.FACEBOOK_GRAPH_VERSION}/{path.lstrip('/')}"
+
+
+def appsecret_proof(access_token: str) -> str:
+    """HMAC of the token with the app secret; Meta recommends sending it with every server call."""
+    return hmac.new(settings.FACEBOOK_APP_SECRET.encode(), access_token.encode(), hashlib.sha256).hexdigest()
+
+
+def _auth_params(token: str | None) -> dict[str, str]:
+    if not token:
+        return {}
+    params = {"access_token": token}
+    if settings.FACEBOOK_APP_SECRET:
+        params["appsecret_proof"] = appsecret_proof(token)
+    return params
+
+
+def request(
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    params: dict[str, Any] | None = None,
+    json: Any = None,
+    data: dict[str, Any] | None = None,
+    files: dict[str, Any] | None = None,
+    absolute_url: str | None = None,
+) -> dict[str, Any]:
+    """Call the Graph API and return its JSON body, or raise a typed GraphError."""
+    url = absolute_url or graph_url(path)
+    all_params = {**(params or {}), **_auth_params(token)}
+    try:
+        response = _http().request(method, url, params=all_params, json=json, data=data, files=files)
+    except httpx.ConnectError as exc:
+        # Nothing reached Facebook: safe to retry.
+        metrics.graph_errors.labels(kind="transient").inc()
+        raise Transient(f"Could not connect to Facebook: {exc}") from exc
+    except (httpx.ReadTimeout, httpx.RemoteProtocolError) as exc:
+        # The request may have been processed: a send must be reconciled before any retry.
+        metrics.graph_errors.labels(kind="ambiguous").inc()
+        raise Ambiguous(f"Facebook did not answer in time: {exc.__class__.__name__}") from exc
+    except httpx.HTTPError as exc:
+        metrics.graph_errors.labels(kind="transient").inc()
+        raise Transient(f"Network error talking to Facebook: {exc.__class__.__name__}") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
+        error = classify(body, http_status=response.status_code)
+        metrics.graph_errors.labels(kind=type(error).__name__).inc()
+        raise error
+    if not isinstance(body, dict):
+        if response.status_code >= 500:
+            raise Transient(f"Facebook answered HTTP {response.status_code}")
+        raise GraphError(
+            f"Facebook answered with a body that is not a JSON object (HTTP {response.status_code})"
+        )
+    return body
+
+
+def get(path: str, *, token: str | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    return request("GET", path, token=token, params=params)
+
+
+def post(
+    path: str,
+    *,
+    token: str | None = None,
+    params: dict[str, Any] | None = None,
+    json: Any = None,
+    data: dict[str, Any] | None = None,
+    files: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return request("POST", path, token=token, params=params, json=json, data=data, files=files)
+
+
+def delete(path: str, *, token: str | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    return request("DELETE", path, token=token, params=params)
+
+
+def download(url: str, *, max_bytes: int) -> tuple[bytes, str]:
+    """Fetch a (Facebook CDN) attachment URL with a size cap; returns (content, content type).
+
+    Raises GraphError subclasses like the Graph calls so callers have one error vocabulary.
+    """
+    try:
+        with _http().stream("GET", url, follow_redirects=True) as response:
+            if response.status_code >= 400:
+                cls = Transient if response.status_code >= 500 else GraphError
+                raise cls(
+                    f"Downloading the attachment failed with HTTP {response.status_code}",
+                    http_status=response.status_code,
+                )
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise GraphError(f"The attachment is larger than the {max_bytes // (1024 * 1024)} MB limit")
+            chunks: list[bytes] = []
+            total = 0
+            for chunk in response.iter_bytes():
+                total += len(chunk)
+                if total > max_bytes:
+                    raise GraphError(
+                        f"The attachment is larger than the {max_bytes // (1024 * 1024)} MB limit"
+                    )
+                chunks.append(chunk)
+            content_type = (
+                response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+            )
+            return b"".join(chunks), content_type
+    except httpx.HTTPError as exc:
+        raise Transient(f"Network error downloading the attachment: {exc.__class__.__name__}") from exc
