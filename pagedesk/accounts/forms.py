@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pagedesk.accounts.models import BreakReason, Presence, Role, User
+from pagedesk.accounts.models import BreakReason, Presence, Role
 
 
 class UserCreateForm(forms.Form):

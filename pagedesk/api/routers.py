@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pagedesk.api.main import api
-
 _mounted = False
 
 
