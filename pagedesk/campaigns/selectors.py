@@ -5,12 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Count, Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import User
 from pagedesk.campaigns import schedule
-from pagedesk.campaigns.models import Campaign, Holiday, ScheduleRange
+from pagedesk.campaigns.models import (
+    BlockedContact,
+    Campaign,
+    CannedResponse,
+    Disposition,
+    Holiday,
+    Membership,
+    ScheduleRange,
+)
 from pagedesk.core import clock
-from pagedesk.core.errors import NotFound, PermissionDenied
+from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
 
 
 def campaign_list_for_user(*, user: User) -> QuerySet[Campaign]:
@@ -34,12 +43,12 @@ def campaign_list_for_user(*, user: User) -> QuerySet[Campaign]:
 def campaign_get_for_user(*, user: User, campaign_id: int, manage: bool = False) -> Campaign:
     """A campaign the user may see (or, with manage=True, change: admins only)."""
     if manage and not user.is_admin:
-        raise PermissionDenied("forbidden", "Only administrators can change campaigns.")
+        raise PermissionDenied("forbidden", _("Only administrators can change campaigns."))
     campaign = campaign_list_for_user(user=user).filter(pk=campaign_id).first()
     if campaign is None:
         if Campaign.objects.filter(pk=campaign_id).exists():
-            raise PermissionDenied("forbidden", "You do not have access to this campaign.")
-        raise NotFound("not_found", "There is no campaign with that id.")
+            raise PermissionDenied("forbidden", _("You do not have access to this campaign."))
+        raise NotFound("not_found", _("There is no campaign with that id."))
     return campaign
 
 
@@ -64,3 +73,61 @@ def campaign_next_schedule_change(*, campaign: Campaign, at: dt.datetime | None 
         timezone=campaign.timezone,
         at=at or clock.now(),
     )
+
+
+def membership_list(*, campaign: Campaign) -> QuerySet[Membership]:
+    """Members in routing order, with their agent rows (presence included)."""
+    return campaign.memberships.select_related("agent", "agent__break_reason").order_by("position", "id")
+
+
+def membership_get(*, campaign: Campaign, agent_id: int) -> Membership:
+    membership = campaign.memberships.select_related("agent", "campaign").filter(agent_id=agent_id).first()
+    if membership is None:
+        raise NotFound("not_found", _("Agent %(id)s is not a member of this campaign.") % {"id": agent_id})
+    return membership
+
+
+def supervisor_list(*, campaign: Campaign) -> QuerySet[User]:
+    return campaign.supervisors.order_by("username")
+
+
+def canned_response_list(*, campaign: Campaign) -> QuerySet[CannedResponse]:
+    return campaign.canned_responses.order_by("position", "id")
+
+
+def canned_response_get(*, campaign: Campaign, canned_id: int) -> CannedResponse:
+    canned = campaign.canned_responses.select_related("campaign").filter(pk=canned_id).first()
+    if canned is None:
+        raise NotFound("not_found", _("This campaign has no canned response with id %(id)s.") % {"id": canned_id})
+    return canned
+
+
+def disposition_tree(*, campaign: Campaign) -> list[Disposition]:
+    """Top-level dispositions in order, each with `children` prefetched in order (two levels)."""
+    return list(
+        campaign.dispositions.filter(parent__isnull=True)
+        .prefetch_related(Prefetch("children", queryset=Disposition.objects.order_by("position", "id")))
+        .order_by("position", "id")
+    )
+
+
+def disposition_get(*, campaign: Campaign, disposition_id: int, field: str | None = None) -> Disposition:
+    """A disposition of this campaign. With `field`, an unknown id is bad input on that field (422)."""
+    disposition = campaign.dispositions.select_related("campaign").filter(pk=disposition_id).first()
+    if disposition is None:
+        message = _("This campaign has no disposition with id %(id)s.") % {"id": disposition_id}
+        if field:
+            raise ApplicationError("unknown_disposition", message, status=422, field=field)
+        raise NotFound("not_found", message)
+    return disposition
+
+
+def blocked_contact_list(*, campaign: Campaign) -> QuerySet[BlockedContact]:
+    return campaign.blocked_contacts.order_by("-created_at", "-id")
+
+
+def blocked_contact_get(*, campaign: Campaign, blocked_id: int) -> BlockedContact:
+    blocked = campaign.blocked_contacts.select_related("campaign").filter(pk=blocked_id).first()
+    if blocked is None:
+        raise NotFound("not_found", _("This campaign has no blocked contact with id %(id)s.") % {"id": blocked_id})
+    return blocked

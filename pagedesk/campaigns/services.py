@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import Role, User
@@ -162,6 +163,27 @@ def campaign_update(
             "duplicate_name", _("A campaign with that name already exists."), status=409, field="name"
         ) from None
     return campaign
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Delete a campaign that never had a conversation. One with history can only be disabled, since
+    deleting it would erase the transcripts and metrics its conversations carry."""
+    refusal = ApplicationError(
+        "campaign_has_conversations",
+        _("“%(name)s” has conversations, so deleting it would erase their history. Disable it instead (enabled=false).")
+        % {"name": campaign.name},
+        status=409,
+    )
+    if campaign.conversations.exists():
+        raise refusal
+    campaign_id = campaign.pk
+    try:
+        with transaction.atomic():
+            campaign.delete()
+            publish(CampaignChanged(campaign_id=campaign_id), to=[groups.admins(), groups.supervisors(campaign_id)])
+    except ProtectedError:
+        # A conversation arrived between the check and the delete: the PROTECT foreign key decides.
+        raise refusal from None
 
 
 def campaign_set_schedule(*, campaign: Campaign, ranges: Sequence[schedule.Range]) -> None:
