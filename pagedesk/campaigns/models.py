@@ -3,7 +3,7 @@ from __future__ import annotations
 import zoneinfo
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +75,8 @@ class Campaign(TimestampedModel):
     after_hours_message = models.TextField(
         _("after-hours message"),
         max_length=2000,
+        # TextField's max_length only shapes the form widget; the model must enforce it for the API too.
+        validators=[MaxLengthValidator(2000)],
         default="Thanks for your message! We're closed right now and will answer when we open.",
     )
     human_agent_enabled = models.BooleanField(
