@@ -78,3 +78,18 @@ class InboundEvent(models.Model):
             models.Index(fields=["page_id", "psid", "status", "event_time"], name="inbound_order_idx"),
             models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
         ]
+
+
+class PageSendThrottle(models.Model):
+    """The per-page send budget shared by every thread and process (one row per page).
+
+    A fixed one-second window: `window_second` is the Unix second the `count` belongs to. Senders take
+    a slot with one conditional UPDATE (no lock held across HTTP), so the cap holds across workers on
+    SQLite and PostgreSQL alike. `paused_until` (Unix seconds) stops all sends for the page after
+    Facebook answered with a rate-limit error.
+    """
+
+    page_id = models.CharField(max_length=64, unique=True)
+    window_second = models.BigIntegerField(default=0)
+    count = models.PositiveIntegerField(default=0)
+    paused_until = models.FloatField(default=0)
