@@ -93,7 +93,7 @@ class Campaign(TimestampedModel):
     members = models.ManyToManyField(  # type: ignore[var-annotated]
         settings.AUTH_USER_MODEL, through="Membership", related_name="member_campaigns"
     )
-    supervisors = models.ManyToManyField(  # type: ignore[var-annotated]
+    supervisors = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="supervised_campaigns"
     )
     # rrmemory resumes after this agent; written under the routing lock.

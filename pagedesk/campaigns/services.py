@@ -111,7 +111,7 @@ def campaign_create(
     unknown = set(fields) - set(CAMPAIGN_FIELDS)
     if unknown:
         raise ApplicationError("unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))})
-    campaign = Campaign(**fields)  # type: ignore[arg-type]
+    campaign = Campaign(**fields)
     campaign.name = campaign.name.strip()
     campaign.page_name = campaign.page_name.strip()
     _check_name_free(campaign.name, exclude_pk=None)
@@ -293,7 +293,7 @@ def canned_response_reorder(*, campaign: Campaign, ordered_ids: Sequence[int]) -
         _changed(campaign)
 
 
-def _renumber(rows) -> None:  # type: ignore[no-untyped-def]
+def _renumber(rows) -> None:
     rows = list(rows)
     for position, row in enumerate(rows):
         row.position = position

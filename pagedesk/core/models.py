@@ -12,7 +12,7 @@ class TimestampedModel(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         self.updated_at = clock.now()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:

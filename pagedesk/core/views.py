@@ -50,6 +50,6 @@ def home_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect("accounts:login")
-    if user.is_agent:  # type: ignore[union-attr]
+    if user.is_agent:
         return redirect("accounts:agent_home")
     return redirect("campaigns:list")

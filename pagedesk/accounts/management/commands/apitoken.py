@@ -9,7 +9,7 @@ from pagedesk.accounts.services import api_token_create
 class Command(BaseCommand):
     help = "Print a new personal API token for a user (send it as `Authorization: Bearer <token>`)."
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--username", required=True)
         parser.add_argument("--name", default="cli", help="A label to recognise the token by.")
 

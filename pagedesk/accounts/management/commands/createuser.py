@@ -13,7 +13,7 @@ from pagedesk.core.errors import ApplicationError
 class Command(BaseCommand):
     help = "Create a pagedesk user. Prompts for the password, or reads PAGEDESK_PASSWORD with --noinput."
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--username", required=True)
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--email", default="")

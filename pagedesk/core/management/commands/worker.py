@@ -9,7 +9,7 @@ from pagedesk.core.worker import make_worker
 class Command(BaseCommand):
     help = "Run background tasks (a separate worker for scaled deployments)."
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--interval", type=float, default=0.5, help="Seconds between polls when idle.")
 
     def handle(self, *args: object, interval: float, **options: object) -> None:

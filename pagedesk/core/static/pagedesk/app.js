@@ -50,3 +50,124 @@
     });
   });
 })();
+
+// Repeating form rows (campaign schedule ranges, holidays, canned responses, members).
+// Markup: [data-rows="prefix"] holds a [data-row-list] of [data-row] elements, a <template data-row-template>
+// whose fields are named "prefix-__i__-…", and buttons with data-row-action="add|remove|up|down".
+// After every change the rows are renumbered in page order, so the server reads them in the order shown.
+(function () {
+  "use strict";
+  const ATTRS = ["name", "id", "for", "aria-labelledby", "aria-describedby"];
+
+  function renumber(container) {
+    const prefix = container.dataset.rows;
+    const pattern = new RegExp("^" + prefix + "-(\\d+|__i__)-");
+    const list = container.querySelector("[data-row-list]");
+    Array.from(list.children).filter((el) => el.matches("[data-row]")).forEach((row, index) => {
+      [row, ...row.querySelectorAll("*")].forEach((el) => {
+        ATTRS.forEach((attr) => {
+          const value = el.getAttribute(attr);
+          if (value && pattern.test(value)) el.setAttribute(attr, value.replace(pattern, `${prefix}-${index}-`));
+        });
+      });
+      row.querySelectorAll("[data-row-number]").forEach((el) => { el.textContent = String(index + 1); });
+    });
+    container.dispatchEvent(new CustomEvent("pagedesk:rows-changed", { bubbles: true }));
+  }
+
+  function focusFirstField(row) {
+    const field = row.querySelector("input:not([type=hidden]), textarea, select");
+    if (field) field.focus();
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-row-action]");
+    if (!button) return;
+    const container = button.closest("[data-rows]");
+    if (!container) return;
+    event.preventDefault();
+    const list = container.querySelector("[data-row-list]");
+    const row = button.closest("[data-row]");
+    const action = button.dataset.rowAction;
+    if (action === "add") {
+      const template = container.querySelector("template[data-row-template]");
+      const fragment = template.content.cloneNode(true);
+      const added = fragment.querySelector("[data-row]");
+      list.appendChild(fragment);
+      renumber(container);
+      focusFirstField(added);
+      return;
+    }
+    if (!row) return;
+    if (action === "remove") {
+      // Keep keyboard focus nearby: the next row's same button, else the previous row's, else "add".
+      const neighbour = row.nextElementSibling || row.previousElementSibling;
+      container.dispatchEvent(new CustomEvent("pagedesk:row-removed", { bubbles: true, detail: { row } }));
+      row.remove();
+      renumber(container);
+      const next = neighbour && neighbour.querySelector('[data-row-action="remove"]');
+      const form = container.closest("form");
+      const fallback = container.querySelector('[data-row-action="add"]') || (form && form.querySelector("[data-available]"));
+      if (next || fallback) (next || fallback).focus();
+    } else if (action === "up" && row.previousElementSibling) {
+      list.insertBefore(row, row.previousElementSibling);
+      renumber(container);
+      button.focus();
+    } else if (action === "down" && row.nextElementSibling) {
+      list.insertBefore(row.nextElementSibling, row);
+      renumber(container);
+      button.focus();
+    }
+  });
+
+  // Dual list (campaign members): options move from the "available" select into member rows and back.
+  function setupDualList(form) {
+    const available = form.querySelector("[data-available]");
+    const container = form.querySelector('[data-rows="member"]');
+    const list = container.querySelector("[data-row-list]");
+    const template = form.querySelector("template[data-member-template]");
+    const empty = form.querySelector("[data-member-empty]");
+    const sync = () => { if (empty) empty.hidden = list.children.length > 0; };
+
+    function addMember(id, name) {
+      const fragment = template.content.cloneNode(true);
+      const row = fragment.querySelector("[data-row]");
+      row.dataset.agentId = id;
+      [row, ...row.querySelectorAll("*")].forEach((el) => {
+        ATTRS.concat(["value"]).forEach((attr) => {
+          const value = el.getAttribute(attr);
+          if (value && value.includes("__id__")) el.setAttribute(attr, value.replaceAll("__id__", id));
+        });
+      });
+      row.querySelector("[data-member-name]").textContent = name;  // textContent: names are never HTML
+      row.querySelector('input[name="member"]').value = id;
+      list.appendChild(fragment);
+      return row;
+    }
+
+    form.querySelector("[data-member-add]").addEventListener("click", () => {
+      const chosen = Array.from(available.selectedOptions);
+      chosen.forEach((option) => { addMember(option.value, option.textContent); option.remove(); });
+      renumber(container);
+      sync();
+      if (!chosen.length) available.focus();
+    });
+    container.addEventListener("pagedesk:row-removed", (event) => {
+      const row = event.detail.row;
+      const option = new Option(row.querySelector("[data-member-name]").textContent, row.dataset.agentId);
+      available.appendChild(option);
+      setTimeout(sync);
+    });
+    container.addEventListener("pagedesk:rows-changed", sync);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("form[data-dual-list]").forEach(setupDualList);
+  });
+
+  // Forms with data-confirm ask before submitting (deletions).
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+})();
