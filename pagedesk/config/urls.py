@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("pagedesk.accounts.urls")),
     path("campaigns/", include("pagedesk.campaigns.urls")),
     path("api/v1/", include("pagedesk.api.urls")),
+    path("webhooks/", include("pagedesk.messenger.urls")),
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,0 +1,182 @@
+"""Inbound webhook events: store them raw (in the request), then process them per customer (in tasks).
+
+Storing is one transaction: a bulk INSERT that skips (page_id, dedup_key) conflicts, so a redelivered
+event is stored once, plus one task row that commits with it. Processing takes one (page, PSID) stream
+at a time under the Contact row lock, in Facebook's event order, one short transaction per event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from pagedesk.core import clock, metrics, startup
+from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
+from pagedesk.messenger.payloads import PROCESSED_KINDS, Kind, RawEvent
+
+logger = logging.getLogger(__name__)
+
+# A task handles this many (page, PSID) streams; a big batch fans out so several workers share it.
+STREAMS_PER_TASK = 25
+# Rows per INSERT statement: well under SQLite's 32,766 bound variables (12 columns per row).
+INSERT_BATCH = 500
+
+Stream = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    received: int
+    unknown_page: int
+    streams: int
+
+
+def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
+    """Persist every event (duplicates skipped) and enqueue processing, all in one transaction."""
+    if not events:
+        return StoreResult(0, 0, 0)
+    page_ids = {event.page_id for event in events}
+    known = set(
+        PageConnection.objects.filter(page_id__in=page_ids)
+        .exclude(page_id="")
+        .values_list("page_id", flat=True)
+    )
+    now = clock.now()
+    rows: list[InboundEvent] = []
+    streams: set[Stream] = set()
+    unknown_page = 0
+    for event in events:
+        known_page = event.page_id in known
+        unknown_page += not known_page
+        status, error = InboundEventStatus.PENDING, ""
+        if event.kind == Kind.STANDBY:
+            status, error = InboundEventStatus.IGNORED, "standby: another app controls this conversation"
+        elif event.kind not in PROCESSED_KINDS:
+            status, error = InboundEventStatus.IGNORED, event.reason or "unknown event"
+            logger.info("unknown webhook event for page %s: %s", event.page_id, error)
+            metrics.unknown_events.labels(reason="unsupported_event").inc()
+        elif known_page:
+            streams.add((event.page_id, event.psid))
+        rows.append(
+            InboundEvent(
+                page_id=event.page_id,
+                psid=event.psid,
+                kind=event.kind,
+                dedup_key=event.dedup_key,
+                payload=event.payload,
+                event_time=event.event_time,
+                received_at=now,
+                status=status,
+                error=error,
+                processed_at=now if status != InboundEventStatus.PENDING else None,
+                known_page=known_page,
+            )
+        )
+    with transaction.atomic():
+        InboundEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=INSERT_BATCH)
+        # Enqueued inside the transaction: the task row commits (or rolls back) with the events.
+        inbound_streams_enqueue(streams=streams)
+    for kind, count in Counter(event.kind for event in events).items():
+        metrics.webhook_events.labels(kind=kind).inc(count)
+    if unknown_page:
+        # Kept with known_page=False; `inbound_events_reprocess_for_page` picks them up on activation.
+        metrics.unknown_events.labels(reason="unknown_page").inc(unknown_page)
+        logger.warning(
+            "%d webhook event(s) for pages with no campaign: %s", unknown_page, sorted(page_ids - known)
+        )
+    return StoreResult(received=len(events), unknown_page=unknown_page, streams=len(streams))
+
+
+def inbound_streams_enqueue(*, streams: Iterable[Stream]) -> int:
+    """Enqueue processing for the given (page, PSID) streams; returns the number of tasks. Idempotent."""
+    from pagedesk.messenger.tasks import inbound_events_process
+
+    ordered = sorted(set(streams))
+    tasks = 0
+    for start in range(0, len(ordered), STREAMS_PER_TASK):
+        chunk = ordered[start : start + STREAMS_PER_TASK]
+        inbound_events_process.enqueue(streams=[[page_id, psid] for page_id, psid in chunk])
+        tasks += 1
+    return tasks
+
+
+def inbound_stream_process(*, page_id: str, psid: str, max_events: int = 10_000) -> int:
+    """Process the pending events of one customer of one page, oldest first; returns how many.
+
+    Two workers may be handed the same stream (a redelivery, a sweep): each event is taken under the
+    Contact row lock (PostgreSQL FOR UPDATE; SQLite's IMMEDIATE transaction serialises writers), and
+    only the oldest still-pending event is ever taken, so the stream is applied once and in order.
+    """
+    from pagedesk.conversations.services import contact_lock
+    from pagedesk.messenger.handlers import event_handle
+
+    done = 0
+    while done < max_events:
+        if not InboundEvent.objects.filter(
+            page_id=page_id, psid=psid, status=InboundEventStatus.PENDING, known_page=True
+        ).exists():
+            return done
+        with transaction.atomic():
+            connection = PageConnection.objects.select_related("campaign").filter(page_id=page_id).first()
+            if connection is None:
+                # Disconnected since ingest: park the events until the page is activated again.
+                InboundEvent.objects.filter(page_id=page_id, status=InboundEventStatus.PENDING).update(
+                    known_page=False
+                )
+                return done
+            contact = contact_lock(page_id=page_id, psid=psid)
+            event = (
+                InboundEvent.objects.filter(
+                    page_id=page_id, psid=psid, status=InboundEventStatus.PENDING, known_page=True
+                )
+                .order_by("event_time", "id")
+                .first()
+            )
+            if event is None:
+                return done
+            try:
+                # A savepoint: a failing event rolls back alone and is marked failed, the stream goes on.
+                with transaction.atomic():
+                    status, reason = event_handle(event=event, contact=contact, page_connection=connection)
+            except Exception as exc:
+                logger.exception("inbound event %s (%s) failed", event.pk, event.kind)
+                status, reason = InboundEventStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+            InboundEvent.objects.filter(pk=event.pk).update(
+                status=status, error=reason, processed_at=clock.now()
+            )
+        done += 1
+    # Still more: continue in a fresh task rather than hold one worker indefinitely.
+    inbound_streams_enqueue(streams=[(page_id, psid)])
+    return done
+
+
+def inbound_events_reprocess_for_page(*, page_id: str) -> int:
+    """Process the events kept for a page that had no campaign when they arrived; call on activation.
+
+    Returns the number of events that were waiting. Safe to call repeatedly.
+    """
+    with transaction.atomic():
+        waiting = InboundEvent.objects.filter(page_id=page_id, known_page=False).update(known_page=True)
+        streams = set(
+            InboundEvent.objects.filter(page_id=page_id, status=InboundEventStatus.PENDING)
+            .values_list("page_id", "psid")
+            .distinct()
+        )
+        inbound_streams_enqueue(streams=streams)
+    return waiting
+
+
+@startup.register
+def inbound_events_sweep() -> None:
+    """Re-enqueue streams left pending (a worker died mid-task); run at start-up. Idempotent."""
+    with transaction.atomic():
+        streams = set(
+            InboundEvent.objects.filter(status=InboundEventStatus.PENDING, known_page=True)
+            .values_list("page_id", "psid")
+            .distinct()
+        )
+        inbound_streams_enqueue(streams=streams)

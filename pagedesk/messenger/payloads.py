@@ -1,0 +1,455 @@
+"""Typed parse of Messenger webhook JSON: the only code that knows Meta's field names.
+
+Two steps, both at the edge:
+- `webhook_body_parse` turns a POST body into `RawEvent`s (one per `entry[].messaging[]` or
+  `entry[].standby[]` item) with the keys ingest stores: page, PSID, kind, dedup key, event time.
+- `event_parse` turns one stored item into a typed event the handlers act on.
+
+Shapes follow Meta's webhook reference:
+https://developers.facebook.com/docs/messenger-platform/webhooks
+https://developers.facebook.com/documentation/business-messaging/messenger-platform/webhooks/webhook-events
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class PayloadError(ValueError):
+    """The body (or one item) is not the shape Meta documents; nothing of the request is stored."""
+
+
+class Kind:
+    MESSAGE = "message"
+    ECHO = "echo"
+    POSTBACK = "postback"
+    DELIVERY = "delivery"
+    READ = "read"
+    REACTION = "reaction"
+    EDIT = "message_edit"
+    STANDBY = "standby"
+    UNKNOWN = "unknown"
+
+
+# Kinds a worker turns into conversation state; the others are stored and marked ignored at ingest.
+PROCESSED_KINDS = frozenset(
+    {Kind.MESSAGE, Kind.ECHO, Kind.POSTBACK, Kind.DELIVERY, Kind.READ, Kind.REACTION, Kind.EDIT}
+)
+# Facebook event types we knowingly do not handle (referrals, opt-ins, hand-over, …): stored, ignored.
+_UNSUPPORTED_FIELDS = (
+    "referral",
+    "optin",
+    "account_linking",
+    "pass_thread_control",
+    "take_thread_control",
+    "request_thread_control",
+    "app_roles",
+    "policy_enforcement",
+    "game_play",
+    "messaging_feedback",
+    "response_feedback",
+)
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    page_id: str
+    psid: str
+    kind: str
+    dedup_key: str
+    event_time: int
+    payload: dict[str, Any]
+    standby: bool = False
+    # Why an unknown item is ignored (empty for every other kind).
+    reason: str = ""
+
+
+def canonical_hash(item: dict[str, Any]) -> str:
+    """Stable hash of an item's content, for events that carry no message id (delivery, read, …)."""
+    canonical = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _as_int(value: Any) -> int | None:
+    # Timestamps are numbers in the messaging webhooks but strings in the newer field-style examples
+    # (messaging_postbacks reference shows "timestamp": "1527459824").
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _str(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _party_id(party: Any) -> str:
+    if not isinstance(party, dict):
+        return ""
+    # Chat Plugin guests arrive with `user_ref` instead of a PSID until they log in.
+    return _str(party.get("id")) or (
+        f"user_ref:{_str(party.get('user_ref'))}" if party.get("user_ref") else ""
+    )
+
+
+def classify(item: dict[str, Any]) -> tuple[str, str]:
+    """(kind, reason) for one messaging item; reason is set only for unknown items."""
+    message = item.get("message")
+    if isinstance(message, dict):
+        return (Kind.ECHO if message.get("is_echo") else Kind.MESSAGE), ""
+    for key, kind in (
+        ("postback", Kind.POSTBACK),
+        ("delivery", Kind.DELIVERY),
+        ("read", Kind.READ),
+        ("reaction", Kind.REACTION),
+        ("message_edit", Kind.EDIT),
+    ):
+        if isinstance(item.get(key), dict):
+            return kind, ""
+    for key in _UNSUPPORTED_FIELDS:
+        if key in item:
+            return Kind.UNKNOWN, f"unsupported event type: {key}"
+    keys = ", ".join(sorted(k for k in item if k not in {"sender", "recipient", "timestamp"})) or "none"
+    return Kind.UNKNOWN, f"unrecognised event shape (fields: {keys})"[:300]
+
+
+def dedup_key(item: dict[str, Any], kind: str) -> str:
+    """The key that makes a redelivered event a no-op (unique with the page id).
+
+    A message (or echo) and a postback carry their own mid. A reaction's `mid` is the id of the message
+    reacted to, shared with that message's own event and with every later react/unreact on it, and an
+    edit's `mid` is the edited message's: both are namespaced, with the action/edit count, so they never
+    swallow each other or the original message. Deliveries and reads carry no id: a content hash.
+    """
+    if kind in (Kind.MESSAGE, Kind.ECHO):
+        mid = _str(item["message"].get("mid"))
+        if mid:
+            return f"mid:{mid}"[:255]
+    elif kind == Kind.POSTBACK:
+        mid = _str(item["postback"].get("mid"))
+        if mid:
+            return f"mid:{mid}"[:255]
+    elif kind == Kind.REACTION:
+        reaction = item["reaction"]
+        mid = _str(reaction.get("mid"))
+        if mid:
+            action = _str(reaction.get("action"))
+            key = f"reaction:{action}:{_str(reaction.get('reaction'))}:{_as_int(item.get('timestamp')) or 0}:{mid}"
+            if len(key) <= 255:
+                return key
+    elif kind == Kind.EDIT:
+        edit = item["message_edit"]
+        mid = _str(edit.get("mid"))
+        if mid:
+            key = f"edit:{_as_int(edit.get('num_edit')) or 0}:{mid}"
+            if len(key) <= 255:
+                return key
+    return f"sha256:{canonical_hash(item)}"
+
+
+def _event_time(item: dict[str, Any], entry_time: int | None) -> int:
+    # message_deliveries items may come without a timestamp (Meta's own example has none); the
+    # watermark is the best ordering key then.
+    timestamp = _as_int(item.get("timestamp"))
+    if timestamp is None and isinstance(item.get("delivery"), dict):
+        timestamp = _as_int(item["delivery"].get("watermark"))
+    return timestamp if timestamp is not None else (entry_time or 0)
+
+
+def webhook_body_parse(raw: bytes) -> list[RawEvent]:
+    """Every messaging and standby item of a verified webhook body. Raises PayloadError on a bad shape."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError(f"The body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise PayloadError("The body must be a JSON object.")
+    if body.get("object") != "page":
+        raise PayloadError('Only Page webhooks ("object": "page") are accepted here.')
+    entries = body.get("entry")
+    if not isinstance(entries, list):
+        raise PayloadError('"entry" must be a list.')
+    events: list[RawEvent] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise PayloadError("Each entry must be an object.")
+        page_id = _str(entry.get("id"))
+        if not page_id:
+            raise PayloadError("Each entry needs the page id.")
+        entry_time = _as_int(entry.get("time"))
+        for channel in ("messaging", "standby"):
+            items = entry.get(channel, [])
+            if not isinstance(items, list):
+                raise PayloadError(f'"{channel}" must be a list.')
+            for item in items:
+                if not isinstance(item, dict):
+                    raise PayloadError(f"Each {channel} item must be an object.")
+                events.append(
+                    _raw_event(item, page_id=page_id, entry_time=entry_time, standby=channel == "standby")
+                )
+    return events
+
+
+def _raw_event(item: dict[str, Any], *, page_id: str, entry_time: int | None, standby: bool) -> RawEvent:
+    kind, reason = classify(item)
+    # Echoes are the page's own messages: the customer is the recipient, not the sender.
+    psid = _party_id(item.get("recipient") if kind == Kind.ECHO else item.get("sender"))
+    if psid == page_id:
+        psid = _party_id(item.get("recipient"))
+    key = dedup_key(item, kind)
+    if standby:
+        # Another app owns the thread (Handover Protocol); we keep the record, routing ignores it.
+        # https://developers.facebook.com/docs/messenger-platform/handover-protocol
+        return RawEvent(
+            page_id, psid, Kind.STANDBY, f"standby:{key}"[:255], _event_time(item, entry_time), item, True
+        )
+    if not psid and kind != Kind.UNKNOWN:
+        kind, reason = Kind.UNKNOWN, "event without a sender PSID"
+    return RawEvent(page_id, psid, kind, key, _event_time(item, entry_time), item, False, reason)
+
+
+# --- typed events for the handlers --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachmentIn:
+    type: str  # image | video | audio | file | location | sticker | fallback
+    url: str = ""
+    title: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    sticker_id: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    mid: str
+    timestamp: int
+    text: str = ""
+    attachments: tuple[AttachmentIn, ...] = ()
+    sticker_id: str = ""
+    quick_reply_payload: str = ""
+    reply_to_mid: str = ""
+
+    @property
+    def kind(self) -> str:
+        """What the inbox shows it as; a quick reply wins over plain text, a sticker over its image."""
+        if self.quick_reply_payload:
+            return "quick_reply"
+        if self.sticker_id:
+            return "sticker"
+        if self.attachments:
+            return "attachment"
+        return "text"
+
+
+@dataclass(frozen=True)
+class Echo:
+    mid: str
+    timestamp: int
+    text: str = ""
+    attachments: tuple[AttachmentIn, ...] = ()
+    sticker_id: str = ""
+    metadata: str = ""
+    app_id: str = ""
+
+    @property
+    def kind(self) -> str:
+        return "sticker" if self.sticker_id else ("attachment" if self.attachments else "text")
+
+
+@dataclass(frozen=True)
+class Postback:
+    mid: str
+    timestamp: int
+    title: str = ""
+    payload: str = ""
+    referral: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    watermark: int
+    mids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Read:
+    watermark: int
+
+
+@dataclass(frozen=True)
+class Reaction:
+    mid: str
+    action: str  # react | unreact
+    reaction: str
+    emoji: str
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class MessageEdit:
+    mid: str
+    text: str
+    num_edit: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    reason: str
+
+
+InboundItem = CustomerMessage | Echo | Postback | Delivery | Read | Reaction | MessageEdit | Unsupported
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _attachment(raw: Any) -> AttachmentIn | None:
+    if not isinstance(raw, dict):
+        return None
+    kind = _str(raw.get("type"))
+    payload = _dict(raw.get("payload"))
+    url = _str(payload.get("url"))
+    title = _str(payload.get("title")) or _str(raw.get("title"))
+    sticker_id = _str(payload.get("sticker_id"))
+    if kind == "location":
+        # Legacy location shares: {"title", "url", "type": "location", "payload": {"coordinates": {...}}}
+        coords = _dict(payload.get("coordinates"))
+        return AttachmentIn(
+            type="location",
+            url=url or _str(raw.get("url")),
+            title=title,
+            latitude=_float(coords.get("lat")),
+            longitude=_float(coords.get("long")),
+        )
+    if kind == "sticker" or (kind == "image" and sticker_id):
+        return AttachmentIn(type="sticker", url=url, sticker_id=sticker_id)
+    if kind in ("image", "video", "audio", "file"):
+        return AttachmentIn(type=kind, url=url, title=title)
+    # fallback (shared links; before webhook v6.0 url/title sat beside the payload, now inside it),
+    # and types we do not render (template, reel, ig_reel, post, product, …): keep the link and title.
+    return AttachmentIn(type="fallback", url=url or _str(raw.get("url")), title=title or kind)
+
+
+def _attachments(raw: Any) -> tuple[AttachmentIn, ...]:
+    if not isinstance(raw, list):
+        return ()
+    parsed = [a for a in (_attachment(r) for r in raw) if a is not None]
+    # Sticker transition (until 30 Aug 2026): Meta sends each sticker both as a `sticker` and as an
+    # `image` attachment with the same sticker_id; keep one.
+    stickers: set[str] = set()
+    unique: list[AttachmentIn] = []
+    for attachment in parsed:
+        if attachment.type == "sticker" and attachment.sticker_id:
+            if attachment.sticker_id in stickers:
+                continue
+            stickers.add(attachment.sticker_id)
+        unique.append(attachment)
+    return tuple(unique)
+
+
+def _required(container: dict[str, Any], key: str, what: str) -> str:
+    value = _str(container.get(key))
+    if not value:
+        raise PayloadError(f"{what} without {key}")
+    return value
+
+
+def event_parse(item: dict[str, Any], *, kind: str) -> InboundItem:
+    """The typed event for one stored item. Raises PayloadError when a known kind lacks its ids."""
+    timestamp = _as_int(item.get("timestamp")) or 0
+    if kind in (Kind.MESSAGE, Kind.ECHO):
+        message = item["message"]
+        mid = _required(message, "mid", "message")
+        attachments = _attachments(message.get("attachments"))
+        sticker_id = _str(message.get("sticker_id")) or next(
+            (a.sticker_id for a in attachments if a.type == "sticker" and a.sticker_id), ""
+        )
+        if kind == Kind.ECHO:
+            return Echo(
+                mid=mid,
+                timestamp=timestamp,
+                text=_str(message.get("text")),
+                attachments=attachments,
+                sticker_id=sticker_id,
+                metadata=_str(message.get("metadata")),
+                app_id=_str(message.get("app_id")),
+            )
+        quick_reply = _dict(message.get("quick_reply"))
+        reply_to = _dict(message.get("reply_to"))
+        return CustomerMessage(
+            mid=mid,
+            timestamp=timestamp,
+            text=_str(message.get("text")),
+            attachments=attachments,
+            sticker_id=sticker_id,
+            quick_reply_payload=_str(quick_reply.get("payload")),
+            reply_to_mid=_str(reply_to.get("mid")),
+        )
+    if kind == Kind.POSTBACK:
+        postback = item["postback"]
+        referral = _dict(postback.get("referral"))
+        return Postback(
+            # Older postbacks had no mid; the event's dedup key still makes it unique.
+            mid=_str(postback.get("mid")),
+            timestamp=timestamp,
+            title=_str(postback.get("title")),
+            payload=_str(postback.get("payload")),
+            referral=referral,
+        )
+    if kind == Kind.DELIVERY:
+        delivery = item["delivery"]
+        watermark = _as_int(delivery.get("watermark"))
+        if watermark is None:
+            raise PayloadError("delivery without watermark")
+        mids = delivery.get("mids") if isinstance(delivery.get("mids"), list) else []
+        return Delivery(watermark=watermark, mids=tuple(_str(m) for m in mids if _str(m)))
+    if kind == Kind.READ:
+        watermark = _as_int(item["read"].get("watermark"))
+        if watermark is None:
+            raise PayloadError("read without watermark")
+        return Read(watermark=watermark)
+    if kind == Kind.REACTION:
+        reaction = item["reaction"]
+        action = _str(reaction.get("action")) or "react"
+        if action not in ("react", "unreact"):
+            raise PayloadError(f"reaction with unknown action {action!r}")
+        return Reaction(
+            mid=_required(reaction, "mid", "reaction"),
+            action=action,
+            reaction=_str(reaction.get("reaction")),
+            emoji=_str(reaction.get("emoji")),
+            timestamp=timestamp,
+        )
+    if kind == Kind.EDIT:
+        edit = item["message_edit"]
+        return MessageEdit(
+            mid=_required(edit, "mid", "message_edit"),
+            text=_str(edit.get("text")),
+            num_edit=_as_int(edit.get("num_edit")) or 0,
+            timestamp=timestamp,
+        )
+    return Unsupported(reason=classify(item)[1] or f"not processed: {kind}")

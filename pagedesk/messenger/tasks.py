@@ -1,0 +1,37 @@
+"""Inbound Messenger tasks: thin wrappers that call one service each (outbound ones: tasks_outbound.py).
+
+django-tasks has no retries: a task that should try again re-enqueues itself with `run_after`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django_tasks import task
+
+from pagedesk.messenger import attachments, ingest, profiles
+
+logger = logging.getLogger(__name__)
+
+
+@task(queue_name="messenger")
+def inbound_events_process(streams: list[list[str]]) -> int:
+    """Process the pending events of each (page_id, psid) stream; one stream's failure spares the rest."""
+    done = 0
+    for page_id, psid in streams:
+        try:
+            done += ingest.inbound_stream_process(page_id=page_id, psid=psid)
+        except Exception:
+            # Its events stay pending; the start-up sweep or the next event for the stream retries them.
+            logger.exception("processing stream %s/%s failed", page_id, psid)
+    return done
+
+
+@task(queue_name="messenger")
+def contact_profile_fetch(contact_id: int, attempt: int = 0) -> str:
+    return profiles.contact_profile_refresh(contact_id=contact_id, attempt=attempt)
+
+
+@task(queue_name="messenger")
+def attachment_download(attachment_id: int, attempt: int = 0) -> str:
+    return attachments.attachment_fetch(attachment_id=attachment_id, attempt=attempt)
