@@ -10,6 +10,7 @@ urlpatterns = [
     path("metrics", core_views.metrics_view, name="metrics"),
     path("accounts/", include("pagedesk.accounts.urls")),
     path("campaigns/", include("pagedesk.campaigns.urls")),
+    path("", include("pagedesk.messenger.activation_urls")),
     path("api/v1/", include("pagedesk.api.urls")),
     path("webhooks/", include("pagedesk.messenger.urls")),
     path("django-admin/", admin.site.urls),

@@ -37,3 +37,16 @@ class CampaignTokenStatusChanged(Event):
     type: Literal["campaign.token_status_changed"] = "campaign.token_status_changed"
     campaign_id: int
     token_status: str
+
+
+# --- Outbound messages (issue 4, Send API) ---------------------------------------------------------
+
+
+class MessageStatusChanged(Event):
+    """An outbound message moved between pending/sent/delivered/read/failed, or its reason changed."""
+
+    type: Literal["message.status_changed"] = "message.status_changed"
+    message_id: int
+    conversation_id: int
+    status: str
+    reason: str = ""

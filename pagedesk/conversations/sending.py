@@ -1,0 +1,210 @@
+"""The write path for outbound messages: what an agent (or the system) says to a customer.
+
+`message_send` records the message as `pending` and enqueues its delivery in the same transaction,
+so a message is never lost between the database and the queue, and the HTTP call to Facebook happens
+later in a worker (pagedesk.messenger.send.message_deliver), never inside this transaction.
+
+The Send API takes either text or one attachment per call, so a reply with text and files becomes one
+Message per part, each with its own `metadata` ("pagedesk:<message id>") and its own Facebook mid.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.files.base import File
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from pagedesk.conversations.models import (
+    Attachment,
+    AttachmentType,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    SenderType,
+)
+from pagedesk.core import clock
+from pagedesk.core.errors import ApplicationError
+from pagedesk.messenger import send
+from pagedesk.messenger.models import PageConnection, TokenStatus
+
+logger = logging.getLogger(__name__)
+
+# Facebook's limit for attachments sent through the Send API.
+ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+
+
+def _attachment_type(content_type: str) -> str:
+    major = content_type.split("/", 1)[0]
+    if major in {"image", "video", "audio"}:
+        return major
+    return AttachmentType.FILE.value
+
+
+def _validate(*, text: str, files: Sequence[Any]) -> None:
+    if not text and not files:
+        raise ApplicationError("empty_message", _("Write a message or attach a file."), field="text")
+    if len(text) > send.TEXT_LIMIT:
+        raise ApplicationError(
+            "message_too_long",
+            _("Facebook accepts at most %(n)s characters per message.") % {"n": send.TEXT_LIMIT},
+            field="text",
+        )
+    for upload in files:
+        size = getattr(upload, "size", None) or 0
+        if size > ATTACHMENT_MAX_BYTES:
+            raise ApplicationError(
+                "attachment_too_large",
+                _("“%(name)s” is larger than Facebook's 25 MB limit.")
+                % {"name": getattr(upload, "name", "")},
+                field="files",
+            )
+
+
+def messages_send(
+    *,
+    conversation: Conversation,
+    author: Any,
+    text: str,
+    files: Sequence[Any] = (),
+    sender_type: str = SenderType.AGENT,
+) -> list[Message]:
+    """Record a reply (text and/or files) as pending messages and queue their delivery, in order.
+
+    Refuses at once, with no Graph call, when the messaging window is closed. While the page token is
+    invalid the messages stay pending with the reason the agent sees, and are sent after re-activation.
+    """
+    text = (text or "").strip()
+    _validate(text=text, files=files)
+    mode, _remaining = send.messaging_window_require(conversation=conversation)
+    campaign = conversation.campaign
+    connection = PageConnection.objects.filter(campaign=campaign).first()
+    token_ok = connection is not None and connection.token_status == TokenStatus.ACTIVE
+    state = send.SendState.QUEUED if token_ok else send.SendState.WAITING_TOKEN
+    reason = "" if token_ok else send.token_wait_reason(campaign=campaign, connection=connection)[:500]
+    messaging_type, tag = (
+        ("MESSAGE_TAG", "HUMAN_AGENT") if mode == send.WindowMode.HUMAN_AGENT else ("RESPONSE", "")
+    )
+    now = clock.now()
+
+    def new_message(*, part_text: str) -> Message:
+        message = Message.objects.create(
+            conversation=conversation,
+            direction=Direction.OUT,
+            sender_type=sender_type,
+            author=author,
+            page_id=conversation.contact.page_id,
+            text=part_text,
+            kind="text" if part_text else "attachment",
+            status=MessageStatus.PENDING,
+            status_reason=reason,
+            messaging_type=messaging_type,
+            tag=tag,
+            created_at=now,
+            extra={"send_state": state.value},
+        )
+        message.extra["metadata"] = send.message_metadata(message.pk)
+        Message.objects.filter(pk=message.pk).update(extra=message.extra)
+        return message
+
+    created: list[Message] = []
+    with transaction.atomic():
+        if text:
+            created.append(new_message(part_text=text))
+        for upload in files:
+            message = new_message(part_text="")
+            name = getattr(upload, "name", "") or "file"
+            content_type = (
+                getattr(upload, "content_type", "")
+                or mimetypes.guess_type(name)[0]
+                or "application/octet-stream"
+            )
+            attachment = Attachment(
+                message=message,
+                type=_attachment_type(content_type),
+                filename=name.rsplit("/", 1)[-1][:255],
+                content_type=content_type[:150],
+                size=getattr(upload, "size", None),
+            )
+            attachment.file.save(
+                attachment.filename, upload if isinstance(upload, File) else File(upload), save=False
+            )
+            attachment.save()
+            created.append(message)
+        fields: dict[str, Any] = {"last_message_at": now}
+        Conversation.objects.filter(pk=conversation.pk).update(**fields)
+        if sender_type == SenderType.AGENT:
+            # First agent reply: the service-level clock stops here (ARCHITECTURE.md §5).
+            Conversation.objects.filter(pk=conversation.pk, first_response_at__isnull=True).update(
+                first_response_at=now
+            )
+        if token_ok:
+            for message in created:
+                send.message_delivery_enqueue(message=message)
+    conversation.refresh_from_db(fields=["last_message_at", "first_response_at"])
+    return created
+
+
+def message_send(
+    *,
+    conversation: Conversation,
+    author: Any,
+    text: str,
+    files: Sequence[Any] = (),
+    sender_type: str = SenderType.AGENT,
+) -> Message:
+    """Send a reply; returns the first message created (the text, or the first attachment)."""
+    return messages_send(
+        conversation=conversation, author=author, text=text, files=files, sender_type=sender_type
+    )[0]
+
+
+def messages_resend_pending(*, page_connection: PageConnection) -> dict[str, int]:
+    """After (re-)activation: queue every message that waited for the token, or fail it when the
+    messaging window closed meanwhile. Returns counts {"queued": n, "failed": m}."""
+    counts = {"queued": 0, "failed": 0}
+    if page_connection.token_status != TokenStatus.ACTIVE:
+        return counts
+    waiting = (
+        Message.objects.filter(
+            conversation__campaign_id=page_connection.campaign_id,
+            direction=Direction.OUT,
+            status=MessageStatus.PENDING,
+            mid="",
+        )
+        # Messages written for another page (before a page switch) must not go out through this one.
+        .filter(Q(page_id=page_connection.page_id) | Q(page_id=""))
+        .filter(extra__send_state=send.SendState.WAITING_TOKEN.value)
+        .select_related("conversation__campaign", "conversation__contact")
+        .order_by("created_at", "pk")
+    )
+    for message in waiting:
+        mode, _remaining = send.messaging_window(conversation=message.conversation)
+        if mode == send.WindowMode.CLOSED:
+            if send.message_fail(
+                message=message, reason=send.window_closed_reason(conversation=message.conversation)
+            ):
+                counts["failed"] += 1
+            continue
+        extra = dict(message.extra or {})
+        extra["send_state"] = send.SendState.QUEUED.value
+        with transaction.atomic():
+            changed = Message.objects.filter(
+                pk=message.pk,
+                status=MessageStatus.PENDING,
+                send_attempts=message.send_attempts,
+                extra__send_state=send.SendState.WAITING_TOKEN.value,
+            ).update(extra=extra, status_reason="")
+            if changed:
+                message.extra = extra
+                message.status_reason = ""
+                send.message_delivery_enqueue(message=message)
+                send.message_status_publish(message)
+                counts["queued"] += 1
+    return counts

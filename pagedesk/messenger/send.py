@@ -1,0 +1,644 @@
+"""The Send API: the messaging window, the per-page rate cap and delivering one outbound message.
+
+Contracts (issue 4):
+- A message is delivered by exactly one worker at a time: a task carries the attempt number it was
+  enqueued for and claims the message with a compare-and-swap on `send_attempts`. A stale or
+  duplicate task loses the swap and does nothing.
+- Never sent twice: after an ambiguous failure (the request may have reached Facebook) the message is
+  marked "unconfirmed" and only re-sent when no echo carrying its metadata (`pagedesk:<id>`) arrived
+  within RECONCILE_SECONDS; the webhook side matches echoes and sets mid/status.
+- No HTTP inside a database transaction: every write here is a short UPDATE before or after the call.
+
+Meta references:
+https://developers.facebook.com/docs/messenger-platform/reference/send-api/
+https://developers.facebook.com/docs/messenger-platform/policy/policy-overview#24hours_window
+https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags (HUMAN_AGENT)
+https://developers.facebook.com/docs/messenger-platform/send-messages/saving-assets (message_attachments)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import time
+from enum import StrEnum
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Max, Q, Value, When
+from django.db.models.functions import Greatest
+from django.utils.translation import gettext as _
+
+from pagedesk.campaigns.models import Campaign
+from pagedesk.core import clock
+from pagedesk.core.errors import ApplicationError
+from pagedesk.messenger import client
+from pagedesk.messenger.errors import (
+    Ambiguous,
+    GraphError,
+    OutsideWindow,
+    PermissionMissing,
+    PolicyError,
+    RateLimited,
+    TokenInvalid,
+    Transient,
+)
+from pagedesk.messenger.models import PageConnection, PageSendThrottle, TokenStatus
+from pagedesk.messenger.tokens import page_connection_mark_invalid, page_token_get
+from pagedesk.realtime import groups
+from pagedesk.realtime.events import MessageStatusChanged
+from pagedesk.realtime.publish import publish
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_WINDOW = dt.timedelta(hours=24)
+HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
+# How long an unconfirmed send waits for its echo before it is sent again.
+RECONCILE_SECONDS = 60
+# Transient and rate-limit failures are retried this many times in total, then the message fails.
+MAX_SEND_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_MAX_SECONDS = 300.0
+RATE_LIMIT_PAUSE_SECONDS = 30.0
+# Longer than the Graph client's whole timeout: a "sending" message older than this lost its worker.
+STUCK_SENDING_SECONDS = 300
+# Send API limit for message.text.
+TEXT_LIMIT = 2000
+SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")
+METADATA_PREFIX = "pagedesk:"
+
+
+class WindowMode(StrEnum):
+    RESPONSE = "RESPONSE"
+    HUMAN_AGENT = "HUMAN_AGENT"
+    CLOSED = "CLOSED"
+
+
+class SendState(StrEnum):
+    """Where a pending outbound message is in delivery; kept in Message.extra["send_state"]."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    RETRY = "retry"
+    WAITING_TOKEN = "waiting_token"
+    UNCONFIRMED = "unconfirmed"
+
+
+def message_metadata(message_id: int) -> str:
+    """The Send API `metadata` that comes back on the echo, so the webhook side can match it."""
+    return f"{METADATA_PREFIX}{message_id}"
+
+
+# --- Messaging window -----------------------------------------------------------------------------
+
+
+def last_customer_message_at(*, conversation: Any) -> dt.datetime | None:
+    """The contact's last message to the page, across all its conversations (the window is per user)."""
+    from pagedesk.conversations.models import Conversation
+
+    latest = Conversation.objects.filter(contact_id=conversation.contact_id).aggregate(
+        at=Max("last_customer_message_at")
+    )["at"]
+    own: dt.datetime | None = conversation.last_customer_message_at
+    if own and (latest is None or own > latest):
+        return own
+    return latest
+
+
+def messaging_window(*, conversation: Any, at: dt.datetime | None = None) -> tuple[str, int]:
+    """(mode, seconds left in that mode) for replying in this conversation now.
+
+    Within 24 h of the customer's last message → RESPONSE; 24 h–7 days → HUMAN_AGENT when the campaign
+    allows that tag; otherwise CLOSED with 0 seconds. The composer shows the remaining time.
+    """
+    now = at or clock.now()
+    last = last_customer_message_at(conversation=conversation)
+    if last is None:
+        return WindowMode.CLOSED.value, 0
+    elapsed = now - last
+    if elapsed < RESPONSE_WINDOW:
+        return WindowMode.RESPONSE.value, int((RESPONSE_WINDOW - elapsed).total_seconds())
+    if elapsed < HUMAN_AGENT_WINDOW and conversation.campaign.human_agent_enabled:
+        return WindowMode.HUMAN_AGENT.value, int((HUMAN_AGENT_WINDOW - elapsed).total_seconds())
+    return WindowMode.CLOSED.value, 0
+
+
+def window_closed_reason(*, conversation: Any) -> str:
+    if conversation.campaign.human_agent_enabled:
+        return _(
+            "More than 7 days have passed since the customer's last message; Facebook does not allow "
+            "a reply until the customer writes again."
+        )
+    return _(
+        "More than 24 hours have passed since the customer's last message; Facebook does not allow "
+        "a reply until the customer writes again. (Allowing replies up to 7 days with the HUMAN_AGENT "
+        "tag can be enabled in the campaign.)"
+    )
+
+
+def messaging_window_require(*, conversation: Any) -> tuple[str, int]:
+    """The window, or an ApplicationError (no Graph call) when it is closed."""
+    mode, remaining = messaging_window(conversation=conversation)
+    if mode == WindowMode.CLOSED:
+        raise ApplicationError("outside_window", window_closed_reason(conversation=conversation), status=409)
+    return mode, remaining
+
+
+# --- Per-page rate cap ----------------------------------------------------------------------------
+
+
+def _rate_cap() -> int:
+    return max(1, int(getattr(settings, "FACEBOOK_SEND_RATE_PER_SECOND", 40)))
+
+
+def send_slot_acquire(*, page_id: str, cap: int | None = None) -> float:
+    """Take one send slot for the page in the current second: 0.0 if taken, else seconds to wait.
+
+    One conditional UPDATE decides, so the cap holds across threads and processes: PostgreSQL
+    re-checks the WHERE clause on the row a concurrent writer committed, SQLite serialises writers.
+    Wall-clock seconds (not clock.now) because this paces real HTTP calls.
+    """
+    cap = cap or _rate_cap()
+    for _attempt in range(3):
+        now = time.time()
+        second = int(now)
+        taken = (
+            PageSendThrottle.objects.filter(page_id=page_id, paused_until__lte=now)
+            .filter(Q(window_second__lt=second) | Q(window_second=second, count__lt=cap))
+            .update(
+                count=Case(When(window_second=second, then=F("count") + 1), default=Value(1)),
+                window_second=second,
+            )
+        )
+        if taken:
+            return 0.0
+        row = PageSendThrottle.objects.filter(page_id=page_id).values("paused_until", "window_second").first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    PageSendThrottle.objects.create(page_id=page_id)
+            except IntegrityError:
+                pass  # another sender created it first
+            continue
+        if row["paused_until"] > now:
+            return float(row["paused_until"] - now)
+        return max(0.001, (max(second, row["window_second"]) + 1) - now)
+    return 0.05
+
+
+def send_slot_wait(*, page_id: str, max_wait: float = 2.0) -> float:
+    """Block (briefly) until a slot is taken; returns 0.0, or the longer pause the caller should defer."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        wait = send_slot_acquire(page_id=page_id)
+        if wait <= 0:
+            return 0.0
+        if time.monotonic() + wait > deadline:
+            return wait
+        time.sleep(wait + random.uniform(0, 0.01))
+
+
+def page_send_pause(*, page_id: str, seconds: float) -> float:
+    """Stop sends for the page after a rate-limit answer; returns the Unix time sends resume."""
+    until = time.time() + seconds
+    PageSendThrottle.objects.get_or_create(page_id=page_id)
+    PageSendThrottle.objects.filter(page_id=page_id).update(
+        paused_until=Greatest(F("paused_until"), Value(until))
+    )
+    return until
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with jitter for retry number `attempt` (1-based): ~2 s, 4 s, 8 s … ≤ 300 s.
+
+    The jitter (50–100 % of the step) keeps many failed sends from retrying in lockstep.
+    """
+    step = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(0, attempt - 1)))
+    return step * random.uniform(0.5, 1.0)
+
+
+# --- Message status writes ------------------------------------------------------------------------
+
+
+def message_status_publish(message: Any) -> None:
+    conversation = message.conversation
+    audience = [groups.supervisors(conversation.campaign_id)]
+    if conversation.agent_id:
+        audience.append(groups.agent(conversation.agent_id))
+    publish(
+        MessageStatusChanged(
+            message_id=message.pk,
+            conversation_id=conversation.pk,
+            status=message.status,
+            reason=message.status_reason,
+        ),
+        to=audience,
+    )
+
+
+def _message_update(message: Any, *, only_if_pending: bool = True, **fields: Any) -> bool:
+    """Write fields on a pending outbound message and publish its status; False if it moved on."""
+    from pagedesk.conversations.models import Message, MessageStatus
+
+    with transaction.atomic():
+        query = Message.objects.filter(pk=message.pk)
+        if only_if_pending:
+            query = query.filter(status=MessageStatus.PENDING)
+        changed = query.update(**fields)
+        if changed:
+            for name, value in fields.items():
+                setattr(message, name, value)
+            message_status_publish(message)
+    return bool(changed)
+
+
+def _extra(message: Any, **changes: Any) -> dict[str, Any]:
+    extra = dict(message.extra or {})
+    for key, value in changes.items():
+        if value is None:
+            extra.pop(key, None)
+        else:
+            extra[key] = value
+    return extra
+
+
+def message_fail(*, message: Any, reason: str) -> bool:
+    from pagedesk.conversations.models import MessageStatus
+
+    return _message_update(
+        message,
+        status=MessageStatus.FAILED,
+        status_reason=str(reason)[:500],
+        extra=_extra(message, send_state=None, sending_since=None),
+    )
+
+
+def token_wait_reason(*, campaign: Campaign, connection: PageConnection | None) -> str:
+    if connection is not None and connection.token_status == TokenStatus.INVALID:
+        return _(
+            "The page token for '%(campaign)s' was revoked by Facebook. Click 'Activate with Facebook' "
+            "to re-connect."
+        ) % {"campaign": campaign.name}
+    return _(
+        "The page for '%(campaign)s' is not connected to Facebook yet. Click 'Activate with Facebook' to connect it."
+    ) % {"campaign": campaign.name}
+
+
+def _wait_for_token(message: Any, *, campaign: Campaign, connection: PageConnection | None) -> None:
+    """Park the message until re-activation (messages_resend_pending picks it up again)."""
+    _message_update(
+        message,
+        status_reason=token_wait_reason(campaign=campaign, connection=connection)[:500],
+        extra=_extra(message, send_state=SendState.WAITING_TOKEN.value, sending_since=None),
+    )
+
+
+def _enqueue_deliver(*, message_id: int, attempt: int, run_after: dt.datetime | None = None) -> None:
+    from pagedesk.messenger.tasks_outbound import message_deliver_task
+
+    task = message_deliver_task.using(run_after=run_after) if run_after else message_deliver_task
+    task.enqueue(message_id=message_id, attempt=attempt)
+
+
+def message_delivery_enqueue(*, message: Any) -> None:
+    """Queue delivery of a pending message at its current attempt number (caller's transaction)."""
+    _enqueue_deliver(message_id=message.pk, attempt=message.send_attempts)
+
+
+# --- Graph payloads -------------------------------------------------------------------------------
+
+_SEND_TYPES = {"image", "video", "audio", "file"}
+
+
+def _attachment_reference(*, attachment: Any, page_id: str, token: str) -> dict[str, Any]:
+    """The Send API attachment object; uploads the file first (safe to repeat: it sends nothing)."""
+    kind = attachment.type if attachment.type in _SEND_TYPES else "file"
+    if attachment.attachment_id:
+        return {"type": kind, "payload": {"attachment_id": attachment.attachment_id}}
+    if attachment.file:
+        with attachment.file.open("rb") as handle:
+            content = handle.read()
+        body = client.post(
+            f"{page_id}/message_attachments",
+            token=token,
+            data={"message": json.dumps({"attachment": {"type": kind, "payload": {"is_reusable": True}}})},
+            files={
+                "filedata": (
+                    attachment.filename or "file",
+                    content,
+                    attachment.content_type or "application/octet-stream",
+                )
+            },
+        )
+        attachment_id = str(body.get("attachment_id", ""))
+        if not attachment_id:
+            raise GraphError("Facebook did not return an attachment id for the upload")
+        type(attachment).objects.filter(pk=attachment.pk).update(attachment_id=attachment_id)
+        attachment.attachment_id = attachment_id
+        return {"type": kind, "payload": {"attachment_id": attachment_id}}
+    if attachment.original_url:
+        return {"type": kind, "payload": {"url": attachment.original_url, "is_reusable": True}}
+    raise GraphError("The attachment has neither a file nor a URL to send")
+
+
+def message_payload(
+    *, message: Any, psid: str, mode: str, attachment: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"metadata": message_metadata(message.pk)}
+    if attachment is not None:
+        body["attachment"] = attachment
+    else:
+        body["text"] = message.text
+    payload: dict[str, Any] = {"recipient": {"id": psid}, "message": body}
+    if mode == WindowMode.HUMAN_AGENT:
+        payload["messaging_type"] = "MESSAGE_TAG"
+        payload["tag"] = "HUMAN_AGENT"
+    else:
+        payload["messaging_type"] = "RESPONSE"
+    return payload
+
+
+# --- Delivery -------------------------------------------------------------------------------------
+
+
+def _load(message_id: int) -> Any:
+    from pagedesk.conversations.models import Message
+
+    return (
+        Message.objects.select_related("conversation__campaign", "conversation__contact")
+        .prefetch_related("attachments")
+        .filter(pk=message_id)
+        .first()
+    )
+
+
+def _connection(campaign: Campaign) -> PageConnection | None:
+    return PageConnection.objects.filter(campaign=campaign).first()
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def message_deliver(*, message_id: int, attempt: int) -> str:
+    """Deliver one pending outbound message; returns what happened (for logs and tests).
+
+    Called only by message_deliver_task. Outcomes: sent, failed, waiting_token, retry, paced,
+    unconfirmed, reconciling, skipped (already sent/failed, or a stale task).
+    """
+    from pagedesk.conversations.models import Direction, MessageStatus
+
+    message = _load(message_id)
+    if message is None or message.direction != Direction.OUT:
+        return "skipped"
+    if message.status != MessageStatus.PENDING or message.mid or message.send_attempts != attempt:
+        return "skipped"
+    extra = message.extra or {}
+    state = extra.get("send_state")
+    if state == SendState.WAITING_TOKEN:
+        return "waiting_token"
+    if state == SendState.SENDING:
+        # Another worker holds it (or died holding it; messages_reconcile_stuck handles that).
+        return "skipped"
+    if state == SendState.UNCONFIRMED:
+        since = _parse_time(extra.get("unconfirmed_at")) or clock.now()
+        deadline = since + dt.timedelta(seconds=RECONCILE_SECONDS)
+        if clock.now() < deadline:
+            _enqueue_deliver(message_id=message.pk, attempt=attempt, run_after=deadline)
+            return "reconciling"
+        # No echo within the window: Facebook did not take it, so it is safe to send again.
+        logger.info(
+            "message %s unconfirmed for %ss without an echo; sending again", message.pk, RECONCILE_SECONDS
+        )
+
+    conversation = message.conversation
+    campaign = conversation.campaign
+    mode, _remaining = messaging_window(conversation=conversation)
+    if mode == WindowMode.CLOSED:
+        message_fail(message=message, reason=window_closed_reason(conversation=conversation))
+        return "failed"
+    connection = _connection(campaign)
+    token = page_token_get(page_connection=connection) if connection else None
+    if connection is None or connection.token_status != TokenStatus.ACTIVE or not token:
+        _wait_for_token(message, campaign=campaign, connection=connection)
+        return "waiting_token"
+    page_id = connection.page_id
+
+    wait = send_slot_wait(page_id=page_id)
+    if wait > 0:
+        _enqueue_deliver(
+            message_id=message.pk, attempt=attempt, run_after=clock.now() + dt.timedelta(seconds=wait)
+        )
+        return "paced"
+
+    # Claim: only the task enqueued for this attempt number wins, exactly once.
+    from pagedesk.conversations.models import Message
+
+    claimed = Message.objects.filter(
+        pk=message.pk, status=MessageStatus.PENDING, mid="", send_attempts=attempt
+    ).update(
+        send_attempts=attempt + 1,
+        messaging_type="MESSAGE_TAG" if mode == WindowMode.HUMAN_AGENT else "RESPONSE",
+        tag="HUMAN_AGENT" if mode == WindowMode.HUMAN_AGENT else "",
+        extra=_extra(message, send_state=SendState.SENDING.value, sending_since=clock.now().isoformat()),
+    )
+    if not claimed:
+        return "skipped"
+    message.send_attempts = attempt + 1
+    message.extra = _extra(message, send_state=SendState.SENDING.value)
+    next_attempt = attempt + 1
+
+    try:
+        attachment = None
+        files = list(message.attachments.all())
+        if files:
+            try:
+                attachment = _attachment_reference(attachment=files[0], page_id=page_id, token=token)
+            except Ambiguous as exc:
+                # An upload that timed out sent nothing to the customer: an ordinary retry.
+                raise Transient(exc.message) from exc
+        payload = message_payload(
+            message=message, psid=conversation.contact.psid, mode=mode, attachment=attachment
+        )
+        result = client.post(f"{page_id}/messages", token=token, json=payload)
+    except TokenInvalid as exc:
+        page_connection_mark_invalid(page_connection=connection, reason=exc.message)
+        _wait_for_token(message, campaign=campaign, connection=connection)
+        return "waiting_token"
+    except Ambiguous:
+        _message_update(
+            message,
+            status_reason=_(
+                "unconfirmed: Facebook did not answer; waiting for its confirmation before any retry."
+            ),
+            extra=_extra(
+                message,
+                send_state=SendState.UNCONFIRMED.value,
+                unconfirmed_at=clock.now().isoformat(),
+                sending_since=None,
+            ),
+        )
+        _enqueue_deliver(
+            message_id=message.pk,
+            attempt=next_attempt,
+            run_after=clock.now() + dt.timedelta(seconds=RECONCILE_SECONDS),
+        )
+        return "unconfirmed"
+    except RateLimited as exc:
+        resume = page_send_pause(page_id=page_id, seconds=RATE_LIMIT_PAUSE_SECONDS * min(4, next_attempt))
+        return _retry_or_fail(
+            message,
+            attempt=next_attempt,
+            reason=_("Facebook asked us to slow down: %(error)s") % {"error": exc.message},
+            run_after=dt.datetime.fromtimestamp(resume, dt.UTC) + dt.timedelta(seconds=random.uniform(0, 2)),
+        )
+    except Transient as exc:
+        return _retry_or_fail(
+            message,
+            attempt=next_attempt,
+            reason=_("Facebook could not take the message: %(error)s") % {"error": exc.message},
+            run_after=clock.now() + dt.timedelta(seconds=backoff_seconds(next_attempt)),
+        )
+    except OutsideWindow:
+        message_fail(message=message, reason=window_closed_reason(conversation=conversation))
+        return "failed"
+    except PermissionMissing as exc:
+        message_fail(
+            message=message,
+            reason=_(
+                "The page's Facebook permissions do not allow this message (%(error)s). Activate with Facebook again."
+            )
+            % {"error": exc.message},
+        )
+        return "failed"
+    except PolicyError as exc:
+        message_fail(
+            message=message, reason=_("Facebook refused the message: %(error)s") % {"error": exc.message}
+        )
+        return "failed"
+    except GraphError as exc:
+        message_fail(
+            message=message, reason=_("Facebook refused the message: %(error)s") % {"error": str(exc)}
+        )
+        return "failed"
+
+    mid = str(result.get("message_id", ""))
+    try:
+        _message_update(
+            message,
+            status=MessageStatus.SENT,
+            mid=mid,
+            sent_at=clock.now(),
+            status_reason="",
+            extra=_extra(message, send_state=None, sending_since=None, unconfirmed_at=None),
+        )
+    except IntegrityError:
+        # The echo recorded this mid first (on this message): it is sent either way.
+        logger.info("message %s: mid %s already recorded by its echo", message.pk, mid)
+    return "sent"
+
+
+def _retry_or_fail(message: Any, *, attempt: int, reason: str, run_after: dt.datetime) -> str:
+    if attempt >= MAX_SEND_ATTEMPTS:
+        message_fail(
+            message=message,
+            reason=_("%(reason)s Gave up after %(n)s attempts.") % {"reason": reason, "n": attempt},
+        )
+        return "failed"
+    with transaction.atomic():
+        _message_update(
+            message,
+            status_reason=reason[:500],
+            extra=_extra(message, send_state=SendState.RETRY.value, sending_since=None),
+        )
+        _enqueue_deliver(message_id=message.pk, attempt=attempt, run_after=run_after)
+    return "retry"
+
+
+def messages_reconcile_stuck() -> int:
+    """Messages left "sending" by a worker that died mid-call: treat them as unconfirmed (never resend
+    blindly). Runs with the periodic token check."""
+    from pagedesk.conversations.models import Direction, Message, MessageStatus
+
+    cutoff = clock.now() - dt.timedelta(seconds=STUCK_SENDING_SECONDS)
+    count = 0
+    candidates = Message.objects.filter(
+        direction=Direction.OUT,
+        status=MessageStatus.PENDING,
+        mid="",
+        extra__send_state=SendState.SENDING.value,
+    )
+    for message in candidates.select_related("conversation"):
+        since = _parse_time((message.extra or {}).get("sending_since"))
+        if since is None or since > cutoff:
+            continue
+        with transaction.atomic():
+            if _message_update(
+                message,
+                status_reason=_(
+                    "unconfirmed: Facebook did not answer; waiting for its confirmation before any retry."
+                ),
+                extra=_extra(
+                    message,
+                    send_state=SendState.UNCONFIRMED.value,
+                    unconfirmed_at=since.isoformat(),
+                    sending_since=None,
+                ),
+            ):
+                _enqueue_deliver(message_id=message.pk, attempt=message.send_attempts)
+                count += 1
+    return count
+
+
+# --- Sender actions -------------------------------------------------------------------------------
+
+
+def sender_action_send(*, conversation: Any, action: str) -> bool:
+    """Queue a typing_on / typing_off / mark_seen for the customer; False when it is not allowed now.
+
+    Best effort: sender actions are only valid inside the 24 h window and are never retried.
+    """
+    if action not in SENDER_ACTIONS:
+        raise ApplicationError("invalid_action", _("Unknown sender action “%(a)s”.") % {"a": action})
+    mode, _remaining = messaging_window(conversation=conversation)
+    if mode != WindowMode.RESPONSE:
+        return False
+    from pagedesk.messenger.tasks_outbound import sender_action_task
+
+    sender_action_task.enqueue(conversation_id=conversation.pk, action=action)
+    return True
+
+
+def sender_action_deliver(*, conversation_id: int, action: str) -> str:
+    from pagedesk.conversations.models import Conversation
+
+    conversation = (
+        Conversation.objects.select_related("campaign", "contact").filter(pk=conversation_id).first()
+    )
+    if conversation is None:
+        return "skipped"
+    connection = _connection(conversation.campaign)
+    token = page_token_get(page_connection=connection) if connection else None
+    if connection is None or connection.token_status != TokenStatus.ACTIVE or not token:
+        return "skipped"
+    if send_slot_wait(page_id=connection.page_id, max_wait=1.0) > 0:
+        return "skipped"  # a typing indicator that arrives late is worse than none
+    try:
+        client.post(
+            f"{connection.page_id}/messages",
+            token=token,
+            json={"recipient": {"id": conversation.contact.psid}, "sender_action": action},
+        )
+    except TokenInvalid as exc:
+        page_connection_mark_invalid(page_connection=connection, reason=exc.message)
+        return "token_invalid"
+    except GraphError as exc:
+        logger.info("sender action %s for conversation %s failed: %s", action, conversation_id, exc)
+        return "failed"
+    return "sent"
