@@ -108,7 +108,7 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state["r"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/webhooks/messenger")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield state["r"]
     server.shutdown()
