@@ -150,3 +150,19 @@ def test_python_dash_m_serves_the_simulator(tmp_path: Path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_pagedesk_simulator_command_parses_its_flags():
+    from django.core.management import load_command_class
+
+    command = load_command_class("pagedesk.core", "simulator")
+    parser = command.create_parser("pagedesk", "simulator")
+    options = parser.parse_args(
+        ["--port", "8111", "--pagedesk-url", "http://127.0.0.1:9000", "--data-dir", "/tmp/x"]
+    )
+    assert (options.host, options.port, options.pagedesk_url, options.data_dir) == (
+        "127.0.0.1",
+        8111,
+        "http://127.0.0.1:9000",
+        "/tmp/x",
+    )
