@@ -87,24 +87,24 @@ class CampaignForm(forms.Form):
         label=gettext_lazy("Service level target (%)"), min_value=0, max_value=100
     )
     sl_threshold_seconds = _seconds(
-        gettext_lazy("Service level threshold"),
+        gettext_lazy("Service level threshold (s)"),
         help_text=gettext_lazy(
             "A conversation answered within this many seconds counts as within service level."
         ),
     )
     dropout_threshold_seconds = _seconds(
-        gettext_lazy("Dropout threshold"),
+        gettext_lazy("Dropout threshold (s)"),
         help_text=gettext_lazy("A queued customer silent this long is counted as abandoned. 0 = never."),
     )
     chat_time_threshold_seconds = _seconds(
-        gettext_lazy("Chat time threshold"),
+        gettext_lazy("Chat time threshold (s)"),
         help_text=gettext_lazy("The board raises an alarm for conversations assigned longer than this."),
     )
     acd_threshold = forms.IntegerField(
-        label=gettext_lazy("ACD max waiting customers"),
+        label=gettext_lazy("ACD max waiting"),
         min_value=1,
         max_value=INT_MAX,
-        help_text=gettext_lazy("The board raises an alarm when this many customers are waiting."),
+        help_text=gettext_lazy("Customers waiting in the queue at which the board raises an alarm."),
     )
     timezone = forms.CharField(
         label=gettext_lazy("Time zone"),
