@@ -154,11 +154,12 @@ def _rate_cap() -> int:
     return max(1, int(getattr(settings, "FACEBOOK_SEND_RATE_PER_SECOND", 40)))
 
 
-def send_slot_acquire(*, page_id: str, cap: int | None = None) -> float:
-    """Take one send slot for the page in the current second: 0.0 if taken, else seconds to wait.
+def send_slot_take(*, page_id: str, cap: int | None = None) -> tuple[int | None, float]:
+    """Try to take one send slot for the page: (the Unix second it counts in, 0.0) or (None, seconds to wait).
 
     One conditional UPDATE decides, so the cap holds across threads and processes: PostgreSQL
     re-checks the WHERE clause on the row a concurrent writer committed, SQLite serialises writers.
+    A process whose clock lags behind the stored window never resets it (it waits instead).
     Wall-clock seconds (not clock.now) because this paces real HTTP calls.
     """
     cap = cap or _rate_cap()
@@ -174,7 +175,7 @@ def send_slot_acquire(*, page_id: str, cap: int | None = None) -> float:
             )
         )
         if taken:
-            return 0.0
+            return second, 0.0
         row = PageSendThrottle.objects.filter(page_id=page_id).values("paused_until", "window_second").first()
         if row is None:
             try:
@@ -184,9 +185,15 @@ def send_slot_acquire(*, page_id: str, cap: int | None = None) -> float:
                 pass  # another sender created it first
             continue
         if row["paused_until"] > now:
-            return float(row["paused_until"] - now)
-        return max(0.001, (max(second, row["window_second"]) + 1) - now)
-    return 0.05
+            return None, float(row["paused_until"] - now)
+        return None, max(0.001, (max(second, row["window_second"]) + 1) - now)
+    return None, 0.05
+
+
+def send_slot_acquire(*, page_id: str, cap: int | None = None) -> float:
+    """Take one send slot now: 0.0 if taken, else the seconds to wait before trying again."""
+    second, wait = send_slot_take(page_id=page_id, cap=cap)
+    return 0.0 if second is not None else wait
 
 
 def send_slot_wait(*, page_id: str, max_wait: float = 2.0) -> float:
