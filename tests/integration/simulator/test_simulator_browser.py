@@ -6,12 +6,13 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from playwright.sync_api import Page, sync_playwright
 
 from pagedesk.simulator.app import create_app
 from pagedesk.simulator.store import ACME_PAGE_ID, ACME_SEED_PAGE_TOKEN
@@ -25,13 +26,37 @@ if not CHROMIUM.exists():  # `make browser` installs it; without it these tests 
 CARLA = "7000000000000001"
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": str(CHROMIUM),
-        "args": ["--disable-gpu", "--disable-quic", "--disable-dev-shm-usage"],
-    }
+def in_browser(steps: Callable[[Page], None]) -> None:
+    """Run `steps` on a fresh Chromium page in a worker thread.
+
+    Playwright's sync API keeps an event loop running on the thread that started it; doing that on the main
+    thread (pytest-playwright's `page` fixture) breaks every pytest-asyncio test collected after it, so
+    these tests keep Playwright on a thread of its own.
+    """
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM),
+                    args=["--disable-gpu", "--disable-quic", "--disable-dev-shm-usage"],
+                )
+                try:
+                    page = browser.new_context().new_page()
+                    page.set_default_timeout(10_000)
+                    steps(page)
+                finally:
+                    browser.close()
+        except BaseException as exc:  # re-raised in the test thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "browser steps timed out"
+    if failure:
+        raise failure[0]
 
 
 @pytest.fixture
@@ -57,7 +82,11 @@ def live_sim(receiver) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-def test_oauth_dialog_in_a_browser(page, live_sim, receiver):
+def test_oauth_dialog_in_a_browser(live_sim, receiver):
+    in_browser(lambda page: _oauth_dialog(page, live_sim, receiver))
+
+
+def _oauth_dialog(page: Page, live_sim: str, receiver) -> None:
     callback = receiver.url.replace("/webhooks/messenger", "/callback")
     page.goto(
         f"{live_sim}/v25.0/dialog/oauth?client_id=42&state=abc&response_type=code"
@@ -74,7 +103,11 @@ def test_oauth_dialog_in_a_browser(page, live_sim, receiver):
     assert "state=abc" in request_info.value.url
 
 
-def test_chat_page_round_trip(page, live_sim, receiver):
+def test_chat_page_round_trip(live_sim, receiver):
+    in_browser(lambda page: _chat_round_trip(page, live_sim, receiver))
+
+
+def _chat_round_trip(page: Page, live_sim: str, receiver) -> None:
     page.goto(f"{live_sim}/chat?page={ACME_PAGE_ID}&psid={CARLA}")
     page.get_by_test_id("chat-customer-name").filter(has_text="Carla Customer").wait_for()
     page.get_by_test_id("chat-input").fill("My order is late")
