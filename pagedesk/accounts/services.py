@@ -180,6 +180,12 @@ def presence_set(
             ),
             to=[groups.agent(locked.pk), *(groups.supervisors(cid) for cid in campaign_ids)],
         )
+        # An agent who becomes Available takes queued customers at once (issue 5). After commit, so
+        # routing sees the new presence; imported here so accounts does not load routing at import time.
+        from pagedesk.routing.services import agent_presence_changed
+
+        agent_id = locked.pk
+        transaction.on_commit(lambda: agent_presence_changed(agent_id=agent_id, presence=presence), robust=True)
     metrics.presence_changes.labels(presence=presence).inc()
     agent.refresh_from_db()
     return locked

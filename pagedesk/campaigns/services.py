@@ -85,6 +85,12 @@ def _clean(obj: object, *, exclude: Sequence[str] = ()) -> None:
 
 def _changed(campaign: Campaign) -> None:
     publish(CampaignChanged(campaign_id=campaign.pk), to=[groups.admins(), groups.supervisors(campaign.pk)])
+    # Members, max interactions, enabled or strategy may have changed: re-route the queue after
+    # commit (issue 5). Imported here: routing imports campaign models and selectors at import time.
+    from pagedesk.routing.services import campaign_redispatch
+
+    campaign_id = campaign.pk
+    transaction.on_commit(lambda: campaign_redispatch(campaign=Campaign(pk=campaign_id)), robust=True)
 
 
 def _check_name_free(name: str, *, exclude_pk: int | None) -> None:

@@ -39,6 +39,67 @@ class CampaignTokenStatusChanged(Event):
     token_status: str
 
 
+# --- Routing (issue 5) -----------------------------------------------------------------------------
+# Every conversation event carries the conversation's `version`: a page applies an event only when it
+# is newer than the row it shows, and re-fetches otherwise.
+
+
+class ConversationQueued(Event):
+    """A conversation entered (or re-entered) a campaign's queue; `reason` says why."""
+
+    type: Literal["conversation.queued"] = "conversation.queued"
+    conversation_id: int
+    campaign_id: int
+    version: int
+    reason: str = "new"  # new | returned | transferred | transfer_returned
+
+
+class ConversationAssigned(Event):
+    type: Literal["conversation.assigned"] = "conversation.assigned"
+    conversation_id: int
+    campaign_id: int
+    agent_id: int
+    version: int
+    how: str = "routed"  # routed | taken | transferred | transfer_returned
+
+
+class ConversationClosed(Event):
+    """The conversation left the open states: closed by an agent, after_hours, blocked or abandoned."""
+
+    type: Literal["conversation.closed"] = "conversation.closed"
+    conversation_id: int
+    campaign_id: int
+    agent_id: int | None = None
+    state: str
+    version: int
+
+
+class ConversationAbandoned(Event):
+    type: Literal["conversation.abandoned"] = "conversation.abandoned"
+    conversation_id: int
+    campaign_id: int
+    version: int
+
+
+class ConversationTransferred(Event):
+    type: Literal["conversation.transferred"] = "conversation.transferred"
+    conversation_id: int
+    from_campaign_id: int
+    to_campaign_id: int
+    from_agent_id: int | None = None
+    to_agent_id: int | None = None
+    note: str = ""
+    version: int
+
+
+class QueueChanged(Event):
+    """A campaign's queue length changed; boards and ringall inboxes re-fetch the queue."""
+
+    type: Literal["queue.changed"] = "queue.changed"
+    campaign_id: int
+    length: int
+
+
 # --- Outbound messages (issue 4, Send API) ---------------------------------------------------------
 
 

@@ -1,17 +1,995 @@
-"""Routing writes: queue, assign, requeue, transfer, abandon, after-hours (ARCHITECTURE.md §4).
+"""Routing writes: queue, assign, take, close, requeue, transfer, abandon, after-hours (ARCHITECTURE.md §4).
 
-The routing engine (issue 5) fills this module; the Messenger ingest calls `conversation_route_new`
-for every conversation it opens.
+Lock order, the same in every function here, so no two routing transactions can deadlock:
+
+    campaign row (FOR NO KEY UPDATE, dispatch only) → conversation row → agent rows in pk order
+
+* Dispatch for a campaign is serialised on the campaign row. That is what keeps the queue strictly
+  FIFO: two dispatchers never hand out the head and the second-in-line in the wrong order. NO KEY
+  UPDATE, not UPDATE, because every conversation insert takes KEY SHARE on its campaign and must not
+  queue behind a dispatch.
+* An agent's load only ever grows under that agent's row lock (dispatch, take, transfer, transfer
+  return), and is re-counted after the lock is taken, so nobody exceeds max interactions however
+  many processes route at once. On SQLite the IMMEDIATE transaction serialises all of it.
+* Each assignment is its own short transaction with no HTTP in it. Realtime events and follow-up
+  dispatches run after commit, so a rolled-back change neither reaches a browser nor triggers work.
 """
 
 from __future__ import annotations
 
-from pagedesk.conversations.models import Conversation
+import datetime as dt
+import importlib
+import logging
+import random
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Min
+from django.utils.translation import gettext as _
+
+from pagedesk.accounts.models import Presence, User
+from pagedesk.campaigns.models import BlockedContact, Campaign, Disposition, Membership, Strategy
+from pagedesk.campaigns.selectors import campaign_is_open, campaign_next_schedule_change
+from pagedesk.conversations.models import Conversation, ConversationEvent, ConversationState
+from pagedesk.core import clock
+from pagedesk.core.db import lock_objects
+from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
+from pagedesk.realtime import groups
+from pagedesk.realtime.events import (
+    ConversationAbandoned,
+    ConversationAssigned,
+    ConversationClosed,
+    ConversationQueued,
+    ConversationTransferred,
+    Event,
+    QueueChanged,
+)
+from pagedesk.realtime.publish import publish
+from pagedesk.routing import policy
+from pagedesk.routing.models import AfterHoursNotice, AgentConnection, Assignment, Transfer, TransferState
+
+logger = logging.getLogger(__name__)
+
+QUEUED = ConversationState.QUEUED
+ASSIGNED = ConversationState.ASSIGNED
+# A campaign that never opens again still needs a period key for the once-per-period rule.
+FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+# A dispatch pass never loops forever, even if a bug kept re-queuing the same conversation.
+MAX_ASSIGNMENTS_PER_PASS = 10_000
+RETURN_TO_QUEUE_STEP = dt.timedelta(microseconds=1)
+
+_rng = random.Random()  # wrandom; tests pass their own through set_rng()
+
+
+def set_rng(rng: random.Random) -> None:
+    """Seed wrandom's choices (tests and the bench)."""
+    global _rng
+    _rng = rng
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def _after_commit(func: Callable[[], object]) -> None:
+    # robust: a failing follow-up (a dispatch, a publish) is logged and never undoes the committed
+    # change; the minute reconciliation catches up whatever it left behind.
+    transaction.on_commit(func, robust=True)
+
+
+def _event(conversation: Conversation, kind: str, *, actor: User | None = None, **data: Any) -> None:
+    ConversationEvent.objects.create(
+        conversation=conversation, kind=kind, actor=actor, at=clock.now(), data=data
+    )
+
+
+def _queue_length(campaign_id: int) -> int:
+    return Conversation.objects.filter(campaign_id=campaign_id, state=QUEUED).count()
+
+
+def _audience(campaign: Campaign, *agent_ids: int | None) -> list[str]:
+    """Supervisors always; members' queue group only while the campaign routes (disabled = invisible)."""
+    to = [groups.supervisors(campaign.pk), *(groups.agent(a) for a in agent_ids if a)]
+    if campaign.enabled:
+        to.append(groups.campaign_queue(campaign.pk))
+    return to
+
+
+def _publish(campaign: Campaign, event: Event, *agent_ids: int | None) -> None:
+    publish(event, to=_audience(campaign, *agent_ids))
+
+
+def _publish_queue_changed(campaign: Campaign) -> None:
+    _publish(campaign, QueueChanged(campaign_id=campaign.pk, length=_queue_length(campaign.pk)))
+
+
+def _bump(conversation: Conversation, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(conversation, name, value)
+    conversation.version += 1
+    conversation.save(update_fields=[*fields, "version"])
+
+
+def _lock_conversation(conversation_id: int) -> Conversation:
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("campaign", "contact")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("not_found", _("There is no conversation with that id."))
+    return conversation
+
+
+def _load_counts(agent_ids: Iterable[int]) -> dict[int, int]:
+    """Open assignments per agent, across all campaigns. Caller holds the agents' row locks."""
+    rows = (
+        Conversation.objects.filter(agent_id__in=list(agent_ids), state=ASSIGNED)
+        .values("agent_id")
+        .annotate(n=Count("id"))
+        .values_list("agent_id", "n")
+    )
+    return dict(rows)
+
+
+def _check_actor(conversation: Conversation, by: User) -> None:
+    """The assigned agent acts on their own conversation; admins and the campaign's supervisors on any."""
+    if by.is_admin:
+        return
+    if by.is_supervisor and conversation.campaign.supervisors.filter(pk=by.pk).exists():
+        return
+    if conversation.agent_id != by.pk:
+        raise PermissionDenied("not_your_conversation", _("This conversation is assigned to someone else."))
+
+
+def _require_state(conversation: Conversation, *states: str) -> None:
+    if conversation.state not in states:
+        raise ApplicationError(
+            "wrong_state",
+            _("The conversation is %(state)s; refresh to see its current state.")
+            % {"state": conversation.get_state_display().lower()},
+            status=409,
+        )
+
+
+def _send_system_message(*, conversation: Conversation, text: str) -> None:
+    """The after-hours auto-reply, through the sending path (pending message + enqueued Graph send).
+
+    Imported at call time: conversations.sending belongs to the outbound-sending work and may land
+    after this module; the tests replace this function.
+    """
+    sending = importlib.import_module("pagedesk.conversations.sending")
+    sending.message_send(conversation=conversation, author=None, text=text, sender_type="system")
+
+
+# --- new conversations ---------------------------------------------------------------------------------
 
 
 def conversation_route_new(*, conversation: Conversation) -> Conversation:
-    """Hand a newly opened conversation to routing. Called inside the ingest transaction.
+    """Hand a newly opened, `queued` conversation to routing. Called inside the ingest transaction.
 
-    Until the engine lands the conversation simply stays `queued` (issue 4's contract).
+    Blocked contact → `blocked`, nothing sent. Outside the schedule → the after-hours message (once
+    per closed period per contact) and `after_hours`. Otherwise it stays queued: a dispatch runs
+    after the ingest commits (a disabled campaign records it and routes nothing), and a dropout
+    timer is set.
     """
+    if conversation.state != QUEUED:
+        return conversation
+    campaign = conversation.campaign
+    contact = conversation.contact
+    now = clock.now()
+    if BlockedContact.objects.filter(campaign=campaign, psid=contact.psid).exists():
+        _bump(conversation, state=ConversationState.BLOCKED, closed_at=now)
+        _event(conversation, "blocked")
+        _publish_closed(campaign, conversation, agent_id=None)
+        return conversation
+    if not campaign_is_open(campaign=campaign, at=now):
+        _close_after_hours(conversation, campaign=campaign, now=now)
+        return conversation
+    _publish(
+        campaign,
+        ConversationQueued(
+            conversation_id=conversation.pk,
+            campaign_id=campaign.pk,
+            version=conversation.version,
+            reason="new",
+        ),
+    )
+    _publish_queue_changed(campaign)
+    _schedule_dropout(conversation, campaign=campaign)
+    if campaign.enabled and campaign.strategy != Strategy.RINGALL:
+        campaign_id = campaign.pk
+        _after_commit(lambda: queue_dispatch(campaign=Campaign(pk=campaign_id)))
     return conversation
+
+
+def _close_after_hours(conversation: Conversation, *, campaign: Campaign, now: dt.datetime) -> None:
+    period_end = campaign_next_schedule_change(campaign=campaign, at=now) or FAR_FUTURE
+    try:
+        # A savepoint: on PostgreSQL a failed insert would otherwise poison the ingest transaction.
+        with transaction.atomic():
+            AfterHoursNotice.objects.create(
+                campaign=campaign, contact=conversation.contact, period_end=period_end, sent_at=now
+            )
+        send = True
+    except IntegrityError:
+        send = False
+    if send and campaign.after_hours_message.strip():
+        # Sent while the conversation is still open, so the sending path accepts it.
+        _send_system_message(conversation=conversation, text=campaign.after_hours_message)
+    _bump(conversation, state=ConversationState.AFTER_HOURS, closed_at=now)
+    _event(conversation, "after_hours", message_sent=send, period_end=period_end.isoformat())
+    _publish_closed(campaign, conversation, agent_id=None)
+
+
+def _publish_closed(campaign: Campaign, conversation: Conversation, *, agent_id: int | None) -> None:
+    _publish(
+        campaign,
+        ConversationClosed(
+            conversation_id=conversation.pk,
+            campaign_id=campaign.pk,
+            agent_id=agent_id,
+            state=conversation.state,
+            version=conversation.version,
+        ),
+        agent_id,
+    )
+
+
+# --- dispatch ------------------------------------------------------------------------------------------
+
+
+def queue_dispatch(*, campaign: Campaign) -> list[Conversation]:
+    """Assign queued conversations, oldest first, while an eligible agent exists.
+
+    One short transaction per assignment. ringall and disabled campaigns assign nothing here (ringall
+    waits for a Take). Returns the conversations assigned, in order.
+    """
+    assigned: list[Conversation] = []
+    for _step in range(MAX_ASSIGNMENTS_PER_PASS):
+        conversation = _assign_next(campaign_id=campaign.pk)
+        if conversation is None:
+            break
+        assigned.append(conversation)
+    return assigned
+
+
+def _assign_next(*, campaign_id: int) -> Conversation | None:
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
+        if campaign is None or not campaign.enabled or campaign.strategy == Strategy.RINGALL:
+            return None
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .filter(campaign_id=campaign_id, state=QUEUED)
+            .order_by("queue_order", "pk")
+            .first()
+        )
+        if conversation is None:
+            return None
+        members = list(
+            Membership.objects.filter(campaign_id=campaign_id).values_list("agent_id", "position", "penalty")
+        )
+        if not members:
+            return None
+        # Only agents who look Available are locked; one who becomes Available meanwhile triggers
+        # their own dispatch, which waits for this one on the campaign row.
+        agents = lock_objects(
+            User.objects.filter(pk__in=[m[0] for m in members], presence=Presence.AVAILABLE, is_active=True)
+        )
+        if not agents:
+            return None
+        by_id = {a.pk: a for a in agents}
+        load = _load_counts(by_id)
+        assigned_today = (
+            _assigned_today(campaign, list(by_id)) if campaign.strategy == Strategy.FEWEST else {}
+        )
+        candidates = [
+            policy.Candidate(
+                agent_id=agent_id,
+                position=position,
+                penalty=penalty,
+                available=agent_id in by_id,
+                load=load.get(agent_id, 0),
+                assigned_today=assigned_today.get(agent_id, 0),
+                last_assigned_at=by_id[agent_id].last_assigned_at if agent_id in by_id else None,
+            )
+            for agent_id, position, penalty in members
+        ]
+        agent_id = policy.pick(
+            strategy=campaign.strategy,
+            candidates=candidates,
+            max_load=campaign.max_interactions_per_agent,
+            last_served_id=campaign.rr_last_agent_id,
+            rng=_rng,
+        )
+        if agent_id is None:
+            return None
+        conversation.campaign = campaign
+        _assign(conversation, campaign=campaign, agent=by_id[agent_id], how="routed")
+        return conversation
+
+
+def _assigned_today(campaign: Campaign, agent_ids: list[int]) -> dict[int, int]:
+    local_now = clock.now().astimezone(campaign.tzinfo)
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = (
+        Assignment.objects.filter(campaign=campaign, agent_id__in=agent_ids, at__gte=midnight)
+        .values("agent_id")
+        .annotate(n=Count("id"))
+        .values_list("agent_id", "n")
+    )
+    return dict(rows)
+
+
+def _assign(
+    conversation: Conversation,
+    *,
+    campaign: Campaign,
+    agent: User,
+    how: str,
+    actor: User | None = None,
+    extra_events: Iterable[Event] = (),
+) -> None:
+    """Give the conversation to `agent`. Caller holds the conversation's and the agent's row locks
+    and has checked capacity under them."""
+    now = clock.now()
+    _bump(
+        conversation,
+        state=ASSIGNED,
+        agent=agent,
+        assigned_at=conversation.assigned_at or now,
+        campaign=campaign,
+    )
+    User.objects.filter(pk=agent.pk).update(last_assigned_at=now)
+    agent.last_assigned_at = now
+    if campaign.rr_last_agent_id != agent.pk:
+        Campaign.objects.filter(pk=campaign.pk).update(rr_last_agent=agent)
+        campaign.rr_last_agent_id = agent.pk
+    Assignment.objects.create(conversation=conversation, campaign=campaign, agent=agent, how=how, at=now)
+    Transfer.objects.filter(conversation=conversation, state=TransferState.PENDING).update(
+        state=TransferState.ACCEPTED, resolved_at=now
+    )
+    _event(conversation, "assigned", actor=actor, agent_id=agent.pk, how=how)
+    for event in extra_events:
+        _publish(campaign, event, agent.pk)
+    _publish(
+        campaign,
+        ConversationAssigned(
+            conversation_id=conversation.pk,
+            campaign_id=campaign.pk,
+            agent_id=agent.pk,
+            version=conversation.version,
+            how=how,
+        ),
+        agent.pk,
+    )
+    _publish_queue_changed(campaign)
+
+
+def campaign_redispatch(*, campaign: Campaign) -> list[Conversation]:
+    """Re-route after a campaign change (members, max interactions, enabled, strategy).
+
+    campaigns.services calls this after commit of every campaign change.
+    """
+    return queue_dispatch(campaign=campaign)
+
+
+def agent_redispatch(*, agent_id: int) -> list[Conversation]:
+    """The agent may have a free slot now: try every campaign they belong to, lowest id first.
+
+    Load counts across campaigns, so one freed slot can serve any of them; lowest id first is a
+    simple, stable order (cross-campaign priority is not specified).
+    """
+    assigned: list[Conversation] = []
+    campaign_ids = (
+        Membership.objects.filter(agent_id=agent_id, campaign__enabled=True)
+        .exclude(campaign__strategy=Strategy.RINGALL)
+        .order_by("campaign_id")
+        .values_list("campaign_id", flat=True)
+    )
+    for campaign_id in list(campaign_ids):
+        assigned += queue_dispatch(campaign=Campaign(pk=campaign_id))
+    return assigned
+
+
+def agent_presence_changed(*, agent_id: int, presence: str) -> None:
+    """Hook for accounts.services.presence_set (after commit): an agent who becomes Available may
+    take queued customers at once. Offline and Break keep their conversations: nothing to do."""
+    if presence == Presence.AVAILABLE:
+        agent_redispatch(agent_id=agent_id)
+
+
+# --- ringall take --------------------------------------------------------------------------------------
+
+
+def conversation_take(*, conversation: Conversation, agent: User) -> Conversation:
+    """An agent clicks Take on a ringall queue item. Exactly one click wins; the others get 409."""
+    with transaction.atomic():
+        locked = _lock_conversation(conversation.pk)
+        campaign = locked.campaign
+        if locked.state != QUEUED:
+            raise ApplicationError(
+                "already_taken", _("Another agent already took this conversation."), status=409
+            )
+        if not campaign.enabled:
+            raise ApplicationError("campaign_disabled", _("This campaign is disabled."), status=409)
+        if campaign.strategy != Strategy.RINGALL:
+            raise ApplicationError(
+                "not_ringall",
+                _("Conversations in “%(name)s” are routed automatically; they cannot be taken.")
+                % {"name": campaign.name},
+                status=409,
+            )
+        if not Membership.objects.filter(campaign=campaign, agent_id=agent.pk).exists():
+            raise PermissionDenied(
+                "not_a_member", _("You are not a member of “%(name)s”.") % {"name": campaign.name}
+            )
+        (locked_agent,) = lock_objects(User.objects.filter(pk=agent.pk))
+        _require_capacity(locked_agent, campaign=campaign, you=True)
+        _assign(locked, campaign=campaign, agent=locked_agent, how="taken", actor=locked_agent)
+    return locked
+
+
+def _require_capacity(agent: User, *, campaign: Campaign, you: bool) -> None:
+    """Available with a free slot; caller holds the agent's row lock."""
+    if agent.presence != Presence.AVAILABLE:
+        who = _("You are") if you else _("%(name)s is") % {"name": agent.name}
+        raise ApplicationError(
+            "agent_not_available",
+            _("%(who)s %(presence)s; only an Available agent can receive conversations.")
+            % {"who": who, "presence": agent.get_presence_display()},
+            status=409,
+        )
+    load = _load_counts([agent.pk]).get(agent.pk, 0)
+    if load >= campaign.max_interactions_per_agent:
+        who = _("You already have") if you else _("%(name)s already has") % {"name": agent.name}
+        raise ApplicationError(
+            "agent_at_capacity",
+            _("%(who)s %(load)d open conversations, the maximum for “%(campaign)s”.")
+            % {"who": who, "load": load, "campaign": campaign.name},
+            status=409,
+        )
+
+
+# --- close, return, wrap-up ----------------------------------------------------------------------------
+
+
+def conversation_close(
+    *, conversation: Conversation, agent: User, disposition: Disposition | None = None
+) -> Conversation:
+    """Close an assigned conversation. A disposition is required when the campaign defines any.
+
+    The agent then enters wrap-up for the campaign's wrap-up seconds (when they were Available); a
+    timer ends it. A customer message afterwards opens a new conversation (ingest's rule).
+    """
+    with transaction.atomic():
+        locked = _lock_conversation(conversation.pk)
+        campaign = locked.campaign
+        _require_state(locked, ASSIGNED)
+        _check_actor(locked, agent)
+        _check_disposition(campaign, disposition)
+        now = clock.now()
+        owner_id = locked.agent_id
+        _bump(locked, state=ConversationState.CLOSED, closed_at=now, closed_by=agent, disposition=disposition)
+        Transfer.objects.filter(conversation=locked, state=TransferState.PENDING).update(
+            state=TransferState.ACCEPTED, resolved_at=now
+        )
+        _event(locked, "closed", actor=agent, disposition_id=disposition.pk if disposition else None)
+        _publish_closed(campaign, locked, agent_id=owner_id)
+        wrapping = owner_id is not None and _start_wrap_up(
+            owner_id, seconds=campaign.wrap_up_seconds, now=now
+        )
+        if owner_id is not None and not wrapping:
+            _after_commit(lambda: agent_redispatch(agent_id=owner_id))
+    return locked
+
+
+def _check_disposition(campaign: Campaign, disposition: Disposition | None) -> None:
+    if disposition is None:
+        if Disposition.objects.filter(campaign=campaign).exists():
+            raise ApplicationError(
+                "disposition_required",
+                _("Choose a disposition to close this conversation."),
+                field="disposition",
+            )
+        return
+    if disposition.campaign_id != campaign.pk:
+        raise ApplicationError(
+            "invalid_disposition", _("That disposition belongs to another campaign."), field="disposition"
+        )
+    if disposition.children.exists():
+        raise ApplicationError(
+            "disposition_too_general",
+            _("“%(name)s” has sub-dispositions; choose one of them.") % {"name": disposition.name},
+            field="disposition",
+        )
+
+
+def _start_wrap_up(agent_id: int, *, seconds: int, now: dt.datetime) -> bool:
+    """Put the agent in wrap-up until now + seconds; True when they are in wrap-up afterwards.
+
+    Only an Available agent (or one already wrapping up, whose wrap-up is extended) enters wrap-up:
+    an agent who closes a conversation while on Break or Offline stays there.
+    """
+    if seconds <= 0:
+        return False
+    from pagedesk.accounts.services import presence_set  # accounts.services imports routing lazily too
+
+    (agent,) = lock_objects(User.objects.filter(pk=agent_id))
+    if agent.presence not in (Presence.AVAILABLE, Presence.WRAP_UP):
+        return False
+    until = now + dt.timedelta(seconds=seconds)
+    if agent.presence != Presence.WRAP_UP:
+        presence_set(agent=agent, presence=Presence.WRAP_UP, note="wrap-up")
+    if agent.wrap_up_until is None or agent.wrap_up_until < until:
+        User.objects.filter(pk=agent_id).update(wrap_up_until=until)
+    from pagedesk.routing.tasks import wrap_up_end
+
+    wrap_up_end.using(run_after=until).enqueue(agent_id=agent_id)
+    return True
+
+
+def agent_wrap_up_end(*, agent_id: int) -> bool:
+    """End an agent's wrap-up when it is due (the timer's body); True when it ended.
+
+    Re-checks under the lock: a later close may have extended it, or the agent may have picked
+    another presence meanwhile.
+    """
+    from pagedesk.accounts.services import presence_set
+
+    with transaction.atomic():
+        locked = lock_objects(User.objects.filter(pk=agent_id))
+        if not locked:
+            return False
+        agent = locked[0]
+        if agent.presence != Presence.WRAP_UP:
+            return False
+        if agent.wrap_up_until is not None and agent.wrap_up_until > clock.now():
+            from pagedesk.routing.tasks import wrap_up_end
+
+            wrap_up_end.using(run_after=agent.wrap_up_until).enqueue(agent_id=agent_id)
+            return False
+        # presence_set's hook re-dispatches after commit.
+        presence_set(agent=agent, presence=Presence.AVAILABLE, note="wrap-up ended")
+    return True
+
+
+def conversation_return_to_queue(*, conversation: Conversation, by: User) -> Conversation:
+    """Put an assigned conversation back at the front of its campaign's queue."""
+    with transaction.atomic():
+        locked = _lock_conversation(conversation.pk)
+        campaign = locked.campaign
+        _require_state(locked, ASSIGNED)
+        _check_actor(locked, by)
+        owner_id = locked.agent_id
+        _requeue_front(locked, campaign=campaign)
+        _event(locked, "returned_to_queue", actor=by, from_agent_id=owner_id)
+        _publish(
+            campaign,
+            ConversationQueued(
+                conversation_id=locked.pk, campaign_id=campaign.pk, version=locked.version, reason="returned"
+            ),
+            owner_id,
+        )
+        _publish_queue_changed(campaign)
+        _after_commit(lambda: queue_dispatch(campaign=campaign))
+        if owner_id is not None:
+            _after_commit(lambda: agent_redispatch(agent_id=owner_id))
+    return locked
+
+
+def _requeue_front(conversation: Conversation, *, campaign: Campaign) -> None:
+    earliest = Conversation.objects.filter(campaign=campaign, state=QUEUED).aggregate(m=Min("queue_order"))[
+        "m"
+    ]
+    now = clock.now()
+    front = min(earliest - RETURN_TO_QUEUE_STEP, now) if earliest else now
+    _bump(conversation, state=QUEUED, agent=None, queue_order=front, campaign=campaign)
+
+
+# --- transfer ------------------------------------------------------------------------------------------
+
+
+def conversation_transfer_to_agent(
+    *, conversation: Conversation, to_agent: User, by: User, note: str = ""
+) -> Conversation:
+    """Hand an assigned conversation to another member who is Available and has a free slot."""
+    note = note.strip()[:1000]
+    with transaction.atomic():
+        locked = _lock_conversation(conversation.pk)
+        campaign = locked.campaign
+        _require_state(locked, ASSIGNED)
+        _check_actor(locked, by)
+        if to_agent.pk == locked.agent_id:
+            raise ApplicationError(
+                "same_agent", _("The conversation is already with %(name)s.") % {"name": to_agent.name}
+            )
+        if not Membership.objects.filter(campaign=campaign, agent_id=to_agent.pk).exists():
+            raise ApplicationError(
+                "not_a_member",
+                _("%(name)s is not a member of “%(campaign)s”.")
+                % {"name": to_agent.name, "campaign": campaign.name},
+                status=409,
+            )
+        from_agent_id = locked.agent_id
+        agents = {a.pk: a for a in lock_objects(User.objects.filter(pk__in=[from_agent_id, to_agent.pk]))}
+        target = agents[to_agent.pk]
+        _require_capacity(target, campaign=campaign, you=False)
+        locked.transfer_note = note
+        locked.transferred_by = by
+        locked.save(update_fields=["transfer_note", "transferred_by"])
+        Transfer.objects.create(
+            conversation=locked,
+            from_agent_id=from_agent_id,
+            from_campaign=campaign,
+            to_campaign=campaign,
+            to_agent=target,
+            note=note,
+            state=TransferState.ACCEPTED,
+            resolved_at=clock.now(),
+        )
+        _event(locked, "transferred", actor=by, from_agent_id=from_agent_id, to_agent_id=target.pk, note=note)
+        transferred = ConversationTransferred(
+            conversation_id=locked.pk,
+            from_campaign_id=campaign.pk,
+            to_campaign_id=campaign.pk,
+            from_agent_id=from_agent_id,
+            to_agent_id=target.pk,
+            note=note,
+            version=locked.version + 1,
+        )
+        _publish(campaign, transferred, from_agent_id, target.pk)
+        _assign(locked, campaign=campaign, agent=target, how="transferred", actor=by)
+        if from_agent_id is not None:
+            _after_commit(lambda: agent_redispatch(agent_id=from_agent_id))
+    return locked
+
+
+def conversation_transfer_to_campaign(
+    *, conversation: Conversation, campaign: Campaign, by: User, note: str = ""
+) -> Conversation:
+    """Move a conversation into another campaign's queue (at its back), with a note for the receiver.
+
+    When the target is ringall and has a transfer timeout, a transfer nobody takes in time returns to
+    the sender (transfer_timeout_expire).
+    """
+    note = note.strip()[:1000]
+    with transaction.atomic():
+        locked = _lock_conversation(conversation.pk)
+        source = locked.campaign
+        _require_state(locked, ASSIGNED, QUEUED)
+        _check_actor(locked, by)
+        target = Campaign.objects.filter(pk=campaign.pk).first()
+        if target is None:
+            raise NotFound("not_found", _("There is no campaign with that id."))
+        if target.pk == source.pk:
+            raise ApplicationError(
+                "same_campaign", _("The conversation is already in “%(name)s”.") % {"name": target.name}
+            )
+        if not target.enabled:
+            raise ApplicationError(
+                "campaign_disabled",
+                _("“%(name)s” is disabled and routes nothing.") % {"name": target.name},
+                status=409,
+            )
+        if Conversation.objects.filter(
+            campaign=target, contact_id=locked.contact_id, state__in=[QUEUED, ASSIGNED]
+        ).exists():
+            raise ApplicationError(
+                "contact_busy_in_target",
+                _("This customer already has an open conversation in “%(name)s”.") % {"name": target.name},
+                status=409,
+            )
+        from_agent_id = locked.agent_id
+        now = clock.now()
+        _bump(
+            locked,
+            campaign=target,
+            state=QUEUED,
+            agent=None,
+            queue_order=now,
+            transfer_note=note,
+            transferred_by=by,
+        )
+        transfer = Transfer.objects.create(
+            conversation=locked,
+            from_agent_id=from_agent_id,
+            from_campaign=source,
+            to_campaign=target,
+            note=note,
+            created_at=now,
+        )
+        _event(
+            locked,
+            "transferred",
+            actor=by,
+            from_agent_id=from_agent_id,
+            from_campaign_id=source.pk,
+            to_campaign_id=target.pk,
+            note=note,
+        )
+        transferred = ConversationTransferred(
+            conversation_id=locked.pk,
+            from_campaign_id=source.pk,
+            to_campaign_id=target.pk,
+            from_agent_id=from_agent_id,
+            note=note,
+            version=locked.version,
+        )
+        _publish(source, transferred, from_agent_id)
+        _publish(target, transferred)
+        _publish(
+            target,
+            ConversationQueued(
+                conversation_id=locked.pk, campaign_id=target.pk, version=locked.version, reason="transferred"
+            ),
+        )
+        _publish_queue_changed(source)
+        _publish_queue_changed(target)
+        if target.strategy == Strategy.RINGALL and target.transfer_timeout_seconds and from_agent_id:
+            from pagedesk.routing.tasks import transfer_timeout
+
+            transfer_timeout.using(
+                run_after=now + dt.timedelta(seconds=target.transfer_timeout_seconds)
+            ).enqueue(transfer_id=transfer.pk)
+        _after_commit(lambda: queue_dispatch(campaign=target))
+        if from_agent_id is not None:
+            _after_commit(lambda: agent_redispatch(agent_id=from_agent_id))
+    return locked
+
+
+def transfer_timeout_expire(*, transfer_id: int) -> bool:
+    """Return an unaccepted ringall transfer to its sender; True when it was returned.
+
+    Back to the sender when they still have a free slot in the source campaign (presence is not
+    required: it was theirs a moment ago, like conversations kept through a break); otherwise to
+    the front of the source campaign's queue, so it is never stranded.
+    """
+    with transaction.atomic():
+        transfer = Transfer.objects.select_for_update().filter(pk=transfer_id).first()
+        if transfer is None or transfer.state != TransferState.PENDING:
+            return False
+        conversation = _lock_conversation(transfer.conversation_id)
+        now = clock.now()
+        if conversation.state != QUEUED or conversation.campaign_id != transfer.to_campaign_id:
+            transfer.state, transfer.resolved_at = TransferState.ACCEPTED, now
+            transfer.save(update_fields=["state", "resolved_at"])
+            return False
+        due = transfer.created_at + dt.timedelta(seconds=conversation.campaign.transfer_timeout_seconds)
+        if due > now:
+            from pagedesk.routing.tasks import transfer_timeout
+
+            transfer_timeout.using(run_after=due).enqueue(transfer_id=transfer.pk)
+            return False
+        source = Campaign.objects.get(pk=transfer.from_campaign_id)
+        target = conversation.campaign
+        if Conversation.objects.filter(
+            campaign=source, contact_id=conversation.contact_id, state__in=[QUEUED, ASSIGNED]
+        ).exists():
+            # The customer wrote again meanwhile and has a new conversation in the source campaign;
+            # this one stays where it is rather than clash with it.
+            return False
+        transfer.state, transfer.resolved_at = TransferState.RETURNED, now
+        transfer.save(update_fields=["state", "resolved_at"])
+        _event(
+            conversation, "transfer_returned", from_campaign_id=target.pk, to_agent_id=transfer.from_agent_id
+        )
+        sender = None
+        if (
+            transfer.from_agent_id
+            and Membership.objects.filter(campaign=source, agent_id=transfer.from_agent_id).exists()
+        ):
+            (sender,) = lock_objects(User.objects.filter(pk=transfer.from_agent_id))
+            if _load_counts([sender.pk]).get(sender.pk, 0) >= source.max_interactions_per_agent:
+                sender = None
+        if sender is not None:
+            _assign(conversation, campaign=source, agent=sender, how="transfer_returned")
+        else:
+            _requeue_front(conversation, campaign=source)
+            _publish(
+                source,
+                ConversationQueued(
+                    conversation_id=conversation.pk,
+                    campaign_id=source.pk,
+                    version=conversation.version,
+                    reason="transfer_returned",
+                ),
+            )
+            _publish_queue_changed(source)
+            _after_commit(lambda: queue_dispatch(campaign=source))
+        _publish_queue_changed(target)
+    return True
+
+
+# --- dropout -------------------------------------------------------------------------------------------
+
+
+def _dropout_due(conversation: Conversation, campaign: Campaign) -> dt.datetime | None:
+    """When a never-answered queued conversation drops out; None when it never does.
+
+    Only conversations no agent ever had can be abandoned (ARCHITECTURE.md §5); one returned to the
+    queue or transferred waits however long it takes.
+    """
+    if campaign.dropout_threshold_seconds <= 0 or conversation.assigned_at is not None:
+        return None
+    base = conversation.last_customer_message_at or conversation.queued_at or conversation.created_at
+    return base + dt.timedelta(seconds=campaign.dropout_threshold_seconds)
+
+
+def _schedule_dropout(conversation: Conversation, *, campaign: Campaign) -> None:
+    due = _dropout_due(conversation, campaign)
+    if due is not None:
+        from pagedesk.routing.tasks import dropout_check
+
+        dropout_check.using(run_after=due).enqueue(conversation_id=conversation.pk)
+
+
+def conversation_dropout_check(*, conversation_id: int) -> bool:
+    """The dropout timer's body: abandon when due, re-arm when the customer wrote again; True if abandoned."""
+    with transaction.atomic():
+        try:
+            conversation = _lock_conversation(conversation_id)
+        except NotFound:
+            return False
+        campaign = conversation.campaign
+        if conversation.state != QUEUED:
+            return False
+        due = _dropout_due(conversation, campaign)
+        if due is None:
+            return False
+        now = clock.now()
+        if due > now:
+            from pagedesk.routing.tasks import dropout_check
+
+            dropout_check.using(run_after=due).enqueue(conversation_id=conversation_id)
+            return False
+        _bump(conversation, state=ConversationState.ABANDONED, abandoned_at=now)
+        _event(conversation, "abandoned", threshold_seconds=campaign.dropout_threshold_seconds)
+        _publish(
+            campaign,
+            ConversationAbandoned(
+                conversation_id=conversation.pk, campaign_id=campaign.pk, version=conversation.version
+            ),
+        )
+        _publish_closed(campaign, conversation, agent_id=None)
+        _publish_queue_changed(campaign)
+    return True
+
+
+# --- schedule end --------------------------------------------------------------------------------------
+
+
+def queue_close_for_schedule_end(*, campaign: Campaign) -> int:
+    """With "close the queue at schedule end": outside the schedule, every customer still queued gets
+    the after-hours message (once per period) and their conversation closes as `after_hours`.
+
+    Returns how many closed. One short transaction per conversation, like dispatch.
+    """
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    if not campaign.close_queue_at_schedule_end or campaign_is_open(campaign=campaign):
+        return 0
+    closed = 0
+    for conversation_id in list(
+        Conversation.objects.filter(campaign=campaign, state=QUEUED)
+        .order_by("queue_order", "pk")
+        .values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            conversation = _lock_conversation(conversation_id)
+            if conversation.state != QUEUED or conversation.campaign_id != campaign.pk:
+                continue
+            _close_after_hours(conversation, campaign=conversation.campaign, now=clock.now())
+            _publish_queue_changed(conversation.campaign)
+            closed += 1
+    return closed
+
+
+# --- websocket presence --------------------------------------------------------------------------------
+
+
+def agent_connected(*, agent: User) -> None:
+    """A websocket of this agent opened; cancels a pending disconnect timer (by clearing its token)."""
+    AgentConnection.objects.get_or_create(agent=agent)
+    with transaction.atomic():
+        row = AgentConnection.objects.select_for_update().get(agent=agent)
+        row.open_connections += 1
+        row.disconnected_at = None
+        row.save(update_fields=["open_connections", "disconnected_at"])
+
+
+def agent_disconnected(*, agent: User) -> None:
+    """A websocket closed. When it was the agent's last, they go Offline unless they reconnect within
+    AGENT_DISCONNECT_GRACE_SECONDS. Their conversations stay with them either way.
+
+    Known limit: a server process killed with sockets open leaves the count too high, so that agent
+    is not set Offline automatically until they connect and disconnect again.
+    """
+    AgentConnection.objects.get_or_create(agent=agent)
+    with transaction.atomic():
+        row = AgentConnection.objects.select_for_update().get(agent=agent)
+        row.open_connections = max(0, row.open_connections - 1)
+        if row.open_connections == 0:
+            now = clock.now()
+            row.disconnected_at = now
+            from pagedesk.routing.tasks import disconnect_expire
+
+            disconnect_expire.using(
+                run_after=now + dt.timedelta(seconds=settings.AGENT_DISCONNECT_GRACE_SECONDS)
+            ).enqueue(agent_id=agent.pk, token=now.isoformat())
+        row.save(update_fields=["open_connections", "disconnected_at"])
+
+
+def agent_disconnect_expire(*, agent_id: int, token: str) -> bool:
+    """The grace timer's body: Offline if the agent has not reconnected since `token`; True if set."""
+    from pagedesk.accounts.services import presence_set
+
+    with transaction.atomic():
+        row = (
+            AgentConnection.objects.select_for_update(of=("self",))
+            .select_related("agent")
+            .filter(agent_id=agent_id)
+            .first()
+        )
+        if row is None or row.open_connections or row.disconnected_at is None:
+            return False
+        if row.disconnected_at.isoformat() != token:
+            return False
+        row.disconnected_at = None
+        row.save(update_fields=["disconnected_at"])
+        if row.agent.is_agent and row.agent.presence != Presence.OFFLINE:
+            presence_set(agent=row.agent, presence=Presence.OFFLINE, note="disconnected")
+    return True
+
+
+# --- reconciliation ------------------------------------------------------------------------------------
+
+
+def routing_reconcile() -> dict[str, int]:
+    """Catch up on anything a crash or a lost timer left behind; runs at start-up and every minute.
+
+    Each step is idempotent and uses the same services as the timers, so running it twice, or in two
+    processes at once, is harmless.
+    """
+    now = clock.now()
+    counts = {
+        "wrap_ups_ended": 0,
+        "abandoned": 0,
+        "transfers_returned": 0,
+        "closed_at_schedule_end": 0,
+        "assigned": 0,
+    }
+    for agent_id in list(
+        User.objects.filter(presence=Presence.WRAP_UP)
+        .exclude(wrap_up_until__gt=now)
+        .values_list("pk", flat=True)
+    ):
+        counts["wrap_ups_ended"] += int(agent_wrap_up_end(agent_id=agent_id))
+    waiting = Conversation.objects.filter(
+        state=QUEUED, assigned_at__isnull=True, campaign__dropout_threshold_seconds__gt=0
+    ).select_related("campaign")
+    for conversation in list(waiting):
+        due = _dropout_due(conversation, conversation.campaign)
+        if due is not None and due <= now:
+            counts["abandoned"] += int(conversation_dropout_check(conversation_id=conversation.pk))
+    for transfer in list(Transfer.objects.filter(state=TransferState.PENDING).select_related("to_campaign")):
+        timeout = transfer.to_campaign.transfer_timeout_seconds
+        if (
+            transfer.to_campaign.strategy == Strategy.RINGALL
+            and timeout
+            and transfer.created_at + dt.timedelta(seconds=timeout) <= now
+        ):
+            counts["transfers_returned"] += int(transfer_timeout_expire(transfer_id=transfer.pk))
+    for campaign in list(Campaign.objects.filter(close_queue_at_schedule_end=True)):
+        counts["closed_at_schedule_end"] += queue_close_for_schedule_end(campaign=campaign)
+    for campaign_id in list(
+        Campaign.objects.filter(enabled=True, conversations__state=QUEUED)
+        .exclude(strategy=Strategy.RINGALL)
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ):
+        counts["assigned"] += len(queue_dispatch(campaign=Campaign(pk=campaign_id)))
+    return counts

@@ -1,0 +1,71 @@
+"""Routing timers (ARCHITECTURE.md §4): deferred tasks, so they survive restarts and run on any worker.
+
+Each task is thin: it calls one service, which re-checks the state under a lock; a timer that fires
+late, twice, or after the situation changed does nothing harmful.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django_tasks import task
+
+from pagedesk.routing import services
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_EVERY = dt.timedelta(seconds=60)
+TIMERS = "timers"
+
+
+@task(queue_name=TIMERS)
+def dropout_check(*, conversation_id: int) -> bool:
+    return services.conversation_dropout_check(conversation_id=conversation_id)
+
+
+@task(queue_name=TIMERS)
+def wrap_up_end(*, agent_id: int) -> bool:
+    return services.agent_wrap_up_end(agent_id=agent_id)
+
+
+@task(queue_name=TIMERS)
+def transfer_timeout(*, transfer_id: int) -> bool:
+    return services.transfer_timeout_expire(transfer_id=transfer_id)
+
+
+@task(queue_name=TIMERS)
+def disconnect_expire(*, agent_id: int, token: str) -> bool:
+    return services.agent_disconnect_expire(agent_id=agent_id, token=token)
+
+
+@task(queue_name="routing")
+def reconcile_every_minute() -> dict[str, int]:
+    """Reconcile, then re-arm itself unless another copy is already waiting (two processes that
+    started at once each armed one; the chain collapses back to one here)."""
+    try:
+        return services.routing_reconcile()
+    finally:
+        if not _reconcile_waiting():
+            _arm_reconcile()
+
+
+def _reconcile_waiting() -> bool:
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(task_path=reconcile_every_minute.module_path, status="READY").exists()
+
+
+def _arm_reconcile() -> None:
+    # Wall-clock time on purpose: the worker compares run_after with the real time, and a clock
+    # frozen by a test or the simulator must not make this loop spin.
+    reconcile_every_minute.using(run_after=dt.datetime.now(dt.UTC) + RECONCILE_EVERY).enqueue()
+
+
+def routing_startup() -> None:
+    """Start-up hook: reconcile now (a crash never strands a queue) and make sure the minute timer runs."""
+    counts = services.routing_reconcile()
+    if any(counts.values()):
+        logger.info("routing start-up reconciliation: %s", counts)
+    if not _reconcile_waiting():
+        _arm_reconcile()
