@@ -111,3 +111,37 @@ class MessageStatusChanged(Event):
     conversation_id: int
     status: str
     reason: str = ""
+
+
+# --- Inbound messages (issue 4, webhook processing) ------------------------------------------------
+# `version` is the conversation's version at the time of the event (messages have none of their own).
+
+
+class MessageCreated(Event):
+    """A message was added to a conversation: from the customer, or an echo of a reply sent from Facebook."""
+
+    type: Literal["message.created"] = "message.created"
+    message_id: int
+    conversation_id: int
+    campaign_id: int
+    direction: str
+    sender_type: str
+    version: int
+
+
+class MessageUpdated(Event):
+    """A message's reactions or text (customer edit) changed; the page re-fetches the message."""
+
+    type: Literal["message.updated"] = "message.updated"
+    message_id: int
+    conversation_id: int
+    change: str  # reaction | edit
+    version: int
+
+
+class ContactUpdated(Event):
+    """A contact's profile (name, picture) arrived or changed."""
+
+    type: Literal["contact.updated"] = "contact.updated"
+    contact_id: int
+    display_name: str
