@@ -96,20 +96,24 @@ class Chat:
         if request.content_type == "application/json":
             fields = {k: str(v) for k, v in request.json().items()}
         upload = files.get("file")
+        # Messenger sends typed text and an attached file as two messages, text first.
+        parts: list[dict[str, Any]] = []
+        if fields.get("text"):
+            parts.append({"text": fields["text"]})
+        if upload is not None and upload.content:
+            parts.append({"files": [(upload.filename, upload.content_type, upload.content)]})
+        if not parts:
+            return json_response({"error": "type a message or attach a file"}, 400)
+        mids = []
         try:
-            result = self.world.customer_message(
-                psid=fields.get("psid", ""),
-                base_url=request.base_url,
-                text=fields.get("text") or None,
-                files=[(upload.filename, upload.content_type, upload.content)]
-                if upload and upload.content
-                else None,
-            )
+            for part in parts:
+                result = self.world.customer_message(
+                    psid=fields.get("psid", ""), base_url=request.base_url, **part
+                )
+                mids.append(result["message"]["mid"])
         except NotFound as exc:
             return json_response({"error": str(exc)}, 404)
-        except ValueError as exc:
-            return json_response({"error": str(exc)}, 400)
-        return json_response({"mid": result["message"]["mid"], "webhooks": result["webhooks"]}, 201)
+        return json_response({"mids": mids}, 201)
 
     async def postback(self, request: Request) -> Response:
         body = request.json()

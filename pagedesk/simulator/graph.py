@@ -17,8 +17,11 @@ import json
 import secrets
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from pagedesk.simulator.http import Request, Response, json_response, with_query
+import httpx
+
+from pagedesk.simulator.http import Request, Response, UploadedFile, json_response, with_query
 from pagedesk.simulator.store import (
     LONG_LIVED_SECONDS,
     SHORT_LIVED_SECONDS,
@@ -535,7 +538,7 @@ class Graph:
                 f'Param message[attachment][type] must be one of {{image, video, audio, file}} - got "{kind}".'
             )
         _fields, files = request.form()
-        upload = files.get("filedata")
+        upload = files.get("filedata") or await self._fetch(payload)
         with self.store.lock:
             if upload is not None:
                 if len(upload.content) > MAX_UPLOAD:
@@ -610,7 +613,8 @@ class Graph:
             raise _param_error(f"Length of param message[text] must be less than or equal to {MAX_TEXT}")
         if metadata is not None and len(str(metadata)) > 1000:
             raise _param_error("Length of param message[metadata] must be less than or equal to 1000")
-        attachments, attachment_id = self._send_attachments(request, message, page_id)
+        fetched = await self._fetch((message.get("attachment") or {}).get("payload") or {})
+        attachments, attachment_id = self._send_attachments(request, message, page_id, fetched)
         if text is None and not attachments:
             raise _param_error("param message must be non-empty")
         if text is not None and attachments:
@@ -633,13 +637,33 @@ class Graph:
             body["attachment_id"] = attachment_id
         return json_response(body)
 
+    async def _fetch(self, payload: dict[str, Any]) -> UploadedFile | None:
+        """Download `payload.url` like Facebook does at send/upload time (a URL it cannot reach is an error).
+
+        Switch off with config `fetch_attachment_urls: false` to keep URLs as given without fetching.
+        """
+        url = payload.get("url") if isinstance(payload, dict) else None
+        if not url or not self.store.config["fetch_attachment_urls"]:
+            return None
+        try:
+            async with httpx.AsyncClient(timeout=10, follow_redirects=True) as client:
+                response = await client.get(str(url))
+            response.raise_for_status()
+        except httpx.HTTPError:
+            raise GraphError(
+                "(#100) Failed to fetch the file from the url", code=100, subcode=2018008
+            ) from None
+        filename = unquote(urlsplit(str(url)).path.rsplit("/", 1)[-1]) or "file"
+        content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+        return UploadedFile(filename=filename, content_type=content_type, content=response.content)
+
     def _send_attachments(
-        self, request: Request, message: dict[str, Any], page_id: str
+        self, request: Request, message: dict[str, Any], page_id: str, fetched: UploadedFile | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Attachments as they appear in the echo, plus a new attachment_id when is_reusable asked for one."""
         attachment = message.get("attachment")
         _fields, files = request.form()
-        upload = files.get("filedata")
+        upload = files.get("filedata") or fetched
         if attachment is None:
             if upload is not None:
                 raise _param_error("message[attachment] is required with filedata")

@@ -68,6 +68,8 @@ def _default_config() -> dict[str, Any]:
         "retry_delays": [1.0, 2.0, 5.0, 15.0, 60.0],
         "webhook_timeout_seconds": 10.0,
         "attachment_url_ttl_seconds": 3600,
+        # Facebook downloads attachment URLs given to the Send API; off = keep the URL without fetching.
+        "fetch_attachment_urls": True,
     }
 
 

@@ -38,7 +38,21 @@ async def test_upload_then_send_by_attachment_id(sim, receiver):
     assert fetched.status_code == 200 and fetched.content == PNG
 
 
+async def test_unreachable_attachment_url_fails_like_facebook(sim):
+    await sim.customer_says(sim.carla, "hi")
+    response = await sim.send(
+        {
+            "recipient": {"id": sim.carla},
+            "messaging_type": "RESPONSE",
+            "message": {"attachment": {"type": "image", "payload": {"url": "http://127.0.0.1:9/a.png"}}},
+        }
+    )
+    error = response.json()["error"]
+    assert (error["code"], error["error_subcode"]) == (100, 2018008)
+
+
 async def test_send_by_url_with_is_reusable_returns_an_attachment_id(sim):
+    await sim.config(fetch_attachment_urls=False)
     await sim.customer_says(sim.carla, "hi")
     response = await sim.send(
         {
