@@ -254,6 +254,8 @@ FACEBOOK_GRAPH_URL = _env("FACEBOOK_GRAPH_URL", "https://graph.facebook.com").rs
 FACEBOOK_DIALOG_URL = _env("FACEBOOK_DIALOG_URL", "https://www.facebook.com").rstrip("/")
 FACEBOOK_GRAPH_VERSION = _env("FACEBOOK_GRAPH_VERSION", "v25.0")
 FACEBOOK_SEND_RATE_PER_SECOND = _env_int("FACEBOOK_SEND_RATE_PER_SECOND", 40)
+# How often every connected page token is checked with /debug_token (seconds).
+TOKEN_CHECK_SECONDS = _env_int("PAGEDESK_TOKEN_CHECK_SECONDS", 600)
 SIMULATOR_URL = _env("PAGEDESK_SIMULATOR_URL", "http://127.0.0.1:8100").rstrip("/")
 
 # --- Routing ---------------------------------------------------------------------------------------
