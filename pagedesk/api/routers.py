@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pagedesk.api.main import api
+
 _mounted = False
 
 
@@ -10,4 +12,8 @@ def mount_routers() -> None:
     if _mounted:
         return
     _mounted = True
-    # Routers are added here as apps gain an api.py.
+    from pagedesk.accounts.api import router as accounts_router
+    from pagedesk.campaigns.api import router as campaigns_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/campaigns", campaigns_router)

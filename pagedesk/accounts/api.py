@@ -1,0 +1,172 @@
+"""REST endpoints for users, presence and break reasons (mounted at /api/v1/ by pagedesk.api).
+
+Role rules are the UI's: managing users and break reasons is for administrators; an agent sets their
+own presence; admins may set any agent's and supervisors those of agents in campaigns they supervise.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+
+from pagedesk.accounts.models import BreakReason, PresenceChange, Role, User
+from pagedesk.accounts.schemas import (
+    BreakReasonIn,
+    BreakReasonOut,
+    BreakReasonPatch,
+    PresenceChangeOut,
+    PresenceIn,
+    PresenceOut,
+    RoleName,
+    UserCreateIn,
+    UserOut,
+    UserPatchIn,
+)
+from pagedesk.accounts.selectors import (
+    agent_get_for_user,
+    break_reason_get,
+    break_reason_list,
+    presence_change_list,
+    user_get,
+    user_list,
+)
+from pagedesk.accounts.services import (
+    break_reason_create,
+    break_reason_update,
+    presence_set,
+    user_create,
+    user_update,
+)
+from pagedesk.api.permissions import admin_user, request_user
+from pagedesk.core.errors import ApplicationError
+
+router = Router()
+
+HISTORY_LIMIT = Query(100, ge=1, le=500, description="How many changes to return, newest first.")
+
+
+# --- Users -----------------------------------------------------------------------------------------
+
+
+@router.get("/users", response=list[UserOut], tags=["users"])
+def users_list(request: HttpRequest, role: RoleName | None = None) -> list[User]:
+    """Every user (admins only), optionally of one role."""
+    admin_user(request)
+    return list(user_list(role=role))
+
+
+@router.post("/users", response={201: UserOut}, tags=["users"])
+def users_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
+    """Create a user (admins only); the password must pass the password validators."""
+    admin_user(request)
+    return Status(201, user_create(**payload.dict()))
+
+
+@router.get("/users/{user_id}", response=UserOut, tags=["users"])
+def users_get(request: HttpRequest, user_id: int) -> User:
+    admin_user(request)
+    return user_get(user_id=user_id)
+
+
+@router.patch("/users/{user_id}", response=UserOut, tags=["users"])
+def users_update(request: HttpRequest, user_id: int, payload: UserPatchIn) -> User:
+    """Change role, names, email, active flag or password (admins only); omitted fields stay."""
+    actor = admin_user(request)
+    target = user_get(user_id=user_id)
+    changes = payload.dict(exclude_unset=True)
+    # The same guard as the user form: an admin cannot lock themselves out.
+    if target.pk == actor.pk and (
+        changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("is_active") is False
+    ):
+        raise ApplicationError(
+            "cannot_lock_out_self",
+            _("You cannot remove your own administrator role or deactivate yourself."),
+            status=409,
+        )
+    return user_update(user=target, **changes)
+
+
+@router.get("/me", response=UserOut, tags=["users"])
+def me(request: HttpRequest) -> User:
+    """The authenticated user."""
+    return request_user(request)
+
+
+# --- Presence --------------------------------------------------------------------------------------
+
+
+def _presence_set(request: HttpRequest, agent_id: int, payload: PresenceIn) -> User:
+    user = request_user(request)
+    agent = agent_get_for_user(user=user, agent_id=agent_id)
+    reason = (
+        break_reason_get(reason_id=payload.break_reason_id, field="break_reason_id")
+        if payload.break_reason_id is not None
+        else None
+    )
+    return presence_set(
+        agent=agent, presence=payload.presence, break_reason=reason, changed_by=user, note=payload.note
+    )
+
+
+@router.get("/me/presence", response=PresenceOut, tags=["presence"])
+def me_presence_get(request: HttpRequest) -> User:
+    user = request_user(request)
+    return agent_get_for_user(user=user, agent_id=user.pk)
+
+
+@router.put("/me/presence", response=PresenceOut, tags=["presence"])
+def me_presence_set(request: HttpRequest, payload: PresenceIn) -> User:
+    """Go available, on a break (with a reason id from /break-reasons) or offline."""
+    return _presence_set(request, request_user(request).pk, payload)
+
+
+@router.get("/me/presence/history", response=list[PresenceChangeOut], tags=["presence"])
+def me_presence_history(request: HttpRequest, limit: int = HISTORY_LIMIT) -> list[PresenceChange]:
+    user = request_user(request)
+    return list(presence_change_list(agent=agent_get_for_user(user=user, agent_id=user.pk), limit=limit))
+
+
+@router.get("/agents/{agent_id}/presence", response=PresenceOut, tags=["presence"])
+def agent_presence_get(request: HttpRequest, agent_id: int) -> User:
+    return agent_get_for_user(user=request_user(request), agent_id=agent_id)
+
+
+@router.put("/agents/{agent_id}/presence", response=PresenceOut, tags=["presence"])
+def agent_presence_set(request: HttpRequest, agent_id: int, payload: PresenceIn) -> User:
+    """Set an agent's presence: admins for any agent, supervisors for agents they supervise."""
+    return _presence_set(request, agent_id, payload)
+
+
+@router.get("/agents/{agent_id}/presence/history", response=list[PresenceChangeOut], tags=["presence"])
+def agent_presence_history(
+    request: HttpRequest, agent_id: int, limit: int = HISTORY_LIMIT
+) -> list[PresenceChange]:
+    agent = agent_get_for_user(user=request_user(request), agent_id=agent_id)
+    return list(presence_change_list(agent=agent, limit=limit))
+
+
+# --- Break reasons ---------------------------------------------------------------------------------
+
+
+@router.get("/break-reasons", response=list[BreakReasonOut], tags=["break reasons"])
+def break_reasons_list(request: HttpRequest, include_inactive: bool = False) -> list[BreakReason]:
+    """The reasons agents choose from; inactive ones too with include_inactive (admins only)."""
+    if include_inactive:
+        admin_user(request)
+    return list(break_reason_list(active_only=not include_inactive))
+
+
+@router.post("/break-reasons", response={201: BreakReasonOut}, tags=["break reasons"])
+def break_reasons_create(request: HttpRequest, payload: BreakReasonIn) -> Status[BreakReason]:
+    admin_user(request)
+    return Status(201, break_reason_create(name=payload.name))
+
+
+@router.patch("/break-reasons/{reason_id}", response=BreakReasonOut, tags=["break reasons"])
+def break_reasons_update(request: HttpRequest, reason_id: int, payload: BreakReasonPatch) -> BreakReason:
+    """Rename, or retire (active=false) a reason; retired reasons stay on past presence history."""
+    admin_user(request)
+    return break_reason_update(
+        reason=break_reason_get(reason_id=reason_id), **payload.dict(exclude_unset=True)
+    )

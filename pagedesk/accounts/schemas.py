@@ -1,0 +1,135 @@
+"""API shapes for users, presence and break reasons. Limits mirror the model columns, so text that
+would not fit is refused here with a 422 instead of failing in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from pagedesk.api.schemas import OptionalFieldsSchema
+
+RoleName = Literal["admin", "supervisor", "agent"]
+# What a person may set; wrap_up is entered and left by the system only.
+SettablePresence = Literal["available", "break", "offline"]
+
+
+def _email(value: str | None) -> str | None:
+    if value:
+        try:
+            validate_email(value.strip())
+        except ValidationError:
+            raise ValueError(_("Enter a valid email address.")) from None
+    return value
+
+
+class BreakReasonRef(Schema):
+    id: int
+    name: str
+
+
+class BreakReasonOut(Schema):
+    id: int
+    name: str
+    position: int
+    active: bool
+
+
+class BreakReasonIn(Schema):
+    name: str = Field(min_length=1, max_length=60)
+
+
+class BreakReasonPatch(OptionalFieldsSchema):
+    name: str | None = Field(None, min_length=1, max_length=60)
+    active: bool | None = Field(None)
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    role: str
+    first_name: str
+    last_name: str
+    display_name: str
+    name: str
+    email: str
+    is_active: bool
+    presence: str
+    break_reason: BreakReasonRef | None
+    presence_changed_at: dt.datetime
+
+
+class UserCreateIn(Schema):
+    username: str = Field(min_length=1, max_length=150)
+    role: RoleName
+    password: str = Field(min_length=1, max_length=128)
+    email: str = Field("", max_length=254)
+    first_name: str = Field("", max_length=150)
+    last_name: str = Field("", max_length=150)
+    display_name: str = Field("", max_length=120)
+
+    @field_validator("email")
+    @classmethod
+    def check_email(cls, value: str | None) -> str | None:
+        return _email(value)
+
+
+class UserPatchIn(OptionalFieldsSchema):
+    """Any subset; omitted fields are unchanged. A password is validated like on the form."""
+
+    role: RoleName | None = Field(None)
+    email: str | None = Field(None, max_length=254)
+    first_name: str | None = Field(None, max_length=150)
+    last_name: str | None = Field(None, max_length=150)
+    display_name: str | None = Field(None, max_length=120)
+    is_active: bool | None = Field(None)
+    password: str | None = Field(None, min_length=1, max_length=128)
+
+    @field_validator("email")
+    @classmethod
+    def check_email(cls, value: str | None) -> str | None:
+        return _email(value)
+
+
+class PresenceIn(Schema):
+    presence: SettablePresence
+    break_reason_id: int | None = Field(None, ge=1, description="Required when presence is 'break'.")
+    note: str = Field("", max_length=200)
+
+
+class PresenceOut(Schema):
+    agent_id: int
+    presence: str
+    break_reason: BreakReasonRef | None
+    presence_changed_at: dt.datetime
+    seconds_in_status: int
+
+    @staticmethod
+    def resolve_agent_id(obj: Any) -> int:
+        return int(obj.pk)
+
+    @staticmethod
+    def resolve_seconds_in_status(obj: Any) -> int:
+        from pagedesk.accounts.selectors import seconds_in_status
+
+        return seconds_in_status(agent=obj)
+
+
+class UserRef(Schema):
+    id: int
+    username: str
+    name: str
+
+
+class PresenceChangeOut(Schema):
+    id: int
+    presence: str
+    break_reason: BreakReasonRef | None
+    changed_at: dt.datetime
+    changed_by: UserRef | None
+    note: str

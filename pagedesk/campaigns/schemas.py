@@ -1,0 +1,360 @@
+"""API shapes for campaigns and everything configured per campaign.
+
+Numbers are bounded here as well as by the model: PositiveIntegerField columns are 32-bit on
+PostgreSQL and SQLite refuses integers beyond 64 bits, so an unbounded number must never reach the
+database. Optional fields default to None: an omitted field is "not given" (PATCH leaves it
+unchanged), while an explicit null is refused with a 422 (OptionalFieldsSchema).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.core.exceptions import ObjectDoesNotExist
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from pagedesk.api.schemas import OptionalFieldsSchema
+from pagedesk.campaigns import schedule as sched
+from pagedesk.campaigns.services import TEXT_LIMITS, CannedSpec, HolidaySpec, MemberSpec
+
+INT_MAX = 2_147_483_647  # PostgreSQL integer
+SMALL_MAX = 32_767  # PostgreSQL smallint
+WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+StrategyName = Literal["ringall", "rrmemory", "linear", "wrandom", "leastrecent", "fewest"]
+MAX_LIST = 500
+
+
+# --- Schedule --------------------------------------------------------------------------------------
+
+
+class RangeSchema(Schema):
+    """Open hours on some weekdays, local time in the campaign's time zone; "to" may be "24:00"."""
+
+    weekdays: list[Weekday] = Field(
+        min_length=1, max_length=7, examples=[["mon", "tue", "wed", "thu", "fri"]]
+    )
+    start: str = Field(alias="from", max_length=5, examples=["09:00"])
+    end: str = Field(alias="to", max_length=5, examples=["18:00"])
+
+    @field_validator("weekdays")
+    @classmethod
+    def weekdays_once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a weekday is listed twice")
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def start_is_hhmm(cls, value: str) -> str:
+        sched.parse_hhmm(value, allow_24=False)
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def end_is_hhmm(cls, value: str) -> str:
+        sched.parse_hhmm(value, allow_24=True)
+        return value
+
+    def to_range(self) -> sched.Range:
+        bits = 0
+        for day in self.weekdays:
+            bits |= 1 << WEEKDAY_CODES.index(day)
+        return sched.Range(
+            bits,
+            sched.parse_hhmm(self.start, allow_24=False),
+            sched.parse_hhmm(self.end, allow_24=True),
+        )
+
+    @staticmethod
+    def dump(weekdays: int, start_minute: int, end_minute: int) -> dict[str, Any]:
+        return {
+            "weekdays": [code for day, code in enumerate(WEEKDAY_CODES) if weekdays & (1 << day)],
+            "from": sched.format_minute(start_minute),
+            "to": sched.format_minute(end_minute),
+        }
+
+
+class ScheduleIn(Schema):
+    ranges: list[RangeSchema] = Field(max_length=50)
+
+    def to_ranges(self) -> list[sched.Range]:
+        return [r.to_range() for r in self.ranges]
+
+
+class ScheduleOut(Schema):
+    timezone: str
+    ranges: list[RangeSchema]
+    is_open_now: bool
+    next_change: dt.datetime | None
+
+
+class HolidaySchema(Schema):
+    date: dt.date
+    name: str = Field("", max_length=TEXT_LIMITS["holiday_name"])
+
+    def to_spec(self) -> HolidaySpec:
+        return HolidaySpec(date=self.date, name=self.name)
+
+
+class HolidaysIn(Schema):
+    holidays: list[HolidaySchema] = Field(max_length=MAX_LIST)
+
+    def to_specs(self) -> list[HolidaySpec]:
+        return [h.to_spec() for h in self.holidays]
+
+
+class HolidaysOut(Schema):
+    holidays: list[HolidaySchema]
+
+
+# --- Canned responses ------------------------------------------------------------------------------
+
+
+class CannedIn(Schema):
+    title: str = Field(min_length=1, max_length=TEXT_LIMITS["canned_title"])
+    text: str = Field(
+        min_length=1,
+        max_length=TEXT_LIMITS["canned_text"],
+        description="May use {customer_first_name} and {agent_first_name}.",
+    )
+
+    def to_spec(self) -> CannedSpec:
+        return CannedSpec(title=self.title, text=self.text)
+
+
+class CannedPatch(OptionalFieldsSchema):
+    title: str | None = Field(None, min_length=1, max_length=TEXT_LIMITS["canned_title"])
+    text: str | None = Field(None, min_length=1, max_length=TEXT_LIMITS["canned_text"])
+
+
+class CannedOut(Schema):
+    id: int
+    title: str
+    text: str
+    position: int
+
+
+class OrderIn(Schema):
+    ids: list[int] = Field(
+        max_length=MAX_LIST, description="Every canned response id once, in the new order."
+    )
+
+
+# --- Campaigns -------------------------------------------------------------------------------------
+
+
+class CampaignFields(OptionalFieldsSchema):
+    """The scalar settings (services.CAMPAIGN_FIELDS); omitted = model default on create, unchanged on PATCH."""
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    page_name: str | None = Field(None, min_length=1, max_length=150)
+    enabled: bool | None = Field(None, description="false disables the campaign and keeps all its data.")
+    strategy: StrategyName | None = Field(None)
+    timezone: str | None = Field(None, max_length=64, examples=["Europe/Madrid"])
+    service_level_target: int | None = Field(None, ge=0, le=100, description="Service level target, %.")
+    sl_threshold_seconds: int | None = Field(None, ge=0, le=INT_MAX)
+    dropout_threshold_seconds: int | None = Field(None, ge=0, le=INT_MAX)
+    chat_time_threshold_seconds: int | None = Field(None, ge=0, le=INT_MAX)
+    acd_threshold: int | None = Field(
+        None, ge=1, le=INT_MAX, description="Customers waiting that raise the alarm."
+    )
+    max_interactions_per_agent: int | None = Field(None, ge=1, le=50)
+    wrap_up_seconds: int | None = Field(None, ge=0, le=3600)
+    after_hours_message: str | None = Field(None, max_length=2000)
+    human_agent_enabled: bool | None = Field(None)
+    close_queue_at_schedule_end: bool | None = Field(None)
+    transfer_timeout_seconds: int | None = Field(None, ge=0, le=INT_MAX)
+
+
+class CampaignIn(CampaignFields):
+    """Create (POST) or replace (PUT). Lists given replace the stored ones; on create, no schedule
+    means the default Mon–Fri 09:00–18:00."""
+
+    name: str = Field(min_length=1, max_length=100)
+    page_name: str = Field(min_length=1, max_length=150)
+    schedule: list[RangeSchema] | None = Field(None, max_length=50)
+    holidays: list[HolidaySchema] | None = Field(None, max_length=MAX_LIST)
+    canned_responses: list[CannedIn] | None = Field(None, max_length=MAX_LIST)
+
+    def scalar_fields(self, *, replace: bool = False) -> dict[str, object]:
+        """The settings given; with replace=True (PUT) every omitted one goes back to its default."""
+        given = self.dict(exclude_unset=True, exclude={"schedule", "holidays", "canned_responses"})
+        if not replace:
+            return given
+        from pagedesk.campaigns.models import Campaign
+        from pagedesk.campaigns.services import CAMPAIGN_FIELDS
+
+        defaults = {name: Campaign._meta.get_field(name).get_default() for name in CAMPAIGN_FIELDS}  # type: ignore[union-attr]
+        return {**defaults, **given}
+
+    def ranges(self) -> list[sched.Range] | None:
+        return None if self.schedule is None else [r.to_range() for r in self.schedule]
+
+    def holiday_specs(self) -> list[HolidaySpec] | None:
+        return None if self.holidays is None else [h.to_spec() for h in self.holidays]
+
+    def canned_specs(self) -> list[CannedSpec] | None:
+        return None if self.canned_responses is None else [c.to_spec() for c in self.canned_responses]
+
+
+class CampaignPatch(CampaignFields):
+    """Any subset of the scalar settings; lists have their own endpoints."""
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    page_name: str
+    enabled: bool
+    strategy: str
+    timezone: str
+    service_level_target: int
+    sl_threshold_seconds: int
+    dropout_threshold_seconds: int
+    chat_time_threshold_seconds: int
+    acd_threshold: int
+    max_interactions_per_agent: int
+    wrap_up_seconds: int
+    after_hours_message: str
+    human_agent_enabled: bool
+    close_queue_at_schedule_end: bool
+    transfer_timeout_seconds: int
+    schedule: list[RangeSchema]
+    holidays: list[HolidaySchema]
+    members_count: int
+    token_status: str = Field(description="active | invalid | unknown (never activated).")
+    page_id: str
+    is_open_now: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_schedule(obj: Any) -> list[dict[str, Any]]:
+        return [RangeSchema.dump(r.weekdays, r.start_minute, r.end_minute) for r in obj.schedule_ranges.all()]
+
+    @staticmethod
+    def resolve_holidays(obj: Any) -> list[dict[str, Any]]:
+        return [{"date": h.date, "name": h.name} for h in obj.holidays.all()]
+
+    @staticmethod
+    def resolve_members_count(obj: Any) -> int:
+        count = getattr(obj, "members_count", None)
+        return int(count) if count is not None else obj.memberships.count()
+
+    @staticmethod
+    def resolve_token_status(obj: Any) -> str:
+        try:
+            return str(obj.page_connection.token_status)
+        except ObjectDoesNotExist:
+            return "unknown"
+
+    @staticmethod
+    def resolve_page_id(obj: Any) -> str:
+        try:
+            return str(obj.page_connection.page_id)
+        except ObjectDoesNotExist:
+            return ""
+
+    @staticmethod
+    def resolve_is_open_now(obj: Any) -> bool:
+        from pagedesk.campaigns.selectors import campaign_is_open
+
+        return campaign_is_open(campaign=obj)
+
+
+# --- Members and supervisors -----------------------------------------------------------------------
+
+
+class MemberIn(Schema):
+    agent_id: int = Field(ge=1)
+    penalty: int = Field(0, ge=0, le=100, description="0–100; wrandom picks a higher penalty less often.")
+
+    def to_spec(self) -> MemberSpec:
+        return MemberSpec(agent_id=self.agent_id, penalty=self.penalty)
+
+
+class MembersIn(Schema):
+    members: list[MemberIn] = Field(max_length=MAX_LIST, description="The whole list, in routing order.")
+
+    def to_specs(self) -> list[MemberSpec]:
+        return [m.to_spec() for m in self.members]
+
+
+class MemberPatch(OptionalFieldsSchema):
+    penalty: int | None = Field(None, ge=0, le=100)
+    position: int | None = Field(None, ge=0, le=SMALL_MAX, description="0-based place in the member order.")
+
+
+class MemberOut(Schema):
+    agent_id: int
+    username: str
+    name: str
+    position: int
+    penalty: int
+    presence: str
+
+    @staticmethod
+    def resolve_username(obj: Any) -> str:
+        return str(obj.agent.username)
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return str(obj.agent.name)
+
+    @staticmethod
+    def resolve_presence(obj: Any) -> str:
+        return str(obj.agent.presence)
+
+
+class SupervisorsIn(Schema):
+    supervisor_ids: list[int] = Field(max_length=MAX_LIST)
+
+
+class SupervisorOut(Schema):
+    id: int
+    username: str
+    name: str
+
+
+# --- Dispositions and blocked contacts -------------------------------------------------------------
+
+
+class DispositionIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    parent_id: int | None = Field(None, description="A top-level disposition of this campaign, or null.")
+
+
+class DispositionRename(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class DispositionChildOut(Schema):
+    id: int
+    name: str
+    position: int
+    parent_id: int | None
+
+
+class DispositionOut(DispositionChildOut):
+    children: list[DispositionChildOut]
+
+    @staticmethod
+    def resolve_children(obj: Any) -> list[Any]:
+        # Only the tree selector prefetches children; a fresh row (create/rename) reads them.
+        return list(obj.children.all()) if obj.parent_id is None else []
+
+
+class BlockedIn(Schema):
+    psid: str = Field(min_length=1, max_length=TEXT_LIMITS["psid"])
+    note: str = Field("", max_length=TEXT_LIMITS["note"])
+
+
+class BlockedOut(Schema):
+    id: int
+    psid: str
+    note: str
+    created_at: dt.datetime
+    created_by_id: int | None
