@@ -35,7 +35,6 @@ from pagedesk.core import clock
 from pagedesk.realtime import groups
 from pagedesk.realtime.events import (
     ContactUpdated,
-    ConversationQueued,
     MessageCreated,
     MessageStatusChanged,
     MessageUpdated,
@@ -213,24 +212,13 @@ def message_receive(
     contact.last_message_at = now
     contact.save(update_fields=["last_message_at"])
     if opened:
-        publish(
-            ConversationQueued(
-                conversation_id=conversation.pk,
-                campaign_id=conversation.campaign_id,
-                version=conversation.version,
-                reason="new",
-            ),
-            to=[
-                groups.campaign_queue(conversation.campaign_id),
-                groups.supervisors(conversation.campaign_id),
-            ],
-        )
-    _publish_created(message, conversation)
-    if opened:
-        # Imported here: routing builds on conversations, not the other way round.
+        # Routing decides what a new conversation becomes (queued, blocked, after_hours) and publishes
+        # conversation.queued itself. Imported here: routing builds on conversations, not the reverse.
         from pagedesk.routing.services import conversation_route_new
 
         conversation = conversation_route_new(conversation=conversation)
+    # After routing, so the audience matches the state it left the conversation in.
+    _publish_created(message, conversation)
     return Received(
         message=message, conversation=conversation, opened=opened, attachments=created_attachments
     )
