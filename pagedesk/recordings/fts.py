@@ -1,0 +1,120 @@
+"""The full-text index over message text: PostgreSQL GIN on to_tsvector('simple', text), SQLite FTS5.
+
+The index lives beside conversations_message rather than in a model: on PostgreSQL it is an
+expression index the planner uses when a query repeats the same expression (MATCH_SQL below); on
+SQLite it is an external-content FTS5 table kept in sync by triggers. `fts_ensure` is idempotent and
+runs from the migration and again after every `migrate` (post_migrate), because Django's SQLite
+schema editor rebuilds a table to alter it, which silently drops that table's triggers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+FTS_TABLE = "recordings_message_fts"
+PG_INDEX = "recordings_message_text_fts"
+
+# The conversation ids whose messages match; the one parameter is the user's text (PostgreSQL) or a
+# quoted FTS5 query (SQLite, see fts_query).
+PG_MATCH_SQL = (
+    "SELECT conversation_id FROM conversations_message "
+    "WHERE to_tsvector('simple', text) @@ plainto_tsquery('simple', %s)"
+)
+SQLITE_MATCH_SQL = (
+    "SELECT m.conversation_id FROM conversations_message m "
+    "WHERE m.id IN (SELECT rowid FROM recordings_message_fts WHERE recordings_message_fts MATCH %s)"
+)
+
+_SQLITE_TRIGGERS = [
+    """CREATE TRIGGER IF NOT EXISTS recordings_message_fts_ai AFTER INSERT ON conversations_message BEGIN
+        INSERT INTO recordings_message_fts(rowid, text) VALUES (new.id, new.text);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS recordings_message_fts_ad AFTER DELETE ON conversations_message BEGIN
+        INSERT INTO recordings_message_fts(recordings_message_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS recordings_message_fts_au AFTER UPDATE OF text ON conversations_message BEGIN
+        INSERT INTO recordings_message_fts(recordings_message_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO recordings_message_fts(rowid, text) VALUES (new.id, new.text);
+    END""",
+]
+
+
+class FullTextUnavailable(RuntimeError):
+    pass
+
+
+def sqlite_has_fts5(connection: BaseDatabaseWrapper) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')")
+        (enabled,) = cursor.fetchone()
+        if enabled:
+            return True
+        try:  # some builds load FTS5 without the compile option being reported
+            cursor.execute("CREATE VIRTUAL TABLE temp.pagedesk_fts5_probe USING fts5(x)")
+            cursor.execute("DROP TABLE temp.pagedesk_fts5_probe")
+        except Exception:
+            return False
+        return True
+
+
+def fts_ensure(connection: BaseDatabaseWrapper) -> None:
+    """Create the index (and, on SQLite, its triggers) if missing; rebuild when triggers were lost."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE INDEX IF NOT EXISTS recordings_message_text_fts ON conversations_message "
+                "USING gin (to_tsvector('simple', text))"
+            )
+        return
+    if connection.vendor != "sqlite":
+        return
+    if not sqlite_has_fts5(connection):
+        raise FullTextUnavailable(
+            "This SQLite library was built without FTS5, which recordings search needs. "
+            "Use Python's bundled sqlite3 (it has FTS5) or PostgreSQL."
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
+            ["recordings_message_fts_a%"],
+        )
+        (triggers,) = cursor.fetchone()
+        cursor.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS recordings_message_fts USING fts5("
+            "text, content='conversations_message', content_rowid='id', "
+            "tokenize='unicode61 remove_diacritics 2')"
+        )
+        for statement in _SQLITE_TRIGGERS:
+            cursor.execute(statement)
+        if triggers < len(_SQLITE_TRIGGERS):
+            # Rows written while the triggers were missing (or before the index existed) get indexed now.
+            cursor.execute("INSERT INTO recordings_message_fts(recordings_message_fts) VALUES ('rebuild')")
+
+
+def fts_drop(connection: BaseDatabaseWrapper) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP INDEX IF EXISTS recordings_message_text_fts")
+        elif connection.vendor == "sqlite":
+            cursor.execute("DROP TRIGGER IF EXISTS recordings_message_fts_ai")
+            cursor.execute("DROP TRIGGER IF EXISTS recordings_message_fts_ad")
+            cursor.execute("DROP TRIGGER IF EXISTS recordings_message_fts_au")
+            cursor.execute("DROP TABLE IF EXISTS recordings_message_fts")
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """User text → an FTS5 query matching every word (AND), each quoted so no FTS5 syntax leaks in.
+
+    Words are split like the 'simple' PostgreSQL configuration splits them, so both engines find the
+    same conversations for the same input.
+    """
+    return " ".join(f'"{token}"' for token in _TOKEN.findall(text))
+
+
+def search_terms(text: str) -> list[str]:
+    return _TOKEN.findall(text)

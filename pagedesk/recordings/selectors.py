@@ -1,0 +1,257 @@
+"""Reads for recordings: who may see which conversation, the filtered list, full-text search, the
+transcript, attachments and the CSV export rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
+
+from pagedesk.accounts.models import User
+from pagedesk.campaigns.models import Campaign
+from pagedesk.conversations.models import (
+    Attachment,
+    Conversation,
+    ConversationEvent,
+    ConversationState,
+    Message,
+)
+from pagedesk.core import clock
+from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
+from pagedesk.recordings.fts import PG_MATCH_SQL, SQLITE_MATCH_SQL, fts_query, search_terms
+
+EXPORT_CHUNK = 2000
+
+
+# --- Who sees what ----------------------------------------------------------------------------------
+
+
+def campaigns_visible_to(*, user: User) -> QuerySet[Campaign]:
+    if user.is_admin:
+        return Campaign.objects.order_by("name")
+    if user.is_supervisor:
+        return Campaign.objects.filter(supervisors=user).order_by("name")
+    return Campaign.objects.filter(memberships__agent=user).order_by("name")
+
+
+def conversation_scope_for_user(*, user: User) -> QuerySet[Conversation]:
+    """Admins: every conversation. Supervisors: those of campaigns they supervise. Agents: their own
+    (assigned to them now, or one they wrote in before a transfer)."""
+    conversations = Conversation.objects.all()
+    if user.is_admin:
+        return conversations
+    if user.is_supervisor:
+        return conversations.filter(campaign_id__in=Campaign.objects.filter(supervisors=user).values("pk"))
+    wrote_in = Message.objects.filter(author=user).values("conversation_id")
+    return conversations.filter(Q(agent=user) | Q(pk__in=wrote_in))
+
+
+def conversation_get_for_user(*, user: User, conversation_id: int) -> Conversation:
+    """A conversation `user` may read; 403 when it exists outside their scope, 404 when it does not."""
+    conversation = (
+        conversation_scope_for_user(user=user)
+        .select_related("campaign", "contact", "agent", "disposition", "disposition__parent", "closed_by")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        if Conversation.objects.filter(pk=conversation_id).exists():
+            raise PermissionDenied("forbidden", _("You cannot see this conversation."))
+        raise NotFound("not_found", _("There is no conversation with id %(id)s.") % {"id": conversation_id})
+    return conversation
+
+
+# --- The list ---------------------------------------------------------------------------------------
+
+
+RECORDING_STATES = [
+    ConversationState.CLOSED,
+    ConversationState.ABANDONED,
+    ConversationState.AFTER_HOURS,
+    ConversationState.BLOCKED,
+    ConversationState.QUEUED,
+    ConversationState.ASSIGNED,
+]
+
+
+@dataclass(frozen=True)
+class RecordingFilters:
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    campaign_id: int | None = None
+    agent_id: int | None = None
+    customer: str = ""
+    state: str = ""
+    disposition_id: int | None = None
+    text: str = ""
+
+    def is_empty(self) -> bool:
+        return self == RecordingFilters()
+
+
+def _day_bounds(campaign: Campaign, first: dt.date | None, last: dt.date | None) -> Q:
+    """created_at within local days first..last in that campaign's time zone."""
+    tz = campaign.tzinfo
+    condition = Q(campaign_id=campaign.pk)
+    if first:
+        condition &= Q(created_at__gte=dt.datetime.combine(first, dt.time(), tzinfo=tz))
+    if last:
+        condition &= Q(created_at__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz))
+    return condition
+
+
+def text_match_condition(text: str) -> Q:
+    """Conversations with a message matching every word of `text`, through the full-text index."""
+    if connection.vendor == "postgresql":
+        return Q(pk__in=RawSQL(PG_MATCH_SQL, [text]))  # noqa: S611 - parameterised, fixed SQL
+    return Q(pk__in=RawSQL(SQLITE_MATCH_SQL, [fts_query(text)]))  # noqa: S611 - parameterised, fixed SQL
+
+
+def recording_list(*, user: User, filters: RecordingFilters) -> QuerySet[Conversation]:
+    """The conversations `user` may see that match `filters`, newest first.
+
+    Dates are local days in each conversation's campaign time zone (on created_at). The text filter
+    matches conversations with at least one message containing every word of the text (whole words,
+    case-insensitive), on PostgreSQL and SQLite alike.
+    """
+    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
+        raise ApplicationError(
+            "invalid_range", _("The end date is before the start date."), status=422, field="date_to"
+        )
+    conversations = conversation_scope_for_user(user=user)
+    if filters.campaign_id:
+        conversations = conversations.filter(campaign_id=filters.campaign_id)
+    if filters.date_from or filters.date_to:
+        campaigns = campaigns_visible_to(user=user)
+        if filters.campaign_id:
+            campaigns = campaigns.filter(pk=filters.campaign_id)
+        window = Q(pk__in=[])
+        for campaign in campaigns:
+            window |= _day_bounds(campaign, filters.date_from, filters.date_to)
+        conversations = conversations.filter(window)
+    if filters.agent_id:
+        conversations = conversations.filter(agent_id=filters.agent_id)
+    if filters.state:
+        conversations = conversations.filter(state=filters.state)
+    if filters.disposition_id:
+        conversations = conversations.filter(
+            Q(disposition_id=filters.disposition_id) | Q(disposition__parent_id=filters.disposition_id)
+        )
+    customer = filters.customer.strip()
+    if customer:
+        by_name = Q()
+        for word in customer.split():
+            by_name &= Q(contact__first_name__icontains=word) | Q(contact__last_name__icontains=word)
+        conversations = conversations.filter(by_name | Q(contact__psid=customer))
+    if search_terms(filters.text):
+        conversations = conversations.filter(text_match_condition(filters.text))
+    return conversations.select_related(
+        "campaign", "contact", "agent", "disposition", "disposition__parent"
+    ).order_by("-created_at", "-pk")
+
+
+# --- Transcript -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Transcript:
+    conversation: Conversation
+    messages: list[Message]
+    events: list[ConversationEvent]
+    wait_seconds: float | None
+    handle_seconds: float | None
+    is_open: bool
+    user_names: dict[int, str]
+    disposition_names: dict[int, str]
+
+
+def transcript_get(*, conversation: Conversation) -> Transcript:
+    """Messages (with attachments and authors), the event timeline and the durations; four queries."""
+    messages = list(
+        conversation.messages.select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+        .order_by("created_at", "pk")
+    )
+    events = list(conversation.events.select_related("actor").order_by("at", "pk"))
+    # Events name agents and dispositions by id in `data`; resolve them in one query each.
+    user_ids: set[int] = set()
+    disposition_ids: set[int] = set()
+    for event in events:
+        for key in ("agent_id", "from_agent_id", "to_agent_id"):
+            if isinstance(event.data.get(key), int):
+                user_ids.add(event.data[key])
+        if isinstance(event.data.get("disposition_id"), int):
+            disposition_ids.add(event.data["disposition_id"])
+    user_names = {u.pk: u.name for u in User.objects.filter(pk__in=user_ids)} if user_ids else {}
+    from pagedesk.campaigns.models import Disposition
+
+    disposition_names = (
+        {d.pk: str(d) for d in Disposition.objects.select_related("parent").filter(pk__in=disposition_ids)}
+        if disposition_ids
+        else {}
+    )
+    now = clock.now()
+    # Wait: queued until assigned (or abandoned; or now, while still queued). Handle: assigned until
+    # closed (or now, while still assigned). The same spans the KPIs average (docs/metrics.md).
+    wait_end = conversation.assigned_at or conversation.abandoned_at
+    if wait_end is None and conversation.state == ConversationState.QUEUED:
+        wait_end = now
+    wait = (
+        (wait_end - conversation.queued_at).total_seconds() if conversation.queued_at and wait_end else None
+    )
+    handle_end = conversation.closed_at or (now if conversation.state == ConversationState.ASSIGNED else None)
+    handle = (
+        (handle_end - conversation.assigned_at).total_seconds()
+        if conversation.assigned_at and handle_end
+        else None
+    )
+    return Transcript(
+        conversation=conversation,
+        messages=messages,
+        events=events,
+        wait_seconds=wait,
+        handle_seconds=handle,
+        is_open=conversation.is_open,
+        user_names=user_names,
+        disposition_names=disposition_names,
+    )
+
+
+def attachment_get_for_user(*, user: User, attachment_id: int) -> Attachment:
+    """An attachment of a conversation `user` may read (the same rule as the transcript)."""
+    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound("not_found", _("There is no attachment with id %(id)s.") % {"id": attachment_id})
+    conversation_get_for_user(user=user, conversation_id=attachment.message.conversation_id)
+    return attachment
+
+
+# --- Export -----------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    ("id", "pk"),
+    ("created_at", "created_at"),
+    ("campaign", "campaign__name"),
+    ("state", "state"),
+    ("customer_first_name", "contact__first_name"),
+    ("customer_last_name", "contact__last_name"),
+    ("psid", "contact__psid"),
+    ("agent", "agent__username"),
+    ("disposition", "disposition__name"),
+    ("queued_at", "queued_at"),
+    ("assigned_at", "assigned_at"),
+    ("first_response_at", "first_response_at"),
+    ("closed_at", "closed_at"),
+    ("abandoned_at", "abandoned_at"),
+]
+
+
+def recording_export_rows(*, conversations: QuerySet[Conversation]) -> Iterator[tuple[object, ...]]:
+    """Plain tuples straight from the cursor in chunks: memory stays flat whatever the row count."""
+    fields = [path for _name, path in EXPORT_COLUMNS]
+    yield from conversations.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK)
