@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 from datetime import UTC, datetime
@@ -178,7 +180,28 @@ class Graph:
         token = self.token_of(request, params)
         if token is None:
             raise GraphError("An access token is required to request this resource.", code=104)
+        self._check_proof(token, params.get("appsecret_proof"))
         return self.check_token(token, allow_app=allow_app)
+
+    def _check_proof(self, token: str, proof: Any) -> None:
+        """appsecret_proof = HMAC-SHA256(app secret, token): a wrong one is refused even with a valid token.
+
+        https://developers.facebook.com/docs/graph-api/securing-requests#appsecret_proof
+        """
+        config = self.store.config
+        if proof is None:
+            if config["require_appsecret_proof"]:
+                raise GraphError(
+                    "API calls from the server require an appsecret_proof argument",
+                    code=100,
+                    type="GraphMethodException",
+                )
+            return
+        expected = hmac.new(config["app_secret"].encode(), token.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, str(proof)):
+            raise GraphError(
+                "Invalid appsecret_proof provided in the API argument", code=100, type="GraphMethodException"
+            )
 
     def check_token(self, token: str, *, allow_app: bool = False) -> dict[str, Any]:
         with self.store.lock:
@@ -371,18 +394,19 @@ class Graph:
             rows = []
             for page_id in page_ids:
                 page = self.store.state["pages"][page_id]
-                rows.append(
-                    {
-                        "access_token": self.store.page_token_for(
-                            user_token=record["token"], page_id=page_id
-                        ),
-                        "category": page["category"],
-                        "category_list": [{"id": "2201", "name": page["category"]}],
-                        "name": page["name"],
-                        "id": page_id,
-                        "tasks": list(user["roles"][page_id]),
-                    }
-                )
+                row = {
+                    "access_token": self.store.page_token_for(user_token=record["token"], page_id=page_id),
+                    "category": page["category"],
+                    "category_list": [{"id": "2201", "name": page["category"]}],
+                    "name": page["name"],
+                    "id": page_id,
+                    "tasks": list(user["roles"][page_id]),
+                }
+                if params.get("fields"):
+                    row = self._fields(
+                        row, [f.strip() for f in str(params["fields"]).split(",") if f.strip()]
+                    )
+                rows.append(row)
         return json_response(self._paginate(request, params, rows))
 
     def _paginate(

@@ -64,6 +64,8 @@ def _default_config() -> dict[str, Any]:
         "batch_window_ms": 150,
         "out_of_order": False,
         "require_subscription": True,
+        # The Meta app setting "Require app secret": every call must carry appsecret_proof.
+        "require_appsecret_proof": False,
         # Facebook retries failed deliveries, quickly first and then less often; bounded here.
         "retry_delays": [1.0, 2.0, 5.0, 15.0, 60.0],
         "webhook_timeout_seconds": 10.0,

@@ -235,3 +235,12 @@ async def test_unknown_graph_path(sim):
     response = await sim.http.get("/v25.0/me/nothing", params={"access_token": sim.acme_token})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 2500
+
+
+async def test_accounts_returns_only_requested_fields(sim):
+    query = await run_dialog(sim)
+    token = (await exchange(sim, query["code"][0]))["access_token"]
+    rows = (
+        await sim.http.get("/me/accounts", params={"access_token": token, "fields": "name,tasks"})
+    ).json()["data"]
+    assert all(set(row) == {"id", "name", "tasks"} for row in rows)

@@ -231,3 +231,19 @@ async def test_subscribed_apps_validates_fields_and_needs_page_token(sim):
     assert (
         await sim.http.get(f"/{sim.acme}/subscribed_apps", params={"access_token": sim.acme_token})
     ).json() == {"data": []}
+
+
+async def test_appsecret_proof_is_checked_when_sent_or_required(sim):
+    import hashlib
+    import hmac
+
+    proof = hmac.new(sim.app_secret.encode(), sim.acme_token.encode(), hashlib.sha256).hexdigest()
+    ok = await sim.http.get("/v25.0/me", params={"access_token": sim.acme_token, "appsecret_proof": proof})
+    assert ok.status_code == 200
+    bad = await sim.http.get(
+        "/v25.0/me", params={"access_token": sim.acme_token, "appsecret_proof": "0" * 64}
+    )
+    assert bad.json()["error"]["message"] == "Invalid appsecret_proof provided in the API argument"
+    await sim.config(require_appsecret_proof=True)
+    missing = await sim.http.get("/v25.0/me", params={"access_token": sim.acme_token})
+    assert missing.json()["error"]["code"] == 100
