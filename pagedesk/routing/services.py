@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, F, Min
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import Presence, User
@@ -245,7 +245,7 @@ def queue_dispatch(*, campaign: Campaign) -> list[Conversation]:
     """Assign queued conversations, oldest first, while an eligible agent exists.
 
     One short transaction per assignment. ringall and disabled campaigns assign nothing here (ringall
-    waits for a Take). Returns the conversations assigned, in order.
+    waits for a Take). Returns the conversations assigned, in order; one QueueChanged per pass.
     """
     assigned: list[Conversation] = []
     for _step in range(MAX_ASSIGNMENTS_PER_PASS):
@@ -253,10 +253,13 @@ def queue_dispatch(*, campaign: Campaign) -> list[Conversation]:
         if conversation is None:
             break
         assigned.append(conversation)
+    if assigned:
+        _publish_queue_changed(assigned[-1].campaign)
     return assigned
 
 
 def _assign_next(*, campaign_id: int) -> Conversation | None:
+    """One routing decision and assignment, in one transaction of about ten short statements."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
         if campaign is None or not campaign.enabled or campaign.strategy == Strategy.RINGALL:
@@ -269,46 +272,55 @@ def _assign_next(*, campaign_id: int) -> Conversation | None:
         )
         if conversation is None:
             return None
-        members = list(
-            Membership.objects.filter(campaign_id=campaign_id).values_list("agent_id", "position", "penalty")
-        )
-        if not members:
-            return None
-        # Only agents who look Available are locked; one who becomes Available meanwhile triggers
-        # their own dispatch, which waits for this one on the campaign row.
+        # Only members who look Available are locked; one who becomes Available meanwhile triggers
+        # their own dispatch, which waits for this one on the campaign row. PostgreSQL re-checks the
+        # presence condition on rows it had to wait for, so a member who just left is skipped.
         agents = lock_objects(
-            User.objects.filter(pk__in=[m[0] for m in members], presence=Presence.AVAILABLE, is_active=True)
+            User.objects.filter(
+                memberships__campaign_id=campaign_id, presence=Presence.AVAILABLE, is_active=True
+            ).annotate(member_position=F("memberships__position"), member_penalty=F("memberships__penalty"))
         )
         if not agents:
             return None
         by_id = {a.pk: a for a in agents}
         load = _load_counts(by_id)
+        if not any(n < campaign.max_interactions_per_agent for n in (load.get(a, 0) for a in by_id)):
+            return None
         assigned_today = (
             _assigned_today(campaign, list(by_id)) if campaign.strategy == Strategy.FEWEST else {}
         )
         candidates = [
             policy.Candidate(
-                agent_id=agent_id,
-                position=position,
-                penalty=penalty,
-                available=agent_id in by_id,
-                load=load.get(agent_id, 0),
-                assigned_today=assigned_today.get(agent_id, 0),
-                last_assigned_at=by_id[agent_id].last_assigned_at if agent_id in by_id else None,
+                agent_id=agent.pk,
+                position=agent.member_position,  # type: ignore[attr-defined]
+                penalty=agent.member_penalty,  # type: ignore[attr-defined]
+                load=load.get(agent.pk, 0),
+                assigned_today=assigned_today.get(agent.pk, 0),
+                last_assigned_at=agent.last_assigned_at,
             )
-            for agent_id, position, penalty in members
+            for agent in agents
         ]
+        last_id = campaign.rr_last_agent_id
+        if campaign.strategy == Strategy.RRMEMORY and last_id is not None and last_id not in by_id:
+            # rrmemory needs the ring position of the last served agent even when they are away.
+            position = (
+                Membership.objects.filter(campaign_id=campaign_id, agent_id=last_id)
+                .values_list("position", flat=True)
+                .first()
+            )
+            if position is not None:
+                candidates.append(policy.Candidate(agent_id=last_id, position=position, available=False))
         agent_id = policy.pick(
             strategy=campaign.strategy,
             candidates=candidates,
             max_load=campaign.max_interactions_per_agent,
-            last_served_id=campaign.rr_last_agent_id,
+            last_served_id=last_id,
             rng=_rng,
         )
         if agent_id is None:
             return None
         conversation.campaign = campaign
-        _assign(conversation, campaign=campaign, agent=by_id[agent_id], how="routed")
+        _assign(conversation, campaign=campaign, agent=by_id[agent_id], how="routed", queue_event=False)
         return conversation
 
 
@@ -332,9 +344,11 @@ def _assign(
     how: str,
     actor: User | None = None,
     extra_events: Iterable[Event] = (),
+    queue_event: bool = True,
 ) -> None:
     """Give the conversation to `agent`. Caller holds the conversation's and the agent's row locks
-    and has checked capacity under them."""
+    and has checked capacity under them. `queue_event=False`: the caller publishes QueueChanged
+    once for a whole dispatch pass."""
     now = clock.now()
     _bump(
         conversation,
@@ -349,9 +363,10 @@ def _assign(
         Campaign.objects.filter(pk=campaign.pk).update(rr_last_agent=agent)
         campaign.rr_last_agent_id = agent.pk
     Assignment.objects.create(conversation=conversation, campaign=campaign, agent=agent, how=how, at=now)
-    Transfer.objects.filter(conversation=conversation, state=TransferState.PENDING).update(
-        state=TransferState.ACCEPTED, resolved_at=now
-    )
+    if conversation.transferred_by_id is not None:  # only a transferred conversation has a pending Transfer
+        Transfer.objects.filter(conversation=conversation, state=TransferState.PENDING).update(
+            state=TransferState.ACCEPTED, resolved_at=now
+        )
     _event(conversation, "assigned", actor=actor, agent_id=agent.pk, how=how)
     for event in extra_events:
         _publish(campaign, event, agent.pk)
@@ -366,7 +381,8 @@ def _assign(
         ),
         agent.pk,
     )
-    _publish_queue_changed(campaign)
+    if queue_event:
+        _publish_queue_changed(campaign)
 
 
 def campaign_redispatch(*, campaign: Campaign) -> list[Conversation]:
