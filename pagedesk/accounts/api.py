@@ -39,6 +39,7 @@ from pagedesk.accounts.services import (
     user_update,
 )
 from pagedesk.api.permissions import admin_user, request_user
+from pagedesk.api.schemas import ObjectId
 from pagedesk.core.errors import ApplicationError
 
 router = Router()
@@ -64,13 +65,13 @@ def users_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
 
 
 @router.get("/users/{user_id}", response=UserOut, tags=["users"])
-def users_get(request: HttpRequest, user_id: int) -> User:
+def users_get(request: HttpRequest, user_id: ObjectId) -> User:
     admin_user(request)
     return user_get(user_id=user_id)
 
 
 @router.patch("/users/{user_id}", response=UserOut, tags=["users"])
-def users_update(request: HttpRequest, user_id: int, payload: UserPatchIn) -> User:
+def users_update(request: HttpRequest, user_id: ObjectId, payload: UserPatchIn) -> User:
     """Change role, names, email, active flag or password (admins only); omitted fields stay."""
     actor = admin_user(request)
     target = user_get(user_id=user_id)
@@ -96,7 +97,7 @@ def me(request: HttpRequest) -> User:
 # --- Presence --------------------------------------------------------------------------------------
 
 
-def _presence_set(request: HttpRequest, agent_id: int, payload: PresenceIn) -> User:
+def _presence_set(request: HttpRequest, agent_id: ObjectId, payload: PresenceIn) -> User:
     user = request_user(request)
     agent = agent_get_for_user(user=user, agent_id=agent_id)
     reason = (
@@ -128,19 +129,19 @@ def me_presence_history(request: HttpRequest, limit: int = HISTORY_LIMIT) -> lis
 
 
 @router.get("/agents/{agent_id}/presence", response=PresenceOut, tags=["presence"])
-def agent_presence_get(request: HttpRequest, agent_id: int) -> User:
+def agent_presence_get(request: HttpRequest, agent_id: ObjectId) -> User:
     return agent_get_for_user(user=request_user(request), agent_id=agent_id)
 
 
 @router.put("/agents/{agent_id}/presence", response=PresenceOut, tags=["presence"])
-def agent_presence_set(request: HttpRequest, agent_id: int, payload: PresenceIn) -> User:
+def agent_presence_set(request: HttpRequest, agent_id: ObjectId, payload: PresenceIn) -> User:
     """Set an agent's presence: admins for any agent, supervisors for agents they supervise."""
     return _presence_set(request, agent_id, payload)
 
 
 @router.get("/agents/{agent_id}/presence/history", response=list[PresenceChangeOut], tags=["presence"])
 def agent_presence_history(
-    request: HttpRequest, agent_id: int, limit: int = HISTORY_LIMIT
+    request: HttpRequest, agent_id: ObjectId, limit: int = HISTORY_LIMIT
 ) -> list[PresenceChange]:
     agent = agent_get_for_user(user=request_user(request), agent_id=agent_id)
     return list(presence_change_list(agent=agent, limit=limit))
@@ -164,7 +165,7 @@ def break_reasons_create(request: HttpRequest, payload: BreakReasonIn) -> Status
 
 
 @router.patch("/break-reasons/{reason_id}", response=BreakReasonOut, tags=["break reasons"])
-def break_reasons_update(request: HttpRequest, reason_id: int, payload: BreakReasonPatch) -> BreakReason:
+def break_reasons_update(request: HttpRequest, reason_id: ObjectId, payload: BreakReasonPatch) -> BreakReason:
     """Rename, or retire (active=false) a reason; retired reasons stay on past presence history."""
     admin_user(request)
     return break_reason_update(

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from pagedesk.api.schemas import OptionalFieldsSchema
+from pagedesk.api.schemas import ObjectId, OptionalFieldsSchema
 
 RoleName = Literal["admin", "supervisor", "agent"]
 # What a person may set; wrap_up is entered and left by the system only.
@@ -98,7 +98,7 @@ class UserPatchIn(OptionalFieldsSchema):
 
 class PresenceIn(Schema):
     presence: SettablePresence
-    break_reason_id: int | None = Field(None, ge=1, description="Required when presence is 'break'.")
+    break_reason_id: ObjectId | None = Field(None, description="Required when presence is 'break'.")
     note: str = Field("", max_length=200)
 
 

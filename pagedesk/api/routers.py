@@ -14,6 +14,8 @@ def mount_routers() -> None:
     _mounted = True
     from pagedesk.accounts.api import router as accounts_router
     from pagedesk.campaigns.api import router as campaigns_router
+    from pagedesk.monitoring.api import router as monitoring_router
 
     api.add_router("/", accounts_router)
     api.add_router("/campaigns", campaigns_router)
+    api.add_router("/campaigns", monitoring_router)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 
 class OptionalFieldsSchema(Schema):
@@ -31,3 +31,8 @@ class OptionalFieldsSchema(Schema):
                 % {"fields": ", ".join(nulls)}
             )
         return self
+
+
+# A row id as clients may send it: the 64-bit range of the primary keys. A larger number would make
+# SQLite raise OverflowError (a 500) instead of simply matching nothing.
+ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]

@@ -15,6 +15,7 @@ from ninja import Router, Status
 
 from pagedesk.accounts.models import User
 from pagedesk.api.permissions import admin_user, request_user
+from pagedesk.api.schemas import ObjectId
 from pagedesk.campaigns.models import BlockedContact, Campaign, CannedResponse, Disposition, Membership
 from pagedesk.campaigns.schemas import (
     BlockedIn,
@@ -81,11 +82,11 @@ from pagedesk.campaigns.services import (
 router = Router()
 
 
-def _read(request: HttpRequest, campaign_id: int) -> Campaign:
+def _read(request: HttpRequest, campaign_id: ObjectId) -> Campaign:
     return campaign_get_for_user(user=request_user(request), campaign_id=campaign_id)
 
 
-def _manage(request: HttpRequest, campaign_id: int) -> Campaign:
+def _manage(request: HttpRequest, campaign_id: ObjectId) -> Campaign:
     return campaign_get_for_user(user=request_user(request), campaign_id=campaign_id, manage=True)
 
 
@@ -117,12 +118,12 @@ def campaigns_create(request: HttpRequest, payload: CampaignIn) -> Status[Campai
 
 
 @router.get("/{campaign_id}", response=CampaignOut, by_alias=True, tags=["campaigns"])
-def campaigns_get(request: HttpRequest, campaign_id: int) -> Campaign:
+def campaigns_get(request: HttpRequest, campaign_id: ObjectId) -> Campaign:
     return _read(request, campaign_id)
 
 
 @router.put("/{campaign_id}", response=CampaignOut, by_alias=True, tags=["campaigns"])
-def campaigns_replace(request: HttpRequest, campaign_id: int, payload: CampaignIn) -> Campaign:
+def campaigns_replace(request: HttpRequest, campaign_id: ObjectId, payload: CampaignIn) -> Campaign:
     """Replace every setting (omitted ones return to their defaults); lists given replace stored ones."""
     campaign = campaign_update(
         campaign=_manage(request, campaign_id),
@@ -135,7 +136,7 @@ def campaigns_replace(request: HttpRequest, campaign_id: int, payload: CampaignI
 
 
 @router.patch("/{campaign_id}", response=CampaignOut, by_alias=True, tags=["campaigns"])
-def campaigns_update(request: HttpRequest, campaign_id: int, payload: CampaignPatch) -> Campaign:
+def campaigns_update(request: HttpRequest, campaign_id: ObjectId, payload: CampaignPatch) -> Campaign:
     """Change some settings; `{"enabled": false}` disables a campaign and keeps its data."""
     campaign = campaign_update(
         campaign=_manage(request, campaign_id), fields=payload.dict(exclude_unset=True)
@@ -144,7 +145,7 @@ def campaigns_update(request: HttpRequest, campaign_id: int, payload: CampaignPa
 
 
 @router.delete("/{campaign_id}", response={204: None}, tags=["campaigns"])
-def campaigns_delete(request: HttpRequest, campaign_id: int) -> Status[None]:
+def campaigns_delete(request: HttpRequest, campaign_id: ObjectId) -> Status[None]:
     """Delete a campaign that never had a conversation; otherwise 409: disable it instead."""
     campaign_delete(campaign=_manage(request, campaign_id))
     return Status(204, None)
@@ -165,13 +166,13 @@ def _schedule(campaign: Campaign) -> dict[str, Any]:
 
 
 @router.get("/{campaign_id}/schedule", response=ScheduleOut, by_alias=True, tags=["schedule"])
-def schedule_get(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def schedule_get(request: HttpRequest, campaign_id: ObjectId) -> dict[str, Any]:
     """Weekly open hours in the campaign's time zone (a campaign setting, changed with PATCH)."""
     return _schedule(_read(request, campaign_id))
 
 
 @router.put("/{campaign_id}/schedule", response=ScheduleOut, by_alias=True, tags=["schedule"])
-def schedule_set(request: HttpRequest, campaign_id: int, payload: ScheduleIn) -> dict[str, Any]:
+def schedule_set(request: HttpRequest, campaign_id: ObjectId, payload: ScheduleIn) -> dict[str, Any]:
     """Replace the weekly ranges; overlapping or inverted ranges are refused and nothing changes."""
     campaign = _manage(request, campaign_id)
     campaign_set_schedule(campaign=campaign, ranges=payload.to_ranges())
@@ -179,12 +180,12 @@ def schedule_set(request: HttpRequest, campaign_id: int, payload: ScheduleIn) ->
 
 
 @router.get("/{campaign_id}/holidays", response=HolidaysOut, tags=["schedule"])
-def holidays_get(request: HttpRequest, campaign_id: int) -> dict[str, Any]:
+def holidays_get(request: HttpRequest, campaign_id: ObjectId) -> dict[str, Any]:
     return {"holidays": list(_read(request, campaign_id).holidays.all())}
 
 
 @router.put("/{campaign_id}/holidays", response=HolidaysOut, tags=["schedule"])
-def holidays_set(request: HttpRequest, campaign_id: int, payload: HolidaysIn) -> dict[str, Any]:
+def holidays_set(request: HttpRequest, campaign_id: ObjectId, payload: HolidaysIn) -> dict[str, Any]:
     """Replace the closed dates (local dates in the campaign's time zone)."""
     campaign = _manage(request, campaign_id)
     campaign_set_holidays(campaign=campaign, holidays=payload.to_specs())
@@ -195,12 +196,12 @@ def holidays_set(request: HttpRequest, campaign_id: int, payload: HolidaysIn) ->
 
 
 @router.get("/{campaign_id}/members", response=list[MemberOut], tags=["members"])
-def members_list(request: HttpRequest, campaign_id: int) -> list[Membership]:
+def members_list(request: HttpRequest, campaign_id: ObjectId) -> list[Membership]:
     return list(membership_list(campaign=_read(request, campaign_id)))
 
 
 @router.put("/{campaign_id}/members", response=list[MemberOut], tags=["members"])
-def members_set(request: HttpRequest, campaign_id: int, payload: MembersIn) -> list[Membership]:
+def members_set(request: HttpRequest, campaign_id: ObjectId, payload: MembersIn) -> list[Membership]:
     """Replace the members; the list order is the member order (linear routing)."""
     campaign = _manage(request, campaign_id)
     membership_set(campaign=campaign, members=payload.to_specs())
@@ -208,7 +209,7 @@ def members_set(request: HttpRequest, campaign_id: int, payload: MembersIn) -> l
 
 
 @router.post("/{campaign_id}/members", response={201: MemberOut}, tags=["members"])
-def members_add(request: HttpRequest, campaign_id: int, payload: MemberIn) -> Status[Membership]:
+def members_add(request: HttpRequest, campaign_id: ObjectId, payload: MemberIn) -> Status[Membership]:
     """Add an agent at the end of the member order."""
     return Status(
         201,
@@ -219,25 +220,27 @@ def members_add(request: HttpRequest, campaign_id: int, payload: MemberIn) -> St
 
 
 @router.patch("/{campaign_id}/members/{agent_id}", response=MemberOut, tags=["members"])
-def members_update(request: HttpRequest, campaign_id: int, agent_id: int, payload: MemberPatch) -> Membership:
+def members_update(
+    request: HttpRequest, campaign_id: ObjectId, agent_id: ObjectId, payload: MemberPatch
+) -> Membership:
     """Change a member's penalty or move them to another place in the order."""
     membership = membership_get(campaign=_manage(request, campaign_id), agent_id=agent_id)
     return membership_update(membership=membership, **payload.dict(exclude_unset=True))
 
 
 @router.delete("/{campaign_id}/members/{agent_id}", response={204: None}, tags=["members"])
-def members_remove(request: HttpRequest, campaign_id: int, agent_id: int) -> Status[None]:
+def members_remove(request: HttpRequest, campaign_id: ObjectId, agent_id: ObjectId) -> Status[None]:
     membership_remove(membership=membership_get(campaign=_manage(request, campaign_id), agent_id=agent_id))
     return Status(204, None)
 
 
 @router.get("/{campaign_id}/supervisors", response=list[SupervisorOut], tags=["members"])
-def supervisors_list(request: HttpRequest, campaign_id: int) -> list[User]:
+def supervisors_list(request: HttpRequest, campaign_id: ObjectId) -> list[User]:
     return list(supervisor_list(campaign=_read(request, campaign_id)))
 
 
 @router.put("/{campaign_id}/supervisors", response=list[SupervisorOut], tags=["members"])
-def supervisors_set(request: HttpRequest, campaign_id: int, payload: SupervisorsIn) -> list[User]:
+def supervisors_set(request: HttpRequest, campaign_id: ObjectId, payload: SupervisorsIn) -> list[User]:
     """Replace who supervises the campaign (users with the supervisor role)."""
     campaign = _manage(request, campaign_id)
     campaign_set_supervisors(campaign=campaign, supervisor_ids=payload.supervisor_ids)
@@ -248,12 +251,12 @@ def supervisors_set(request: HttpRequest, campaign_id: int, payload: Supervisors
 
 
 @router.get("/{campaign_id}/canned-responses", response=list[CannedOut], tags=["canned responses"])
-def canned_list(request: HttpRequest, campaign_id: int) -> list[CannedResponse]:
+def canned_list(request: HttpRequest, campaign_id: ObjectId) -> list[CannedResponse]:
     return list(canned_response_list(campaign=_read(request, campaign_id)))
 
 
 @router.post("/{campaign_id}/canned-responses", response={201: CannedOut}, tags=["canned responses"])
-def canned_create(request: HttpRequest, campaign_id: int, payload: CannedIn) -> Status[CannedResponse]:
+def canned_create(request: HttpRequest, campaign_id: ObjectId, payload: CannedIn) -> Status[CannedResponse]:
     """Add a canned response at the end of the list."""
     return Status(
         201,
@@ -265,7 +268,7 @@ def canned_create(request: HttpRequest, campaign_id: int, payload: CannedIn) -> 
 
 # Registered before /{canned_id} so that "order" is never read as an id.
 @router.put("/{campaign_id}/canned-responses/order", response=list[CannedOut], tags=["canned responses"])
-def canned_reorder(request: HttpRequest, campaign_id: int, payload: OrderIn) -> list[CannedResponse]:
+def canned_reorder(request: HttpRequest, campaign_id: ObjectId, payload: OrderIn) -> list[CannedResponse]:
     """Reorder: list every canned response id of the campaign exactly once."""
     campaign = _manage(request, campaign_id)
     canned_response_reorder(campaign=campaign, ordered_ids=payload.ids)
@@ -274,14 +277,14 @@ def canned_reorder(request: HttpRequest, campaign_id: int, payload: OrderIn) -> 
 
 @router.patch("/{campaign_id}/canned-responses/{canned_id}", response=CannedOut, tags=["canned responses"])
 def canned_update(
-    request: HttpRequest, campaign_id: int, canned_id: int, payload: CannedPatch
+    request: HttpRequest, campaign_id: ObjectId, canned_id: ObjectId, payload: CannedPatch
 ) -> CannedResponse:
     canned = canned_response_get(campaign=_manage(request, campaign_id), canned_id=canned_id)
     return canned_response_update(canned=canned, **payload.dict(exclude_unset=True))
 
 
 @router.delete("/{campaign_id}/canned-responses/{canned_id}", response={204: None}, tags=["canned responses"])
-def canned_delete(request: HttpRequest, campaign_id: int, canned_id: int) -> Status[None]:
+def canned_delete(request: HttpRequest, campaign_id: ObjectId, canned_id: ObjectId) -> Status[None]:
     canned_response_delete(
         canned=canned_response_get(campaign=_manage(request, campaign_id), canned_id=canned_id)
     )
@@ -292,14 +295,14 @@ def canned_delete(request: HttpRequest, campaign_id: int, canned_id: int) -> Sta
 
 
 @router.get("/{campaign_id}/dispositions", response=list[DispositionOut], tags=["dispositions"])
-def dispositions_tree(request: HttpRequest, campaign_id: int) -> list[Disposition]:
+def dispositions_tree(request: HttpRequest, campaign_id: ObjectId) -> list[Disposition]:
     """Top-level dispositions, each with its sub-dispositions (two levels)."""
     return disposition_tree(campaign=_read(request, campaign_id))
 
 
 @router.post("/{campaign_id}/dispositions", response={201: DispositionOut}, tags=["dispositions"])
 def dispositions_create(
-    request: HttpRequest, campaign_id: int, payload: DispositionIn
+    request: HttpRequest, campaign_id: ObjectId, payload: DispositionIn
 ) -> Status[Disposition]:
     """Add a top-level disposition, or a sub-disposition with `parent_id`."""
     campaign = _manage(request, campaign_id)
@@ -313,14 +316,16 @@ def dispositions_create(
 
 @router.patch("/{campaign_id}/dispositions/{disposition_id}", response=DispositionOut, tags=["dispositions"])
 def dispositions_rename(
-    request: HttpRequest, campaign_id: int, disposition_id: int, payload: DispositionRename
+    request: HttpRequest, campaign_id: ObjectId, disposition_id: ObjectId, payload: DispositionRename
 ) -> Disposition:
     disposition = disposition_get(campaign=_manage(request, campaign_id), disposition_id=disposition_id)
     return disposition_rename(disposition=disposition, name=payload.name)
 
 
 @router.delete("/{campaign_id}/dispositions/{disposition_id}", response={204: None}, tags=["dispositions"])
-def dispositions_delete(request: HttpRequest, campaign_id: int, disposition_id: int) -> Status[None]:
+def dispositions_delete(
+    request: HttpRequest, campaign_id: ObjectId, disposition_id: ObjectId
+) -> Status[None]:
     """Delete a disposition and its sub-dispositions; closed conversations keep no link to it."""
     disposition_delete(
         disposition=disposition_get(campaign=_manage(request, campaign_id), disposition_id=disposition_id)
@@ -332,12 +337,12 @@ def dispositions_delete(request: HttpRequest, campaign_id: int, disposition_id: 
 
 
 @router.get("/{campaign_id}/blocked-contacts", response=list[BlockedOut], tags=["blocked contacts"])
-def blocked_list(request: HttpRequest, campaign_id: int) -> list[BlockedContact]:
+def blocked_list(request: HttpRequest, campaign_id: ObjectId) -> list[BlockedContact]:
     return list(blocked_contact_list(campaign=_read(request, campaign_id)))
 
 
 @router.post("/{campaign_id}/blocked-contacts", response={201: BlockedOut}, tags=["blocked contacts"])
-def blocked_add(request: HttpRequest, campaign_id: int, payload: BlockedIn) -> Status[BlockedContact]:
+def blocked_add(request: HttpRequest, campaign_id: ObjectId, payload: BlockedIn) -> Status[BlockedContact]:
     """Block a customer (their PSID) in this campaign; their messages are no longer queued."""
     campaign = _manage(request, campaign_id)
     return Status(
@@ -351,7 +356,7 @@ def blocked_add(request: HttpRequest, campaign_id: int, payload: BlockedIn) -> S
 @router.delete(
     "/{campaign_id}/blocked-contacts/{blocked_id}", response={204: None}, tags=["blocked contacts"]
 )
-def blocked_remove(request: HttpRequest, campaign_id: int, blocked_id: int) -> Status[None]:
+def blocked_remove(request: HttpRequest, campaign_id: ObjectId, blocked_id: ObjectId) -> Status[None]:
     blocked_contact_remove(
         blocked=blocked_contact_get(campaign=_manage(request, campaign_id), blocked_id=blocked_id)
     )

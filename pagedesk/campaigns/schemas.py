@@ -15,7 +15,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from pagedesk.api.schemas import OptionalFieldsSchema
+from pagedesk.api.schemas import ObjectId, OptionalFieldsSchema
 from pagedesk.campaigns import schedule as sched
 from pagedesk.campaigns.services import TEXT_LIMITS, CannedSpec, HolidaySpec, MemberSpec
 
@@ -138,7 +138,7 @@ class CannedOut(Schema):
 
 
 class OrderIn(Schema):
-    ids: list[int] = Field(
+    ids: list[ObjectId] = Field(
         max_length=MAX_LIST, description="Every canned response id once, in the new order."
     )
 
@@ -269,7 +269,7 @@ class CampaignOut(Schema):
 
 
 class MemberIn(Schema):
-    agent_id: int = Field(ge=1)
+    agent_id: ObjectId
     penalty: int = Field(0, ge=0, le=100, description="0–100; wrandom picks a higher penalty less often.")
 
     def to_spec(self) -> MemberSpec:
@@ -310,7 +310,7 @@ class MemberOut(Schema):
 
 
 class SupervisorsIn(Schema):
-    supervisor_ids: list[int] = Field(max_length=MAX_LIST)
+    supervisor_ids: list[ObjectId] = Field(max_length=MAX_LIST)
 
 
 class SupervisorOut(Schema):
@@ -324,7 +324,7 @@ class SupervisorOut(Schema):
 
 class DispositionIn(Schema):
     name: str = Field(min_length=1, max_length=100)
-    parent_id: int | None = Field(None, description="A top-level disposition of this campaign, or null.")
+    parent_id: ObjectId | None = Field(None, description="A top-level disposition of this campaign, or null.")
 
 
 class DispositionRename(Schema):
