@@ -224,6 +224,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# "Activate with Facebook" runs in a pop-up that visits facebook.com and comes back to report success to
+# its opener; Django's default COOP "same-origin" would cut that link. The pop-up's own pages answer
+# "unsafe-none" (messenger.activation_views); every other page still isolates itself from other origins.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups"
 
 # --- i18n ------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -271,6 +275,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # httpx logs every request URL at INFO, and Graph calls carry access tokens in the query string.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

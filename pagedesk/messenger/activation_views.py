@@ -6,6 +6,10 @@ The last one posts a message to the opener (same origin only) and closes itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +24,22 @@ from pagedesk.messenger import oauth
 from pagedesk.messenger.errors import GraphError
 from pagedesk.messenger.models import PageConnection
 from pagedesk.messenger.tokens import page_token_check
+
+
+def _popup(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Pages shown in the pop-up keep their link to the opener after the trip through facebook.com.
+
+    With COOP "same-origin" the browser would put the returning pop-up in a new browsing context group
+    and window.opener would be null, so the success page could not tell the campaign page.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+        return response
+
+    return wrapper
 
 
 def oauth_redirect_uri(request: HttpRequest) -> str:
@@ -63,6 +83,7 @@ def _graph_problem(request: HttpRequest, campaign: Campaign, exc: GraphError) ->
     )
 
 
+@_popup
 @require_GET
 @admin_required
 def facebook_start_view(request: HttpRequest, campaign_id: int) -> HttpResponse:
@@ -71,6 +92,7 @@ def facebook_start_view(request: HttpRequest, campaign_id: int) -> HttpResponse:
     return redirect(oauth.oauth_dialog_url(state=state, redirect_uri=oauth_redirect_uri(request)))
 
 
+@_popup
 @require_GET
 @admin_required
 def facebook_callback_view(request: HttpRequest) -> HttpResponse:
@@ -163,6 +185,7 @@ def _picker(
     )
 
 
+@_popup
 @require_POST
 @admin_required
 def facebook_page_choose_view(request: HttpRequest, campaign_id: int) -> HttpResponse:
