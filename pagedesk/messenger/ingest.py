@@ -7,12 +7,14 @@ at a time under the Contact row lock, in Facebook's event order, one short trans
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from pagedesk.core import clock, metrics, startup
 from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
@@ -22,10 +24,36 @@ logger = logging.getLogger(__name__)
 
 # A task handles this many (page, PSID) streams; a big batch fans out so several workers share it.
 STREAMS_PER_TASK = 25
-# Rows per INSERT statement: well under SQLite's 32,766 bound variables (12 columns per row).
-INSERT_BATCH = 500
 
 Stream = tuple[str, str]
+_COLUMNS = (
+    "page_id",
+    "psid",
+    "kind",
+    "dedup_key",
+    "payload",
+    "event_time",
+    "received_at",
+    "status",
+    "error",
+    "processed_at",
+    "known_page",
+)
+
+
+@functools.cache
+def _insert_sql_for(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in _COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    # Identifiers come from the model and are quoted; every value is a query parameter.
+    table = quote(InboundEvent._meta.db_table)
+    conflict = f"{quote('page_id')}, {quote('dedup_key')}"
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO NOTHING"  # noqa: S608
+
+
+def _insert_sql() -> str:
+    return _insert_sql_for(connection.vendor)
 
 
 @dataclass(frozen=True)
@@ -46,9 +74,11 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
         .values_list("page_id", flat=True)
     )
     now = clock.now()
-    rows: list[InboundEvent] = []
+    rows: list[tuple[Any, ...]] = []
     streams: set[Stream] = set()
     unknown_page = 0
+    payload_field = InboundEvent._meta.get_field("payload")
+    db_now = connection.ops.adapt_datetimefield_value(now)
     for event in events:
         known_page = event.page_id in known
         unknown_page += not known_page
@@ -62,22 +92,26 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
         elif known_page:
             streams.add((event.page_id, event.psid))
         rows.append(
-            InboundEvent(
-                page_id=event.page_id,
-                psid=event.psid,
-                kind=event.kind,
-                dedup_key=event.dedup_key,
-                payload=event.payload,
-                event_time=event.event_time,
-                received_at=now,
-                status=status,
-                error=error,
-                processed_at=now if status != InboundEventStatus.PENDING else None,
-                known_page=known_page,
+            (
+                event.page_id,
+                event.psid,
+                event.kind,
+                event.dedup_key,
+                payload_field.get_db_prep_save(event.payload, connection),
+                event.event_time,
+                db_now,
+                str(status),
+                error,
+                db_now if status != InboundEventStatus.PENDING else None,
+                known_page,
             )
         )
     with transaction.atomic():
-        InboundEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=INSERT_BATCH)
+        with connection.cursor() as cursor:
+            # Plain executemany instead of bulk_create: building 100 model instances and preparing their
+            # fields cost two thirds of a 100-event POST (profiled). ON CONFLICT DO NOTHING on the unique
+            # (page_id, dedup_key) skips redeliveries; SQLite ≥ 3.24 and PostgreSQL both accept it.
+            cursor.executemany(_insert_sql(), rows)
         # Enqueued inside the transaction: the task row commits (or rolls back) with the events.
         inbound_streams_enqueue(streams=streams)
     for kind, count in Counter(event.kind for event in events).items():
