@@ -11,7 +11,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,16 +21,7 @@ import httpx
 import pytest
 
 from pagedesk.simulator.app import SimulatorApp, create_app
-from pagedesk.simulator.store import ACME_PAGE_ID, ACME_SEED_PAGE_TOKEN
-
-APP_ID = "555000111222333"
-APP_SECRET = "test-app-secret"
-SIM = "http://sim.test"
-CARLA = "7000000000000001"  # seeded customer of Acme Support
-PETER = "7000000000000002"
-HANK = "7000000000000003"  # Globex Help
-ACME = ACME_PAGE_ID
-ACME_TOKEN = ACME_SEED_PAGE_TOKEN
+from tests.integration.simulator.helpers import APP_ID, APP_SECRET, SIM, Sim
 
 
 @dataclass
@@ -129,49 +120,7 @@ def sim_app(receiver: Receiver) -> SimulatorApp:
     )
 
 
-class Sim:
-    """The simulator under test: `http` is an httpx client on its ASGI app; helpers keep tests short."""
-
-    app_id = APP_ID
-    app_secret = APP_SECRET
-    acme = ACME
-    acme_token = ACME_TOKEN
-    carla = CARLA
-    peter = PETER
-    hank = HANK
-
-    def __init__(self, app: SimulatorApp, http: httpx.AsyncClient) -> None:
-        self.app = app
-        self.http = http
-
-    async def wait_idle(self) -> None:
-        response = await self.http.post("/_control/webhooks/wait", json={"timeout": 5})
-        assert response.json()["idle"], response.text
-
-    async def customer_says(self, psid: str, text: str, **extra: Any) -> dict[str, Any]:
-        response = await self.http.post(f"/_control/customers/{psid}/message", json={"text": text, **extra})
-        assert response.status_code == 201, response.text
-        return response.json()  # type: ignore[no-any-return]
-
-    async def send(
-        self, body: dict[str, Any], token: str = ACME_TOKEN, path: str = "/v25.0/me/messages"
-    ) -> httpx.Response:
-        return await self.http.post(path, params={"access_token": token}, json=body)
-
-    async def config(self, **changes: Any) -> None:
-        response = await self.http.put("/_control/config", json=changes)
-        assert response.status_code == 200, response.text
-
-    async def advance(self, seconds: float) -> None:
-        await self.http.post("/_control/clock", json={"advance_seconds": seconds})
-
-    @staticmethod
-    def text(psid: str, text: str, **extra: Any) -> dict[str, Any]:
-        return {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": text}, **extra}
-
-
 @pytest.fixture
-async def sim(sim_app: SimulatorApp) -> AsyncIterator[Sim]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app), base_url=SIM) as client:
-        yield Sim(sim_app, client)
-    await sim_app.dispatcher.close()
+def sim(sim_app: SimulatorApp) -> Sim:
+    # A plain fixture on purpose: `run_async` tests drive it from their own event loop (see helpers.py).
+    return Sim(sim_app, httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app), base_url=SIM))

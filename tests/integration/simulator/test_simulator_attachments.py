@@ -6,6 +6,7 @@ import base64
 import json
 
 from pagedesk.simulator.http import parse_multipart
+from tests.integration.simulator.helpers import sync_tests
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -131,3 +132,6 @@ def test_multipart_parser_handles_quoted_names_and_binary():
     fields, files = parse_multipart(body, "multipart/form-data; boundary=XyZ")
     assert fields == {"message": '{"a":1}'}
     assert files["filedata"].filename == "a b.bin" and files["filedata"].content == b"\x00\r\n\x01"
+
+
+sync_tests(globals())

@@ -13,6 +13,7 @@ import httpx
 
 from pagedesk.simulator.app import create_app
 from pagedesk.simulator.store import ACME_PAGE_ID, ACME_SEED_PAGE_TOKEN
+from tests.integration.simulator.helpers import sync_tests
 
 TEST_IDS = (
     "chat-page-select",
@@ -166,3 +167,6 @@ def test_pagedesk_simulator_command_parses_its_flags():
         "http://127.0.0.1:9000",
         "/tmp/x",
     )
+
+
+sync_tests(globals())

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from pagedesk.simulator.store import DEMO_ADMIN_ID, EDITOR_USER_ID, GLOBEX_PAGE_ID
+from tests.integration.simulator.helpers import sync_tests
 
 REDIRECT = "http://pagedesk.test/campaigns/activate/callback"
 SCOPES = "pages_messaging,pages_show_list,pages_manage_metadata,pages_read_engagement"
@@ -244,3 +245,6 @@ async def test_accounts_returns_only_requested_fields(sim):
         await sim.http.get("/me/accounts", params={"access_token": token, "fields": "name,tasks"})
     ).json()["data"]
     assert all(set(row) == {"id", "name", "tasks"} for row in rows)
+
+
+sync_tests(globals())

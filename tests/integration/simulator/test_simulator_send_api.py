@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from tests.integration.simulator.helpers import sync_tests
+
 DAY = 24 * 3600
 
 
@@ -247,3 +249,6 @@ async def test_appsecret_proof_is_checked_when_sent_or_required(sim):
     await sim.config(require_appsecret_proof=True)
     missing = await sim.http.get("/v25.0/me", params={"access_token": sim.acme_token})
     assert missing.json()["error"]["code"] == 100
+
+
+sync_tests(globals())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from tests.integration.simulator.helpers import sync_tests
+
 
 async def test_customer_message_is_signed_and_shaped_like_facebook(sim, receiver):
     result = await sim.customer_says(
@@ -205,3 +207,6 @@ async def test_verify_handshake_and_raw_posts(sim, receiver):
     )
     assert unsigned.json()["status"] == 200
     assert "x-hub-signature-256" not in receiver.requests[-1].headers
+
+
+sync_tests(globals())
