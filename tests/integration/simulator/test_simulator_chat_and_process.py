@@ -153,6 +153,19 @@ def test_python_dash_m_serves_the_simulator(tmp_path: Path):
         process.wait(timeout=10)
 
 
+def test_the_simulator_never_imports_pagedesk_product_code():
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    probe = (
+        "import sys, pagedesk.simulator.__main__;"
+        "print(sorted(m for m in sys.modules if m.startswith('django')"
+        " or (m.startswith('pagedesk.') and not m.startswith('pagedesk.simulator'))))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "[]"
+
+
 def test_pagedesk_simulator_command_parses_its_flags():
     from django.core.management import load_command_class
 
