@@ -146,6 +146,7 @@ class SimulatorApp:
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     await self.dispatcher.close()
+                    self.store.flush()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":

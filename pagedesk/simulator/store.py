@@ -7,6 +7,7 @@ method saves the file before returning, so `make demo` restarts keep activated p
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
@@ -46,6 +47,7 @@ ALL_PERMISSIONS = ["pages_messaging", "pages_show_list", "pages_manage_metadata"
 SHORT_LIVED_SECONDS = 2 * 3600
 LONG_LIVED_SECONDS = 60 * 24 * 3600
 CODE_TTL_SECONDS = 600
+SAVE_DELAY = 0.25
 
 
 def _default_config() -> dict[str, Any]:
@@ -168,6 +170,10 @@ class Store:
                 self.state = loaded
         # Uploaded bytes for memory-only stores (tests); with a data dir they live in files/.
         self._blobs: dict[str, bytes] = {}
+        self._dirty = False
+        self._timer: threading.Timer | None = None
+        if data_dir is not None:
+            atexit.register(self.flush)
 
     @property
     def _path(self) -> Path:
@@ -175,9 +181,28 @@ class Store:
         return self.data_dir / "simulator.json"
 
     def save(self) -> None:
+        """Schedule a write of the state file.
+
+        Writes are coalesced (at most one per SAVE_DELAY) because rewriting the whole file on every message
+        would make a busy demo crawl; `flush()` runs at shutdown and at interpreter exit.
+        """
         if self.data_dir is None:
             return
         with self.lock:
+            self._dirty = True
+            if self._timer is None:
+                self._timer = threading.Timer(SAVE_DELAY, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        if self.data_dir is None:
+            return
+        with self.lock:
+            self._timer = None
+            if not self._dirty:
+                return
+            self._dirty = False
             tmp = self._path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.state, ensure_ascii=False), "utf-8")
             os.replace(tmp, self._path)  # atomic: a crash never leaves half a file

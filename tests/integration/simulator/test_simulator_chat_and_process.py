@@ -95,6 +95,7 @@ def test_state_survives_a_restart(tmp_path: Path):
     token = first.store.issue_token(kind="USER", user_id="100000000000101", ttl=None, parent=None)
     first.store.revoke_page_tokens(ACME_PAGE_ID)
     file_id = first.store.store_file(content=b"abc", filename="x.txt", content_type="text/plain")
+    first.store.flush()  # what the server's shutdown (or interpreter exit) does
 
     second = create_app(data_dir=tmp_path)
     assert token in second.store.state["tokens"]
