@@ -278,3 +278,36 @@ def test_standby_events_are_recorded_but_not_routed(page):
     assert (event.kind, event.status) == ("standby", "ignored")
     assert event.payload["message"]["text"] == "talking to the other app"
     assert DBTaskResult.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_posts_are_all_stored_and_enqueued(page):
+    """Many request threads at once (SQLite: they share group commits instead of busy-waiting)."""
+    import threading
+
+    from django.db import connection
+
+    bodies = [
+        fixtures.batch(
+            [fixtures.text_item(mid=f"m_conc{i:03d}", text="x", timestamp=1764070000000 + i, psid=f"P{i}")]
+        )
+        for i in range(40)
+    ]
+    statuses: list[int] = []
+
+    def send(chunk: list[dict]) -> None:
+        try:
+            for body in chunk:
+                statuses.append(post(body).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(bodies[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 40
+    assert InboundEvent.objects.count() == 40
+    streams = {tuple(s) for task in DBTaskResult.objects.all() for s in task.args_kwargs["kwargs"]["streams"]}
+    assert streams == {(fixtures.PAGE_ID, f"P{i}") for i in range(40)}
