@@ -21,7 +21,11 @@ api = NinjaAPI(
     description=(
         "Campaigns, users, presence and the contact-center state of pagedesk. Authenticate with a "
         "personal token (`pagedesk apitoken --username U`) sent as `Authorization: Bearer <token>`, or "
-        'with the browser session plus the CSRF token. Errors are `{"error": {"code", "message"}}`.'
+        "with the browser session plus the CSRF token. Every refusal is "
+        '`{"error": {"code", "message", "fields"?}}`: 401 without valid credentials, 403 when the role '
+        "does not allow it, 404 for an unknown id the caller may see, 409 for a conflict (duplicate name, "
+        "a campaign with history), 422 for a malformed or out-of-range field, 400 for a rule the request "
+        "breaks as a whole (overlapping schedule ranges, weak password, non-agent member)."
     ),
     auth=api_auth,
     urls_namespace="api",

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import field_validator
 
@@ -43,7 +44,7 @@ class RangeSchema(Schema):
     @classmethod
     def weekdays_once(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
-            raise ValueError("a weekday is listed twice")
+            raise ValueError(_("A weekday is listed twice."))
         return value
 
     @field_validator("start")

@@ -255,3 +255,17 @@ def test_supervisor_reads_but_cannot_write_a_campaign_they_supervise(api_as, sam
         assert error_of(response)["code"] == "forbidden"
     campaign.refresh_from_db()
     assert campaign.enabled is True
+
+
+def test_campaign_list_queries_do_not_grow_with_the_number_of_campaigns(
+    admin_api, campaign, django_assert_max_num_queries
+):
+    from pagedesk.campaigns.services import campaign_create
+
+    admin_api.get("/campaigns")  # warm the token's last_used_at write
+    with django_assert_max_num_queries(8) as few:
+        assert len(admin_api.get("/campaigns").json()) == 1
+    for n in range(5):
+        campaign_create(fields={"name": f"Extra {n}", "page_name": "P"})
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(admin_api.get("/campaigns").json()) == 6
