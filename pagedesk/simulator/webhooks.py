@@ -74,6 +74,8 @@ class WebhookDispatcher:
         self._background: set[asyncio.Task[None]] = set()
         self._in_flight = 0
         self._idle = asyncio.Event()
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     # -- public ------------------------------------------------------------------------------------
 
@@ -217,8 +219,7 @@ class WebhookDispatcher:
         if signed:
             headers.update(sign(body, secret))
         try:
-            async with httpx.AsyncClient(transport=self.transport, timeout=timeout) as client:
-                response = await client.post(url, content=body, headers=headers)
+            response = await self._http_client().post(url, content=body, headers=headers, timeout=timeout)
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"
         return response.status_code, None if response.status_code == 200 else response.text[:500]
@@ -274,7 +275,18 @@ class WebhookDispatcher:
             }
         )
 
+    def _http_client(self) -> httpx.AsyncClient:
+        """One client per event loop: building an httpx client (SSL context included) costs tens of ms."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = httpx.AsyncClient(transport=self.transport)
+            self._client_loop = loop
+        return self._client
+
     async def close(self) -> None:
+        if self._client is not None and self._client_loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client = None
         for task in [self._worker, *self._background]:
             if task is not None:
                 task.cancel()

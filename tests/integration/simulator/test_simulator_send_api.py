@@ -251,4 +251,16 @@ async def test_appsecret_proof_is_checked_when_sent_or_required(sim):
     assert missing.json()["error"]["code"] == 100
 
 
+async def test_concurrent_sends_get_unique_ids_and_are_all_recorded(sim):
+    import asyncio
+
+    await sim.customer_says(sim.carla, "Hello?")
+    responses = await asyncio.gather(*(sim.send(sim.text(sim.carla, f"reply {n}")) for n in range(40)))
+    mids = [r.json()["message_id"] for r in responses]
+    assert len(set(mids)) == 40
+    sent = (await sim.http.get("/_control/sent", params={"psid": sim.carla})).json()["messages"]
+    assert sorted(m["mid"] for m in sent) == sorted(mids)
+    await sim.wait_idle()
+
+
 sync_tests(globals())
