@@ -18,9 +18,13 @@ PG_INDEX = "recordings_message_text_fts"
 
 # The conversation ids whose messages match; the one parameter is the user's text (PostgreSQL) or a
 # quoted FTS5 query (SQLite, see fts_query).
+# OFFSET 0 keeps PostgreSQL from flattening the subquery into a per-conversation message scan: with
+# a LIMIT and "newest first" it would otherwise walk conversations by date and re-run to_tsvector on
+# each one's messages, which is ruinous for a rare word. Fenced, the matches come from the GIN index
+# once and the date walk only probes them.
 PG_MATCH_SQL = (
     "SELECT conversation_id FROM conversations_message "
-    "WHERE to_tsvector('simple', text) @@ plainto_tsquery('simple', %s)"
+    "WHERE to_tsvector('simple', text) @@ plainto_tsquery('simple', %s) OFFSET 0"
 )
 SQLITE_MATCH_SQL = (
     "SELECT m.conversation_id FROM conversations_message m "
@@ -38,6 +42,17 @@ _SQLITE_TRIGGERS = [
         INSERT INTO recordings_message_fts(recordings_message_fts, rowid, text) VALUES ('delete', old.id, old.text);
         INSERT INTO recordings_message_fts(rowid, text) VALUES (new.id, new.text);
     END""",
+]
+
+
+# The recordings list is "newest first" over all (or one campaign's) conversations; without these the
+# first page of a common search term sorts every match. Raw SQL beside the full-text index for the same
+# reason: the conversations app owns the model, and a SQLite table rebuild would drop unknown indexes
+# (fts_ensure re-creates them after every migrate).
+_LIST_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS recordings_conv_created_idx ON conversations_conversation (created_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS recordings_conv_campaign_created_idx "
+    "ON conversations_conversation (campaign_id, created_at DESC, id DESC)",
 ]
 
 
@@ -67,6 +82,8 @@ def fts_ensure(connection: BaseDatabaseWrapper) -> None:
                 "CREATE INDEX IF NOT EXISTS recordings_message_text_fts ON conversations_message "
                 "USING gin (to_tsvector('simple', text))"
             )
+            for statement in _LIST_INDEXES:
+                cursor.execute(statement)
         return
     if connection.vendor != "sqlite":
         return
@@ -86,7 +103,7 @@ def fts_ensure(connection: BaseDatabaseWrapper) -> None:
             "text, content='conversations_message', content_rowid='id', "
             "tokenize='unicode61 remove_diacritics 2')"
         )
-        for statement in _SQLITE_TRIGGERS:
+        for statement in _SQLITE_TRIGGERS + _LIST_INDEXES:
             cursor.execute(statement)
         if triggers < len(_SQLITE_TRIGGERS):
             # Rows written while the triggers were missing (or before the index existed) get indexed now.
@@ -97,11 +114,15 @@ def fts_drop(connection: BaseDatabaseWrapper) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("DROP INDEX IF EXISTS recordings_message_text_fts")
+            cursor.execute("DROP INDEX IF EXISTS recordings_conv_created_idx")
+            cursor.execute("DROP INDEX IF EXISTS recordings_conv_campaign_created_idx")
         elif connection.vendor == "sqlite":
             cursor.execute("DROP TRIGGER IF EXISTS recordings_message_fts_ai")
             cursor.execute("DROP TRIGGER IF EXISTS recordings_message_fts_ad")
             cursor.execute("DROP TRIGGER IF EXISTS recordings_message_fts_au")
             cursor.execute("DROP TABLE IF EXISTS recordings_message_fts")
+            cursor.execute("DROP INDEX IF EXISTS recordings_conv_created_idx")
+            cursor.execute("DROP INDEX IF EXISTS recordings_conv_campaign_created_idx")
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)

@@ -79,6 +79,9 @@ RECORDING_STATES = [
 ]
 
 
+LIST_RELATED = ("campaign", "contact", "agent", "disposition", "disposition__parent")
+
+
 @dataclass(frozen=True)
 class RecordingFilters:
     date_from: dt.date | None = None
@@ -150,9 +153,52 @@ def recording_list(*, user: User, filters: RecordingFilters) -> QuerySet[Convers
         conversations = conversations.filter(by_name | Q(contact__psid=customer))
     if search_terms(filters.text):
         conversations = conversations.filter(text_match_condition(filters.text))
-    return conversations.select_related(
-        "campaign", "contact", "agent", "disposition", "disposition__parent"
-    ).order_by("-created_at", "-pk")
+    return conversations.select_related(*LIST_RELATED).order_by("-created_at", "-pk")
+
+
+@dataclass
+class RecordingPage:
+    """One page of the list. The total is counted up to COUNT_CAP: past that the page says "10,000+"
+    instead of counting a common word's every match (the count would cost more than the page)."""
+
+    items: list[Conversation]
+    number: int
+    per_page: int
+    total: int
+    total_capped: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number * self.per_page < self.total
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+COUNT_CAP = 10_000
+
+
+def recording_page(
+    *, conversations: QuerySet[Conversation], number: int, per_page: int = 50
+) -> RecordingPage:
+    """Three small queries: the capped count, the page's ids (newest first), their rows with joins."""
+    total = conversations.order_by()[: COUNT_CAP + 1].count()
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
+    last = max(1, -(-total // per_page))
+    number = min(max(1, number), last)
+    start = (number - 1) * per_page
+    # Ids first (a narrow sort over the matches), then the page's rows with their joins: sorting every
+    # match of a common word with five joined tables attached costs several times more.
+    ids = list(conversations.values_list("pk", flat=True)[start : start + per_page])
+    rows = {c.pk: c for c in conversations.model.objects.filter(pk__in=ids).select_related(*LIST_RELATED)}
+    items = [rows[pk] for pk in ids if pk in rows]
+    return RecordingPage(items=items, number=number, per_page=per_page, total=total, total_capped=capped)
 
 
 # --- Transcript -------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from typing import cast
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
-from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
     Http404,
@@ -36,6 +35,7 @@ from pagedesk.recordings.selectors import (
     conversation_get_for_user,
     recording_export_rows,
     recording_list,
+    recording_page,
     transcript_get,
 )
 
@@ -72,7 +72,11 @@ def recording_list_view(request: HttpRequest) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             status = exc.status
         else:
-            page = Paginator(conversations, PAGE_SIZE).get_page(request.GET.get("page"))
+            try:
+                number = int(request.GET.get("page", "1"))
+            except ValueError:
+                number = 1
+            page = recording_page(conversations=conversations, number=number, per_page=PAGE_SIZE)
     else:
         status = 422
     query = request.GET.copy()
