@@ -325,6 +325,13 @@ def _echo_confirm(message: Message, *, mid: str, sent_at: dt.datetime | None) ->
     if message.sent_at is None and sent_at is not None:
         message.sent_at = sent_at
         fields.append("sent_at")
+    # The send code's in-flight markers (messenger/send.py): the echo settles an unconfirmed send.
+    extra = dict(message.extra or {})
+    if any(extra.get(key) for key in ("send_state", "sending_since", "unconfirmed_at")):
+        for key in ("send_state", "sending_since", "unconfirmed_at"):
+            extra.pop(key, None)
+        message.extra = extra
+        fields.append("extra")
     if fields:
         message.save(update_fields=fields)
     if "status" in fields:

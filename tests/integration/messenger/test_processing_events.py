@@ -263,12 +263,17 @@ def test_read_marks_messages_up_to_the_watermark_read(page, campaign):
 @pytest.mark.django_db(transaction=True)
 def test_echo_of_our_own_send_confirms_it_without_a_duplicate(page, campaign, published):
     conversation = open_conversation(campaign)
-    ours = outbound(conversation, status="pending")
+    ours = outbound(
+        conversation,
+        status="pending",
+        extra={"send_state": "unconfirmed", "unconfirmed_at": "2026-11-25T10:00:00+00:00"},
+    )
     event = process("echo_ours", MESSAGE_ID=str(ours.pk))
     assert event.status == "processed"
     assert event.psid == PSID
     ours.refresh_from_db()
     assert (ours.mid, ours.status) == ("m_OurReplyEcho01", "sent")
+    assert "send_state" not in ours.extra and "unconfirmed_at" not in ours.extra
     assert Message.objects.count() == 1
     assert [e.status for e, _ in published if isinstance(e, MessageStatusChanged)] == ["sent"]
 
