@@ -107,3 +107,17 @@ def frozen_clock() -> Iterator[object]:
     clock.freeze(dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC))
     yield Frozen()
     clock.freeze(None)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Run browser tests last.
+
+    pytest-playwright's sync `page` fixture leaves an event loop running on the main thread, after which
+    pytest-asyncio cannot start its own ("Runner.run() cannot be called from a running event loop").
+    Ordering, not isolation, is enough: nothing async runs after the browser tests.
+    """
+    browser_tests = [item for item in items if item.get_closest_marker("e2e")]
+    if browser_tests:
+        others = [item for item in items if not item.get_closest_marker("e2e")]
+        items[:] = others + browser_tests
