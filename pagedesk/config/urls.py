@@ -10,6 +10,7 @@ urlpatterns = [
     path("metrics", core_views.metrics_view, name="metrics"),
     path("accounts/", include("pagedesk.accounts.urls")),
     path("campaigns/", include("pagedesk.campaigns.urls")),
+    path("inbox/", include("pagedesk.inbox.urls")),
     path("monitoring/", include("pagedesk.monitoring.urls")),
     path("recordings/", include("pagedesk.recordings.urls")),
     path("", include("pagedesk.messenger.activation_urls")),

@@ -208,3 +208,43 @@ def messages_resend_pending(*, page_connection: PageConnection) -> dict[str, int
                 send.message_status_publish(message)
                 counts["queued"] += 1
     return counts
+
+
+def message_retry(*, message: Message, by: Any) -> Message:
+    """Send a failed outbound message again (the agent's Retry button).
+
+    Only a failed message of an open conversation, inside the messaging window, is re-queued; it keeps
+    its attempt counter, so a stale delivery task of the earlier attempt can never claim it (the
+    compare-and-swap in messenger.send.message_deliver). Waits for the token like a new message when
+    the page token is not active.
+    """
+    from pagedesk.conversations.models import OPEN_STATES
+
+    conversation = message.conversation
+    if message.direction != Direction.OUT or message.status != MessageStatus.FAILED:
+        raise ApplicationError(
+            "not_failed", _("Only a message that failed can be sent again."), status=409
+        )
+    if conversation.state not in OPEN_STATES:
+        raise ApplicationError(
+            "conversation_closed", _("This conversation is closed; write in a new one instead."), status=409
+        )
+    send.messaging_window_require(conversation=conversation)
+    connection = PageConnection.objects.filter(campaign_id=conversation.campaign_id).first()
+    token_ok = connection is not None and connection.token_status == TokenStatus.ACTIVE
+    state = send.SendState.QUEUED if token_ok else send.SendState.WAITING_TOKEN
+    reason = "" if token_ok else send.token_wait_reason(campaign=conversation.campaign, connection=connection)
+    extra = dict(message.extra or {})
+    extra["send_state"] = state.value
+    extra["retried_by"] = getattr(by, "pk", None)
+    with transaction.atomic():
+        changed = Message.objects.filter(pk=message.pk, status=MessageStatus.FAILED).update(
+            status=MessageStatus.PENDING, status_reason=reason[:500], extra=extra
+        )
+        if not changed:
+            raise ApplicationError("not_failed", _("This message is already being sent again."), status=409)
+        message.status, message.status_reason, message.extra = MessageStatus.PENDING, reason[:500], extra
+        if token_ok:
+            send.message_delivery_enqueue(message=message)
+        send.message_status_publish(message)
+    return message

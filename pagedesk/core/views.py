@@ -51,5 +51,5 @@ def home_view(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated:
         return redirect("accounts:login")
     if user.is_agent:
-        return redirect("accounts:agent_home")
+        return redirect("inbox:inbox")
     return redirect("campaigns:list")

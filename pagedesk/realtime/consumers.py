@@ -15,11 +15,28 @@ from pagedesk.core import metrics
 from pagedesk.realtime.selectors import groups_for_user
 
 
+def _agent_connected(user: object) -> None:
+    # Imported here: realtime stays importable without routing (routing publishes through realtime).
+    from pagedesk.routing.services import agent_connected
+
+    agent_connected(agent=user)  # type: ignore[arg-type]
+
+
+def _agent_disconnected(user: object) -> None:
+    from pagedesk.routing.services import agent_disconnected
+
+    agent_disconnected(agent=user)  # type: ignore[arg-type]
+
+
 class EventsConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
+    # An agent's socket counts for routing's disconnect grace period (issue 5): the last socket closing
+    # for longer than AGENT_DISCONNECT_GRACE_SECONDS sets the agent Offline.
+    counted_agent: object | None = None
 
     async def connect(self) -> None:
         self.groups_joined = []
+        self.counted_agent = None
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=4401)
@@ -29,6 +46,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         metrics.websocket_connections.inc()
+        if getattr(user, "is_agent", False):
+            await database_sync_to_async(_agent_connected)(user)
+            self.counted_agent = user
         await self.send(text_data=json.dumps({"type": "hello", "groups": len(self.groups_joined)}))
 
     async def disconnect(self, code: int) -> None:
@@ -36,6 +56,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.groups_joined:
             metrics.websocket_connections.dec()
+        if self.counted_agent is not None:
+            agent, self.counted_agent = self.counted_agent, None
+            await database_sync_to_async(_agent_disconnected)(agent)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == "ping":

@@ -76,7 +76,7 @@ def test_login_and_logout(alice):
     client = Client()
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
-    assert client.get("/").url == "/accounts/me/"
+    assert client.get("/").url == "/inbox/"
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/accounts/me/").status_code == 302
 
@@ -100,7 +100,7 @@ def test_forms_require_csrf(alice):
 def test_role_home_pages(client_for, ada, sam, alice):
     assert client_for(ada).get("/").url == "/campaigns/"
     assert client_for(sam).get("/").url == "/campaigns/"
-    assert client_for(alice).get("/").url == "/accounts/me/"
+    assert client_for(alice).get("/").url == "/inbox/"
     assert client_for(alice).get("/campaigns/").status_code == 403
 
 
