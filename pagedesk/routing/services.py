@@ -17,6 +17,7 @@ Lock order, the same in every function here, so no two routing transactions can 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 import logging
@@ -26,7 +27,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Min
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import Presence, User
@@ -248,18 +250,55 @@ def queue_dispatch(*, campaign: Campaign) -> list[Conversation]:
     waits for a Take). Returns the conversations assigned, in order; one QueueChanged per pass.
     """
     assigned: list[Conversation] = []
+    stale_picks = 0
     for _step in range(MAX_ASSIGNMENTS_PER_PASS):
-        conversation = _assign_next(campaign_id=campaign.pk)
-        if conversation is None:
+        outcome = _assign_next(campaign_id=campaign.pk)
+        if outcome is _STALE_PICK:
+            # The picked agent changed between the snapshot and the lock (another campaign, a Take,
+            # a presence change): decide again on fresh data. Bounded, in case something keeps
+            # flipping; the next trigger or the minute reconciliation continues.
+            stale_picks += 1
+            if stale_picks > MAX_STALE_PICKS:
+                logger.warning(
+                    "dispatch for campaign %s gave up after %d stale picks", campaign.pk, stale_picks
+                )
+                break
+            continue
+        if outcome is None:
             break
-        assigned.append(conversation)
+        assert isinstance(outcome, Conversation)
+        assigned.append(outcome)
     if assigned:
         _publish_queue_changed(assigned[-1].campaign)
     return assigned
 
 
-def _assign_next(*, campaign_id: int) -> Conversation | None:
-    """One routing decision and assignment, in one transaction of about ten short statements."""
+_STALE_PICK = object()
+MAX_STALE_PICKS = 20
+
+
+class _StalePick(Exception):
+    pass
+
+
+def _assign_next(*, campaign_id: int) -> Conversation | object | None:
+    try:
+        return _try_assign_next(campaign_id=campaign_id)
+    except _StalePick:
+        return _STALE_PICK
+
+
+def _try_assign_next(*, campaign_id: int) -> Conversation | object | None:
+    """One routing decision and assignment in one short transaction (docs/decisions/routing-locks.md).
+
+    1. Lock the campaign row: dispatches of one campaign run one at a time, so FIFO holds.
+    2. Lock the queue head.
+    3. Read the Available members with their loads, unlocked: the policy's inputs.
+    4. Pick; lock the picked agent's row; re-check presence and re-count the load under that lock.
+       Every path that adds to an agent's load holds that agent's lock, so a slot seen free here is
+       free until commit. If the pick went stale, return _STALE_PICK (nothing written) and decide
+       again: locking one row per decision keeps the transaction short with hundreds of members.
+    """
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
         if campaign is None or not campaign.enabled or campaign.strategy == Strategy.RINGALL:
@@ -272,56 +311,81 @@ def _assign_next(*, campaign_id: int) -> Conversation | None:
         )
         if conversation is None:
             return None
-        # Only members who look Available are locked; one who becomes Available meanwhile triggers
-        # their own dispatch, which waits for this one on the campaign row. PostgreSQL re-checks the
-        # presence condition on rows it had to wait for, so a member who just left is skipped.
-        agents = lock_objects(
-            User.objects.filter(
-                memberships__campaign_id=campaign_id, presence=Presence.AVAILABLE, is_active=True
-            ).annotate(member_position=F("memberships__position"), member_penalty=F("memberships__penalty"))
-        )
-        if not agents:
+        candidates = _candidates(campaign)
+        if not candidates:
             return None
-        by_id = {a.pk: a for a in agents}
-        load = _load_counts(by_id)
-        if not any(n < campaign.max_interactions_per_agent for n in (load.get(a, 0) for a in by_id)):
-            return None
-        assigned_today = (
-            _assigned_today(campaign, list(by_id)) if campaign.strategy == Strategy.FEWEST else {}
-        )
-        candidates = [
-            policy.Candidate(
-                agent_id=agent.pk,
-                position=agent.member_position,  # type: ignore[attr-defined]
-                penalty=agent.member_penalty,  # type: ignore[attr-defined]
-                load=load.get(agent.pk, 0),
-                assigned_today=assigned_today.get(agent.pk, 0),
-                last_assigned_at=agent.last_assigned_at,
-            )
-            for agent in agents
-        ]
-        last_id = campaign.rr_last_agent_id
-        if campaign.strategy == Strategy.RRMEMORY and last_id is not None and last_id not in by_id:
-            # rrmemory needs the ring position of the last served agent even when they are away.
-            position = (
-                Membership.objects.filter(campaign_id=campaign_id, agent_id=last_id)
-                .values_list("position", flat=True)
-                .first()
-            )
-            if position is not None:
-                candidates.append(policy.Candidate(agent_id=last_id, position=position, available=False))
         agent_id = policy.pick(
             strategy=campaign.strategy,
             candidates=candidates,
             max_load=campaign.max_interactions_per_agent,
-            last_served_id=last_id,
+            last_served_id=campaign.rr_last_agent_id,
             rng=_rng,
         )
         if agent_id is None:
             return None
+        now = clock.now()
+        # Writing last_assigned_at is what takes the agent's row lock (one round trip instead of a
+        # SELECT … FOR UPDATE and then an UPDATE); PostgreSQL re-checks the presence condition on
+        # the latest row version after any wait, so zero rows means the agent left meanwhile.
+        if not User.objects.filter(pk=agent_id, presence=Presence.AVAILABLE, is_active=True).update(
+            last_assigned_at=now
+        ):
+            return _STALE_PICK
+        if _load_counts([agent_id]).get(agent_id, 0) >= campaign.max_interactions_per_agent:
+            raise _StalePick  # undo the last_assigned_at write with the rest of the transaction
         conversation.campaign = campaign
-        _assign(conversation, campaign=campaign, agent=by_id[agent_id], how="routed", queue_event=False)
+        agent = User(pk=agent_id, last_assigned_at=now)
+        _assign(
+            conversation, campaign=campaign, agent=agent, how="routed", queue_event=False, agent_locked_at=now
+        )
+        # `agent` is a stand-in carrying only the pk; callers reading conversation.agent load the row.
+        Conversation.agent.field.delete_cached_value(conversation)
         return conversation
+
+
+def _candidates(campaign: Campaign) -> list[policy.Candidate]:
+    """Available members with a free slot, plus (rrmemory) the last served agent's ring position.
+
+    One query (two for rrmemory when the last served agent is away); loads are a snapshot, re-checked
+    under the picked agent's lock.
+    """
+    open_load = (
+        Conversation.objects.filter(agent_id=OuterRef("pk"), state=ASSIGNED)
+        .order_by()
+        .values("agent_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        User.objects.filter(memberships__campaign_id=campaign.pk, presence=Presence.AVAILABLE, is_active=True)
+        .annotate(
+            member_position=F("memberships__position"),
+            member_penalty=F("memberships__penalty"),
+            load=Coalesce(Subquery(open_load), 0),
+        )
+        # The last served agent stays in even when full: rrmemory needs their ring position.
+        .filter(Q(load__lt=campaign.max_interactions_per_agent) | Q(pk=campaign.rr_last_agent_id or 0))
+        .values_list("pk", "member_position", "member_penalty", "load", "last_assigned_at")
+    )
+    candidates = [
+        policy.Candidate(agent_id=pk, position=position, penalty=penalty, load=load, last_assigned_at=last)
+        for pk, position, penalty, load, last in rows
+    ]
+    if campaign.strategy == Strategy.FEWEST and candidates:
+        today = _assigned_today(campaign, [c.agent_id for c in candidates])
+        candidates = [dataclasses.replace(c, assigned_today=today.get(c.agent_id, 0)) for c in candidates]
+    last_id = campaign.rr_last_agent_id
+    last_is_away = all(c.agent_id != last_id for c in candidates)
+    # Away = not Available right now; then their position comes from the member list.
+    if campaign.strategy == Strategy.RRMEMORY and last_id is not None and candidates and last_is_away:
+        position = (
+            Membership.objects.filter(campaign=campaign, agent_id=last_id)
+            .values_list("position", flat=True)
+            .first()
+        )
+        if position is not None:
+            candidates.append(policy.Candidate(agent_id=last_id, position=position, available=False))
+    return candidates
 
 
 def _assigned_today(campaign: Campaign, agent_ids: list[int]) -> dict[int, int]:
@@ -345,11 +409,12 @@ def _assign(
     actor: User | None = None,
     extra_events: Iterable[Event] = (),
     queue_event: bool = True,
+    agent_locked_at: dt.datetime | None = None,
 ) -> None:
     """Give the conversation to `agent`. Caller holds the conversation's and the agent's row locks
     and has checked capacity under them. `queue_event=False`: the caller publishes QueueChanged
-    once for a whole dispatch pass."""
-    now = clock.now()
+    once for a whole dispatch pass; `agent_locked_at`: the caller already wrote last_assigned_at."""
+    now = agent_locked_at or clock.now()
     _bump(
         conversation,
         state=ASSIGNED,
@@ -357,9 +422,10 @@ def _assign(
         assigned_at=conversation.assigned_at or now,
         campaign=campaign,
     )
-    User.objects.filter(pk=agent.pk).update(last_assigned_at=now)
+    if agent_locked_at is None:
+        User.objects.filter(pk=agent.pk).update(last_assigned_at=now)
     agent.last_assigned_at = now
-    if campaign.rr_last_agent_id != agent.pk:
+    if campaign.strategy == Strategy.RRMEMORY and campaign.rr_last_agent_id != agent.pk:
         Campaign.objects.filter(pk=campaign.pk).update(rr_last_agent=agent)
         campaign.rr_last_agent_id = agent.pk
     Assignment.objects.create(conversation=conversation, campaign=campaign, agent=agent, how=how, at=now)
