@@ -4,6 +4,7 @@ subscribe, and every refusal the admin can meet on the way."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -52,7 +53,7 @@ def callback(client, query: dict[str, str]):
     return client.get(reverse("facebook:callback"), query)
 
 
-def activate(client, fb: Simulator, campaign, *, page_id: str = ACME_PAGE_ID, **dialog) -> object:
+def activate(client, fb: Simulator, campaign, *, page_id: str = ACME_PAGE_ID, **dialog) -> Any:
     query = fb.dialog_code(start(client, campaign), **dialog)
     picker = callback(client, query)
     assert picker.status_code == 200, picker.content.decode()
