@@ -298,3 +298,23 @@ def test_text_and_files_become_one_message_per_part(conversation, alice, graph, 
         "attachment": {"type": "file", "payload": {"attachment_id": "att_1"}},
         "metadata": f"pagedesk:{parts[1].pk}",
     }
+
+
+@pytest.mark.django_db
+def test_a_send_whose_worker_died_is_reconciled_not_resent_blindly(conversation, alice, graph, frozen_clock):
+    from pagedesk.messenger.send import STUCK_SENDING_SECONDS, SendState, messages_reconcile_stuck
+
+    message = message_send(conversation=conversation, author=alice, text="Hi")
+    # A worker claimed it and died before Facebook answered.
+    Message.objects.filter(pk=message.pk).update(
+        send_attempts=1,
+        extra={"send_state": SendState.SENDING.value, "sending_since": clock.now().isoformat()},
+    )
+    assert messages_reconcile_stuck() == 0  # still within the HTTP timeout: leave it alone
+    frozen_clock.advance(seconds=STUCK_SENDING_SECONDS + 1)
+    assert messages_reconcile_stuck() == 1
+    message.refresh_from_db()
+    assert message.extra["send_state"] == SendState.UNCONFIRMED.value
+    # It had been unconfirmed since it was claimed, so the reconciliation window is already over.
+    assert deliver(message) == "sent"
+    assert len(graph.sends) == 1
