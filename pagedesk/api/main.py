@@ -80,3 +80,10 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(OverflowError)
+def number_out_of_range(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    # Safety net for a router that takes an unbounded int: SQLite refuses integers past 64 bits
+    # (our own routers bound ids with pagedesk.api.schemas.ObjectId).
+    return _error(request, 422, "invalid", _("A number in the request is out of range."))

@@ -152,3 +152,10 @@ def test_bad_or_huge_path_ids_are_a_4xx_never_a_500(admin_api, campaign, bad_id)
         response = admin_api.get(path) if "members" not in path else admin_api.delete(path)
         assert response.status_code in (404, 422), (path, response.status_code)
         error_of(response)
+
+
+def test_an_unbounded_id_in_any_router_is_a_422_not_a_500(admin_api, campaign):
+    # The monitoring router takes a plain int; the API-wide handler still answers with the error shape.
+    response = admin_api.get("/campaigns/99999999999999999999999999/stats")
+    assert response.status_code in (404, 422)
+    error_of(response)
