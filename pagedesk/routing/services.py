@@ -209,18 +209,23 @@ def conversation_route_new(*, conversation: Conversation) -> Conversation:
 
 def _close_after_hours(conversation: Conversation, *, campaign: Campaign, now: dt.datetime) -> None:
     period_end = campaign_next_schedule_change(campaign=campaign, at=now) or FAR_FUTURE
-    try:
-        # A savepoint: on PostgreSQL a failed insert would otherwise poison the ingest transaction.
-        with transaction.atomic():
-            AfterHoursNotice.objects.create(
-                campaign=campaign, contact=conversation.contact, period_end=period_end, sent_at=now
-            )
-        send = True
-    except IntegrityError:
-        send = False
-    if send and campaign.after_hours_message.strip():
-        # Sent while the conversation is still open, so the sending path accepts it.
-        _send_system_message(conversation=conversation, text=campaign.after_hours_message)
+    send = False
+    if campaign.after_hours_message.strip():
+        try:
+            # One savepoint for the once-per-period row and the send: a duplicate row (already sent
+            # this period, perhaps by a concurrent ingest) or a refusal from the sending path undoes
+            # both without failing the ingest transaction, which would otherwise retry the webhook
+            # for ever. Sent while the conversation is still open, so the sending path accepts it.
+            with transaction.atomic():
+                AfterHoursNotice.objects.create(
+                    campaign=campaign, contact=conversation.contact, period_end=period_end, sent_at=now
+                )
+                _send_system_message(conversation=conversation, text=campaign.after_hours_message)
+            send = True
+        except IntegrityError:
+            pass
+        except Exception:
+            logger.exception("after-hours message for conversation %s could not be queued", conversation.pk)
     _bump(conversation, state=ConversationState.AFTER_HOURS, closed_at=now)
     _event(conversation, "after_hours", message_sent=send, period_end=period_end.isoformat())
     _publish_closed(campaign, conversation, agent_id=None)

@@ -658,3 +658,35 @@ def test_board_selectors_loads_and_alarms(frozen_clock, alice, bob, lunch, djang
     assert later.chat_time_conversation_ids == [first.pk, second.pk]
     assert later.sl_conversation_ids == [third.pk, fourth.pk]
     assert list(conversation_list_for_agent(agent=alice)) == [first, second]
+
+
+def test_after_hours_reply_goes_through_the_real_sending_path(frozen_clock, alice):
+    from pagedesk.conversations.models import Message, SenderType
+
+    campaign = make_campaign("C", agents=[alice], open_all_week=False, after_hours_message="Closed now")
+    frozen_clock.set(dt.datetime(2026, 3, 2, 19, 0, tzinfo=dt.UTC))
+    conversation = arrive(campaign)
+    [message] = Message.objects.filter(conversation=conversation)
+    assert (message.sender_type, message.text, message.direction) == (SenderType.SYSTEM, "Closed now", "out")
+    assert state_of(conversation) == (ConversationState.AFTER_HOURS, None)
+
+
+def test_a_failing_after_hours_send_never_fails_the_ingest_and_is_retried_next_time(
+    frozen_clock, alice, monkeypatch
+):
+    calls: list[int] = []
+
+    def broken(*, conversation: Conversation, text: str) -> None:
+        calls.append(conversation.pk)
+        if len(calls) == 1:
+            raise RuntimeError("Graph is down")
+
+    monkeypatch.setattr(services, "_send_system_message", broken)
+    campaign = make_campaign("C", agents=[alice], open_all_week=False)
+    frozen_clock.set(dt.datetime(2026, 3, 2, 19, 0, tzinfo=dt.UTC))
+    first = arrive(campaign, psid="5")
+    assert state_of(first) == (ConversationState.AFTER_HOURS, None)
+    assert ConversationEvent.objects.get(conversation=first, kind="after_hours").data["message_sent"] is False
+    second = arrive(campaign, psid="5")
+    assert calls == [first.pk, second.pk]
+    assert ConversationEvent.objects.get(conversation=second, kind="after_hours").data["message_sent"] is True
