@@ -108,6 +108,7 @@
   const refreshLists = debounce(() => {
     const url = root.dataset.listsUrl + (openId ? `?open=${openId}` : "");
     htmx.ajax("GET", url, { target: "#lists-sink", swap: "innerHTML" }).then(() => {
+      tickSince();
       applySearch("active");
       applySearch("pending");
       markOpenInLists();
@@ -609,8 +610,20 @@
     document.querySelectorAll("#presence select").forEach((select) => { select.hidden = select.options.length === 0; });
   }
 
+  function relative(ms) {
+    const seconds = (Date.now() - ms) / 1000;
+    if (seconds < 60) return "now";
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+    if (seconds < 86400) return `${Math.floor(seconds / 3600)} h`;
+    return new Date(ms).toLocaleDateString(undefined, { day: "numeric", month: "short" });
+  }
+
   function tickSince() {
     tidyPresence();
+    document.querySelectorAll("[data-relative]").forEach((el) => {
+      const at = Date.parse(el.dataset.relative);
+      if (!isNaN(at)) el.textContent = relative(at);
+    });
     document.querySelectorAll("[data-since]").forEach((el) => {
       const since = Date.parse(el.dataset.since);
       if (!isNaN(since)) el.textContent = humanDuration((Date.now() - since) / 1000);
