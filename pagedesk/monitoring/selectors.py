@@ -313,6 +313,7 @@ class KpiStrip:
     sl_below_target: bool
     sl_threshold_seconds: int
     longest_wait_alarm: bool
+    oldest_queued_at: dt.datetime | None
     chat_time_threshold_seconds: int
     chat_time_alarms: int
     sl_breaches: int
@@ -480,6 +481,7 @@ def board_snapshot_for_campaigns(*, campaigns: Iterable[Campaign], now: dt.datet
         sl_below_target=sl_below,
         sl_threshold_seconds=first.sl_threshold_seconds if len(campaigns) == 1 and first else 0,
         longest_wait_alarm=longest_alarm,
+        oldest_queued_at=min((row.queued_at for row in queue_rows), default=None),
         chat_time_threshold_seconds=first.chat_time_threshold_seconds if len(campaigns) == 1 and first else 0,
         chat_time_alarms=chat_time_alarms,
         sl_breaches=sum(1 for row in queue_rows if row.sl_breach),

@@ -205,6 +205,20 @@ def recording_page(
 
 
 @dataclass
+class TimelineEntry:
+    """One ConversationEvent with the names its ids refer to already resolved (for the template)."""
+
+    kind: str
+    at: dt.datetime
+    actor: str
+    agent: str
+    from_agent: str
+    to_agent: str
+    note: str
+    disposition: str
+
+
+@dataclass
 class Transcript:
     conversation: Conversation
     messages: list[Message]
@@ -212,8 +226,7 @@ class Transcript:
     wait_seconds: float | None
     handle_seconds: float | None
     is_open: bool
-    user_names: dict[int, str]
-    disposition_names: dict[int, str]
+    timeline: list[TimelineEntry]
 
 
 def transcript_get(*, conversation: Conversation) -> Transcript:
@@ -256,6 +269,25 @@ def transcript_get(*, conversation: Conversation) -> Transcript:
         if conversation.assigned_at and handle_end
         else None
     )
+
+    def name(value: object) -> str:
+        return user_names.get(value, "") if isinstance(value, int) else ""
+
+    timeline = [
+        TimelineEntry(
+            kind=event.kind,
+            at=event.at,
+            actor=event.actor.name if event.actor else "",
+            agent=name(event.data.get("agent_id")) or (event.actor.name if event.actor else ""),
+            from_agent=name(event.data.get("from_agent_id")),
+            to_agent=name(event.data.get("to_agent_id")),
+            note=str(event.data.get("note") or ""),
+            disposition=disposition_names.get(event.data.get("disposition_id"), "")
+            if isinstance(event.data.get("disposition_id"), int)
+            else "",
+        )
+        for event in events
+    ]
     return Transcript(
         conversation=conversation,
         messages=messages,
@@ -263,8 +295,7 @@ def transcript_get(*, conversation: Conversation) -> Transcript:
         wait_seconds=wait,
         handle_seconds=handle,
         is_open=conversation.is_open,
-        user_names=user_names,
-        disposition_names=disposition_names,
+        timeline=timeline,
     )
 
 
