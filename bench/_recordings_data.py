@@ -168,7 +168,11 @@ def raw_runner(statements: list[str]) -> Callable[[], None]:
     if db["ENGINE"].endswith("sqlite3"):
         import sqlite3
 
+        from django.db.backends.sqlite3._functions import register
+
         conn = sqlite3.connect(db["NAME"])
+        # Django's SQL calls its own SQL functions (django_timestamp_diff, …); give the raw driver the same.
+        register(conn)
 
         def run_sqlite() -> None:
             for sql in statements:

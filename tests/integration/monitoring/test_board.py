@@ -179,3 +179,31 @@ def test_force_offline_refused_outside_scope(client_for, campaign, alice, bob):
     assert client_for(bob).post(reverse("monitoring:agent_force_offline", args=[alice.pk])).status_code == 403
     alice.refresh_from_db()
     assert alice.presence == Presence.AVAILABLE
+
+
+def test_return_to_queue_from_the_board(client_for, campaign, sam, alice, bob):
+    from pagedesk.conversations.models import ConversationEvent
+
+    presence_set(agent=bob, presence=Presence.AVAILABLE)
+    conversation = _conv(
+        campaign,
+        "7",
+        state=ConversationState.ASSIGNED,
+        agent=bob,
+        queued_at=NOW,
+        assigned_at=NOW,
+        queue_order=NOW,
+    )
+    html = client_for(sam).get(reverse("monitoring:board", args=[campaign.pk])).content.decode()
+    assert reverse("monitoring:conversation_return", args=[conversation.pk]) in html
+    response = client_for(sam).post(reverse("monitoring:conversation_return", args=[conversation.pk]))
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.state == ConversationState.QUEUED and conversation.agent_id is None
+    event = ConversationEvent.objects.filter(conversation=conversation, kind="returned_to_queue").get()
+    assert event.actor == sam
+    # An agent cannot use the supervisor's action.
+    assert (
+        client_for(alice).post(reverse("monitoring:conversation_return", args=[conversation.pk])).status_code
+        == 403
+    )
