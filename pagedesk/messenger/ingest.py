@@ -130,7 +130,7 @@ def _write(*, rows: list[tuple[Any, ...]], streams: set[Stream]) -> None:
             # (page_id, dedup_key) skips redeliveries; SQLite ≥ 3.24 and PostgreSQL both accept it.
             cursor.executemany(_insert_sql(), rows)
         # Enqueued inside the transaction: the task row commits (or rolls back) with the events.
-        inbound_streams_enqueue(streams=streams)
+        inbound_streams_enqueue(streams=streams, per_task=None)
 
 
 @dataclass
@@ -183,14 +183,19 @@ class _GroupCommit:
 _sqlite_group_commit = _GroupCommit()
 
 
-def inbound_streams_enqueue(*, streams: Iterable[Stream]) -> int:
-    """Enqueue processing for the given (page, PSID) streams; returns the number of tasks. Idempotent."""
+def inbound_streams_enqueue(*, streams: Iterable[Stream], per_task: int | None = STREAMS_PER_TASK) -> int:
+    """Enqueue processing for the given (page, PSID) streams; returns the number of tasks. Idempotent.
+
+    The webhook passes per_task=None: one task row per POST keeps the ack cheap, and the task fans a
+    big batch out to other workers itself (`inbound_events_process`).
+    """
     from pagedesk.messenger.tasks import inbound_events_process
 
     ordered = sorted(set(streams))
+    size = per_task or max(1, len(ordered))
     tasks = 0
-    for start in range(0, len(ordered), STREAMS_PER_TASK):
-        chunk = ordered[start : start + STREAMS_PER_TASK]
+    for start in range(0, len(ordered), size):
+        chunk = ordered[start : start + size]
         inbound_events_process.enqueue(streams=[[page_id, psid] for page_id, psid in chunk])
         tasks += 1
     return tasks

@@ -16,7 +16,15 @@ logger = logging.getLogger(__name__)
 
 @task(queue_name="messenger")
 def inbound_events_process(streams: list[list[str]]) -> int:
-    """Process the pending events of each (page_id, psid) stream; one stream's failure spares the rest."""
+    """Process the pending events of each (page_id, psid) stream; one stream's failure spares the rest.
+
+    A big batch arrives as one task (cheap for the webhook ack); it keeps the first streams and fans
+    the rest out as separate tasks so several workers share them.
+    """
+    if len(streams) > ingest.STREAMS_PER_TASK:
+        rest = [(page_id, psid) for page_id, psid in streams[ingest.STREAMS_PER_TASK :]]
+        ingest.inbound_streams_enqueue(streams=rest)
+        streams = streams[: ingest.STREAMS_PER_TASK]
     done = 0
     for page_id, psid in streams:
         try:
