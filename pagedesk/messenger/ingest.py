@@ -42,19 +42,20 @@ _COLUMNS = (
 )
 
 
+# Rows per INSERT statement: 11 parameters each, far under SQLite's 32,766 and PostgreSQL's 65,535.
+ROWS_PER_STATEMENT = 500
+
+
 @functools.cache
-def _insert_sql_for(vendor: str) -> str:
+def _insert_sql(vendor: str, rows: int) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(column) for column in _COLUMNS)
-    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    group = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    values = ", ".join([group] * rows)
     # Identifiers come from the model and are quoted; every value is a query parameter.
     table = quote(InboundEvent._meta.db_table)
     conflict = f"{quote('page_id')}, {quote('dedup_key')}"
-    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({conflict}) DO NOTHING"  # noqa: S608
-
-
-def _insert_sql() -> str:
-    return _insert_sql_for(connection.vendor)
+    return f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({conflict}) DO NOTHING"  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -125,10 +126,15 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
 def _write(*, rows: list[tuple[Any, ...]], streams: set[Stream]) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # Plain executemany instead of bulk_create: building 100 model instances and preparing their
-            # fields cost two thirds of a 100-event POST (profiled). ON CONFLICT DO NOTHING on the unique
+            # A plain multi-row INSERT instead of bulk_create: building 100 model instances and preparing
+            # their fields cost two thirds of a 100-event POST (profiled), and one statement is one round
+            # trip (executemany on PostgreSQL sends one per row). ON CONFLICT DO NOTHING on the unique
             # (page_id, dedup_key) skips redeliveries; SQLite ≥ 3.24 and PostgreSQL both accept it.
-            cursor.executemany(_insert_sql(), rows)
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start : start + ROWS_PER_STATEMENT]
+                cursor.execute(
+                    _insert_sql(connection.vendor, len(chunk)), [value for row in chunk for value in row]
+                )
         # Enqueued inside the transaction: the task row commits (or rolls back) with the events.
         inbound_streams_enqueue(streams=streams, per_task=None)
 
