@@ -18,11 +18,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API keeps an asyncio loop running in the main thread for the whole session, and Django
-# refuses ORM calls from a thread with a running loop (SynchronousOnlyOperation). Fixtures and tests here
-# use the ORM only from plain synchronous code between browser calls, so the guard is safe to lift.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
@@ -30,7 +25,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).resolve().parent
     for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
+        if here in item.path.resolve().parents:
             item.add_marker(pytest.mark.e2e)
 
 
@@ -39,6 +34,11 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     # Never `playwright install` here: Debian's chromium is the browser (TESTING.md).
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: `make browser` (apt-get install chromium) installs it")
+    # Playwright's sync API keeps an asyncio loop running in the main thread from here to the end of the
+    # session, and Django refuses ORM calls from a thread with a running loop (SynchronousOnlyOperation).
+    # Browser tests use the ORM only from plain synchronous code between browser calls, so the guard is
+    # lifted — here, not at import, so a run without browser tests keeps Django's check.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,

@@ -169,3 +169,24 @@ def test_dispositions_and_blocked_contacts(
     expect(page.get_by_role("cell", name="24681357", exact=True)).to_be_visible()
     page.screenshot(path=artifact_path("campaign_blocked.png"))
     assert list(campaign.blocked_contacts.values_list("psid", flat=True)) == ["24681357"]
+
+
+def test_table_follows_changes_made_elsewhere_live(
+    page: Page, new_context, live_app: str, login, ada: User, sam: User, campaign: Campaign
+):
+    # sam watches the table; ada disables the campaign in another browser; sam's row updates by itself.
+    login(page, sam)
+    page.goto(f"{live_app}/campaigns/")
+    row = page.locator("#campaign-table tbody tr", has_text="Acme Support")
+    expect(row).to_contain_text("Enabled")
+    expect(row.get_by_role("link")).to_have_count(0)  # read-only for a supervisor
+    page.wait_for_function("document.body.dataset.live === 'on'", timeout=5000)
+
+    admin = new_context().new_page()
+    login(admin, ada)
+    admin.goto(f"{live_app}/campaigns/{campaign.pk}/")
+    admin.get_by_label("Enabled", exact=True).uncheck()
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.get_by_text("Campaign “Acme Support” saved.")).to_be_visible()
+
+    expect(page.locator("#campaign-table tbody tr", has_text="Acme Support")).to_contain_text("Disabled")
