@@ -127,7 +127,11 @@
     const list = container.querySelector("[data-row-list]");
     const template = form.querySelector("template[data-member-template]");
     const empty = form.querySelector("[data-member-empty]");
-    const sync = () => { if (empty) empty.hidden = list.children.length > 0; };
+    const availableEmpty = form.querySelector("[data-available-empty]");
+    const sync = () => {
+      if (empty) empty.hidden = list.children.length > 0;
+      if (availableEmpty) availableEmpty.hidden = available.options.length > 0;
+    };
 
     function addMember(id, name) {
       const fragment = template.content.cloneNode(true);
