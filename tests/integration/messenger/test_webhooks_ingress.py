@@ -313,3 +313,10 @@ def test_concurrent_posts_are_all_stored_and_enqueued(page):
     assert InboundEvent.objects.count() == 40
     streams = {tuple(s) for task in DBTaskResult.objects.all() for s in task.args_kwargs["kwargs"]["streams"]}
     assert streams == {(fixtures.PAGE_ID, f"P{i}") for i in range(40)}
+
+
+@pytest.mark.django_db
+def test_the_same_event_twice_in_one_body_is_stored_once(page):
+    item = fixtures.text_item(mid="m_twice", text="x", timestamp=1764070000000)
+    assert post(fixtures.batch([item, dict(item)])).status_code == 200
+    assert InboundEvent.objects.count() == 1
