@@ -149,9 +149,6 @@ class CampaignForm(forms.Form):
         return value
 
 
-assert set(CampaignForm.base_fields) == set(CAMPAIGN_FIELDS), "the form must offer every campaign field"
-
-
 @dataclass
 class RangeRow:
     days: list[int]

@@ -67,6 +67,13 @@ def counts() -> tuple[int, ...]:
     )
 
 
+def test_the_form_offers_every_campaign_field():
+    from pagedesk.campaigns.forms import CampaignForm
+    from pagedesk.campaigns.services import CAMPAIGN_FIELDS
+
+    assert set(CampaignForm.base_fields) == set(CAMPAIGN_FIELDS)
+
+
 # --- Create -------------------------------------------------------------------------------------------
 
 
