@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.files.base import ContentFile
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, FilePayload, Page, expect
 
 from pagedesk.accounts.models import Presence, User
 from pagedesk.accounts.services import presence_set
@@ -213,6 +213,13 @@ def test_inbox_layout_and_screenshots(
     expect(page.get_by_test_id("msg-error")).to_contain_text("Service temporarily unavailable")
     expect(page.get_by_test_id("window-status")).to_contain_text("left")
     page.screenshot(path=artifact_path("inbox.png"))
+    # Unread goes to zero once the conversation is open.
+    expect(page.get_by_test_id("active-list").locator(".conv.is-open [data-testid=unread]")).to_have_count(0)
+    # Retry puts the failed message back in the send queue (here it waits for the page's activation).
+    page.get_by_role("button", name="Retry").click()
+    expect(page.locator("#messages li.ib-msg-out").last.get_by_test_id("msg-status")).to_have_attribute(
+        "data-status", "pending"
+    )
 
     page.get_by_label("Message to Carla Customer").fill("/gre")
     expect(page.locator("#canned-pop")).to_be_visible()
@@ -356,7 +363,7 @@ def test_customer_writes_alice_takes_and_replies_four_ways_then_sees_read_ticks(
     expect(box).to_have_value("👍")
     box.press("Enter")
     page.locator("#composer-files").set_input_files(
-        files=[{"name": "parcel.png", "mimeType": "image/png", "buffer": png(120, 80, (90, 140, 220))}]
+        files=[FilePayload(name="parcel.png", mimeType="image/png", buffer=png(120, 80, (90, 140, 220)))]
     )
     expect(page.locator("#composer-file-list")).to_contain_text("parcel.png")
     page.get_by_role("button", name="Send", exact=True).click()
@@ -393,7 +400,8 @@ def test_customer_writes_alice_takes_and_replies_four_ways_then_sees_read_ticks(
     expect(page.get_by_test_id("pane-state")).to_have_text("Closed")
     expect(page.get_by_test_id("active-list").locator("li.conv")).to_have_count(0)
     conversation = Conversation.objects.get(contact__psid=CARLA)
-    assert conversation.state == ConversationState.CLOSED and conversation.disposition.name == "Order status"
+    assert conversation.state == ConversationState.CLOSED
+    assert conversation.disposition is not None and conversation.disposition.name == "Order status"
     page.get_by_role("tab", name="History").click()
     expect(page.get_by_test_id("history-list").get_by_text("Carla Customer")).to_be_visible()
 
@@ -418,9 +426,9 @@ def test_ringall_take_race_between_alice_and_bob(new_context, live_app, login, s
         time.sleep(0.05)
         conversation.refresh_from_db()
     winner, loser = (alice_page, bob_page) if conversation.agent_id == alice.pk else (bob_page, alice_page)
+    expect(loser.locator("#toasts")).to_contain_text("Another agent already took this conversation.")
     expect(winner.get_by_test_id("pane-title")).to_have_text("Acme Support — Carla Customer")
     expect(winner.get_by_test_id("active-list").locator("li.conv")).to_have_count(1)
-    expect(loser.locator("#toasts")).to_contain_text("Another agent already took this conversation.")
     expect(loser.get_by_test_id("pending-list").locator("li.conv")).to_have_count(0)
     expect(loser.get_by_test_id("active-list").locator("li.conv")).to_have_count(0)
 

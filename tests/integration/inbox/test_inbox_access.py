@@ -32,7 +32,7 @@ def other_campaign(db, bob):
 
 def test_bobs_conversation_is_403_everywhere_for_alice(client_for, alice, bob, campaign):
     bobs = make_conversation(campaign, agent=bob)
-    message = Message.objects.filter(conversation=bobs).first()
+    message = Message.objects.filter(conversation=bobs)[0]
     client = client_for(alice)
     for suffix in VIEWS_GET:
         assert client.get(f"/inbox/{bobs.pk}/{suffix}").status_code == 403, suffix
@@ -70,7 +70,7 @@ def test_attachments_follow_the_same_rule_and_are_never_static(
     bobs = make_conversation(campaign, agent=bob, contact=make_contact(first_name="Other"))
 
     def attach(conversation, name: str, content_type: str, kind: str) -> Attachment:
-        message = Message.objects.filter(conversation=conversation).first()
+        message = Message.objects.filter(conversation=conversation)[0]
         attachment = Attachment(message=message, type=kind, filename=name, content_type=content_type)
         attachment.file.save("upload.bin", ContentFile(b"data"), save=True)
         return attachment

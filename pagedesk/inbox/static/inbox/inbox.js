@@ -54,7 +54,7 @@
     item.className = "toast" + (kind ? " toast-" + kind : "");
     item.textContent = text; // never HTML: messages can quote customer names
     box.appendChild(item);
-    setTimeout(() => item.remove(), 5000);
+    setTimeout(() => item.remove(), kind === "bad" ? 9000 : 5000);
   }
 
   function fragment(html) {
@@ -156,15 +156,21 @@
   function messageKey(li) { return [Number(li.dataset.ts || 0), Number(li.dataset.messageId || 0)]; }
   function before(a, b) { return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]); }
 
+  // A message only moves forward (pending → sent → delivered → read, or failed): a fragment fetched
+  // earlier but answered later (the send's own response, two quick status fetches) never undoes a newer
+  // one. Retry is the one step back, and it says so (force).
+  const RANK = { received: 0, pending: 0, sent: 1, delivered: 2, read: 3, failed: 3 };
+  function rank(li) { return RANK[li.dataset.status] ?? 0; }
+
   // Insert or replace each message by id, keeping (time, id) order. Returns the number added.
-  function mergeMessages(html, list) {
+  function mergeMessages(html, list, force) {
     list = list || messagesList();
     if (!list) return 0;
     let added = 0;
     const nearBottom = isNearBottom();
     fragment(html).querySelectorAll("li[data-message-id]").forEach((li) => {
       const existing = list.querySelector(`li[data-message-id="${li.dataset.messageId}"]`);
-      if (existing) { existing.replaceWith(li); return; }
+      if (existing) { if (force || rank(li) >= rank(existing)) existing.replaceWith(li); return; }
       added += 1;
       const key = messageKey(li);
       const after = Array.from(list.children).find((other) => other.dataset.messageId && before(key, messageKey(other)));
@@ -579,7 +585,7 @@
   async function retry(url) {
     const result = await post(url);
     if (!result.ok) { toast(errorText(result), "bad"); return; }
-    mergeMessages(result.data);
+    mergeMessages(result.data, null, true);
   }
 
   async function loadEarlier(button) {
@@ -668,7 +674,8 @@
   window.pagedesk.on("snapshot", () => {
     refreshLists();
     refreshPresence();
-    if (connectedOnce) { fetchTail(); refreshPaneHead(); }
+    // Everything newer than what the page shows (bounded), then the newest page again for ticks.
+    if (connectedOnce) { fetchNewer().then(fetchTail); refreshPaneHead(); }
     connectedOnce = true;
   });
 

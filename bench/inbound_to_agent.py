@@ -1,0 +1,419 @@
+"""Inbound-to-agent latency (issue 6, "Done when"): signed webhook POST → websocket frame at the agent.
+
+200 agent sockets are connected (each logged in with its own session) to one pagedesk process serving
+HTTP and websockets (uvicorn, as `pagedesk serve`) with its task worker threads inside, on SQLite, and
+the customer messages arrive as signed POST /webhooks/messenger. Two scenarios per channel layer:
+- routed: a new customer on an rrmemory campaign of the 200 agents → the `message.created` frame at the
+  agent the conversation was assigned to (the first frame for that message id anywhere);
+- ringall: a new customer on a ringall campaign → the frame at all 200 members' sockets (first and last).
+Layers: the in-memory layer, and RedisPubSubChannelLayer on redis://127.0.0.1:6379 with its own key
+prefix (deleted afterwards). Baseline in the same run: a raw Redis PUBLISH → SUBSCRIBE round trip.
+
+The worker's poll interval dominates this path (the webhook view only stores and enqueues; a worker
+picks the task up): the tuned run polls every 10 ms; one extra run shows the shipped default (0.5 s).
+Samples are sequential (one message in flight) so each frame is attributed to its POST.
+Everything binds to 127.0.0.1; the whole run is bounded (< 3 min).
+
+Usage: .venv/bin/python bench/inbound_to_agent.py [--samples 20] [--agents 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SECRET = "bench-inbound-secret"
+PAGE_ROUTED = "910000000000001"
+PAGE_RINGALL = "910000000000002"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+DEADLINE_SECONDS = 170  # the whole run stays under 3 minutes
+
+
+# =====================================================================================================
+# Server side (subprocess): migrate, seed 200 agents with sessions, run workers and uvicorn.
+# =====================================================================================================
+
+
+def serve(port: int, agents: int, interval: float, ready_file: str) -> None:
+    import threading
+
+    import django
+    import uvicorn
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pagedesk.config.settings")
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from pagedesk.accounts.models import Presence, User
+    from pagedesk.campaigns import schedule
+    from pagedesk.campaigns.services import MemberSpec, campaign_create, membership_set
+    from pagedesk.core.worker import make_worker
+    from pagedesk.messenger.models import PageConnection, TokenStatus
+
+    users = [
+        User(username=f"agent{i:03d}", role="agent", first_name=f"Agent{i}", presence=Presence.AVAILABLE)
+        for i in range(agents)
+    ]
+    User.objects.bulk_create(users)
+    users = list(User.objects.filter(role="agent").order_by("pk"))
+    every_day = [schedule.Range(schedule.ALL_WEEKDAYS, 0, schedule.MINUTES_PER_DAY)]
+    for name, strategy, page_id in (
+        ("Routed", "rrmemory", PAGE_ROUTED),
+        ("Ringall", "ringall", PAGE_RINGALL),
+    ):
+        campaign = campaign_create(
+            fields={"name": name, "page_name": name, "strategy": strategy, "max_interactions_per_agent": 20},
+            ranges=every_day,
+        )
+        membership_set(campaign=campaign, members=[MemberSpec(agent_id=u.pk) for u in users])
+        PageConnection.objects.update_or_create(
+            campaign=campaign,
+            defaults={"page_id": page_id, "page_name": name, "token_status": TokenStatus.ACTIVE},
+        )
+    sessions = []
+    for user in users:
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        sessions.append(store.session_key)
+
+    workers = [make_worker(interval=interval) for _ in range(2)]
+    for index, worker in enumerate(workers):
+        threading.Thread(target=worker.run, name=f"bench-worker-{index}", daemon=True).start()
+
+    from pagedesk.config.asgi import application
+
+    Path(ready_file).write_text(json.dumps({"sessions": sessions, "cookie": settings.SESSION_COOKIE_NAME}))
+    uvicorn.run(
+        application, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+    )
+
+
+# =====================================================================================================
+# Client side.
+# =====================================================================================================
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
+_counter = 0
+
+
+def webhook(page_id: str) -> tuple[bytes, dict[str, str]]:
+    global _counter
+    _counter += 1
+    now_ms = int(time.time() * 1000)
+    body = {
+        "object": "page",
+        "entry": [
+            {
+                "id": page_id,
+                "time": now_ms,
+                "messaging": [
+                    {
+                        "sender": {"id": f"8{os.getpid()}{_counter:06d}"},
+                        "recipient": {"id": page_id},
+                        "timestamp": now_ms,
+                        "message": {
+                            "mid": f"m_bench_inbound_{os.getpid()}_{_counter}",
+                            "text": "Hello, my order?",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    raw = json.dumps(body).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    return raw, {"X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+
+
+class Frames:
+    """Arrival times of `message.created` frames: per message id, the first time and the count."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.count: dict[int, int] = {}
+        self.changed = asyncio.Event()
+
+    def add(self, message_id: int, at: float) -> None:
+        self.first.setdefault(message_id, at)
+        self.last[message_id] = at
+        self.count[message_id] = self.count.get(message_id, 0) + 1
+        self.changed.set()
+
+
+async def reader(ws, frames: Frames) -> None:
+    with contextlib.suppress(Exception):
+        async for raw in ws:
+            at = time.perf_counter()
+            if '"message.created"' in raw:
+                frames.add(int(json.loads(raw)["message_id"]), at)
+
+
+async def wait_for(
+    frames: Frames, seen: set[int], need: int, timeout: float
+) -> tuple[int, float, float] | None:
+    """The first message id not in `seen` that reached `need` sockets: (id, first, last) arrival."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        for message_id, n in frames.count.items():
+            if message_id not in seen and n >= need:
+                return message_id, frames.first[message_id], frames.last[message_id]
+        frames.changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(frames.changed.wait(), max(0.001, deadline - time.perf_counter()))
+    return None
+
+
+async def measure_server(port: int, sessions: list[str], cookie: str, samples: int) -> dict[str, list[float]]:
+    import httpx
+    import websockets
+
+    frames = Frames()
+    origin = f"http://127.0.0.1:{port}"
+    sockets = []
+
+    async def connect(key: str):
+        ws = await websockets.connect(
+            f"ws://127.0.0.1:{port}/ws/events/",
+            additional_headers={"Cookie": f"{cookie}={key}", "Origin": origin},
+            max_queue=None,
+            ping_interval=None,
+        )
+        hello = json.loads(await ws.recv())
+        assert hello["type"] == "hello", hello
+        return ws
+
+    began = time.perf_counter()
+    for start in range(0, len(sessions), 25):
+        sockets += await asyncio.gather(*(connect(k) for k in sessions[start : start + 25]))
+    print(f"  {len(sockets)} sockets connected in {time.perf_counter() - began:.1f} s", flush=True)
+    readers = [asyncio.create_task(reader(ws, frames)) for ws in sockets]
+    results: dict[str, list[float]] = {
+        "routed": [],
+        "ringall first": [],
+        "ringall last": [],
+        "ack (200 OK)": [],
+    }
+    seen: set[int] = set()
+    async with httpx.AsyncClient(base_url=origin, timeout=10) as http:
+        for scenario, page_id, need in (("routed", PAGE_ROUTED, 1), ("ringall", PAGE_RINGALL, len(sockets))):
+            began = time.perf_counter()
+            for index in range(samples + 3):  # the first three warm the path up and are dropped
+                raw, headers = webhook(page_id)
+                t0 = time.perf_counter()
+                response = await http.post("/webhooks/messenger", content=raw, headers=headers)
+                acked = time.perf_counter()
+                assert response.status_code == 200, response.text
+                got = await wait_for(frames, seen, need, timeout=5)
+                if got is None:
+                    print(f"  {scenario}: a frame did not arrive within 5 s", flush=True)
+                    continue
+                message_id, first, last = got
+                seen.add(message_id)
+                if index >= 3:
+                    results["ack (200 OK)"].append((acked - t0) * 1000)
+                    if scenario == "routed":
+                        results["routed"].append((first - t0) * 1000)
+                    else:
+                        results["ringall first"].append((first - t0) * 1000)
+                        results["ringall last"].append((last - t0) * 1000)
+                await asyncio.sleep(0.01)
+            print(f"  {scenario}: {samples + 3} samples in {time.perf_counter() - began:.1f} s", flush=True)
+    for ws in sockets:
+        await ws.close()
+    for task in readers:
+        task.cancel()
+    return results
+
+
+async def redis_round_trip(prefix: str, samples: int) -> list[float]:
+    import redis.asyncio as redis
+
+    client = redis.from_url(REDIS_URL)
+    pubsub = client.pubsub()
+    channel = f"{prefix}:raw"
+    await pubsub.subscribe(channel)
+    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        await client.publish(channel, b"x")
+        while (await pubsub.get_message(timeout=1, ignore_subscribe_messages=True)) is None:
+            pass
+        times.append((time.perf_counter() - t0) * 1000)
+    await pubsub.unsubscribe(channel)
+    await pubsub.aclose()
+    await client.aclose()
+    return times
+
+
+async def redis_cleanup(prefix: str) -> int:
+    import redis.asyncio as redis
+
+    client = redis.from_url(REDIS_URL)
+    keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+    return len(keys)
+
+
+def run_layer(layer: str, interval: float, agents: int, samples: int, prefix: str) -> dict[str, list[float]]:
+    workdir = Path(tempfile.mkdtemp(prefix="pagedesk-bench-inbound-"))
+    port = free_port()
+    ready = workdir / "ready.json"
+    env = {
+        **os.environ,
+        "PAGEDESK_DATA_DIR": str(workdir),
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "PAGEDESK_SECRET_KEY": "bench-secret-key-" + "x" * 40,
+        "FACEBOOK_APP_SECRET": SECRET,
+        "FACEBOOK_APP_ID": "1",
+        # Nothing may leave 127.0.0.1: profile look-ups hit a closed local port and fail at once.
+        "FACEBOOK_GRAPH_URL": "http://127.0.0.1:9",
+        "PAGEDESK_ALLOWED_HOSTS": "127.0.0.1",
+        "PAGEDESK_LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "pagedesk.config.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("REDIS_URL", None)
+    if layer == "redis":
+        env["REDIS_URL"] = REDIS_URL
+        env["PAGEDESK_REDIS_PREFIX"] = prefix
+    server = subprocess.Popen(
+        [
+            PYTHON,
+            __file__,
+            "--serve",
+            "--port",
+            str(port),
+            "--agents",
+            str(agents),
+            "--interval",
+            str(interval),
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        began = time.monotonic()
+        while not ready.exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the pagedesk server did not start")
+            time.sleep(0.05)
+        info = json.loads(ready.read_text())
+        print(
+            f"{layer} layer, worker poll {interval} s: server ready in {time.monotonic() - began:.1f} s",
+            flush=True,
+        )
+        while True:  # uvicorn listening
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.05)
+        return asyncio.run(measure_server(port, info["sessions"], info["cookie"], samples))
+    finally:
+        server.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(10)
+        if server.poll() is None:
+            server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def line(name: str, values: list[float]) -> str:
+    if not values:
+        return f"  {name:<34} no samples"
+    return (
+        f"  {name:<34} p50 {statistics.median(values):7.2f} ms   p99 {pct(values, 99):7.2f} ms   "
+        f"max {max(values):7.2f} ms   n={len(values)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", action="store_true")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=0.01)
+    parser.add_argument("--ready-file", default="")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.port, args.agents, args.interval, args.ready_file)
+        return
+
+    started = time.monotonic()
+    prefix = f"pagedesk-bench-inbound-{os.getpid()}"
+    print(
+        f"inbound → agent: {args.agents} agent sockets, {args.samples} sequential samples per scenario",
+        flush=True,
+    )
+    runs = [("in-memory layer", "memory", 0.01), ("Redis pub/sub layer", "redis", 0.01)]
+    report: dict[str, dict[str, list[float]]] = {}
+    try:
+        raw = asyncio.run(redis_round_trip(prefix, 500))
+        for title, layer, interval in runs:
+            report[title] = run_layer(layer, interval, args.agents, args.samples, prefix)
+            if time.monotonic() - started > DEADLINE_SECONDS:
+                break
+        if time.monotonic() - started < DEADLINE_SECONDS - 50:
+            report["in-memory, shipped 0.5 s worker poll"] = run_layer("memory", 0.5, args.agents, 5, prefix)
+        raw_after = asyncio.run(redis_round_trip(prefix, 500))
+    finally:
+        removed = asyncio.run(redis_cleanup(prefix))
+    baseline = statistics.median(raw + raw_after)
+    print(line("raw Redis PUBLISH → SUBSCRIBE", raw + raw_after))
+    for title, results in report.items():
+        print(f"{title} (worker poll {'0.5 s' if 'shipped' in title else '10 ms'}):")
+        for name, values in results.items():
+            label = "webhook → " + ("frame, " + name if "ack" not in name else name)
+            print(line(label, values))
+            if values:
+                print(
+                    f"  {'':<34} ratio to raw Redis round trip: {statistics.median(values) / baseline:7.1f}×"
+                )
+    print(
+        f"targets: p50 ≤ 20 ms, p99 ≤ 100 ms; redis keys removed: {removed}; run took {time.monotonic() - started:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
