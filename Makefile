@@ -20,13 +20,7 @@ install: $(BIN)/pagedesk
 
 ## demo: install, migrate, load demo data (idempotent), start the app, print the URLs and logins.
 demo: install
-	$(BIN)/pagedesk migrate --no-input -v 0
-	$(BIN)/pagedesk demo
-	@echo ""
-	@echo "pagedesk:   http://$(HOST):$(PORT)/"
-	@echo "API docs:   http://$(HOST):$(PORT)/api/v1/docs"
-	@echo ""
-	$(BIN)/pagedesk serve --host $(HOST) --port $(PORT)
+	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) SIM_PORT=$(SIM_PORT) ./scripts/demo.sh
 
 ## browser: Debian's chromium for the Playwright tests (Playwright never downloads its own browser here).
 browser:
@@ -58,6 +52,9 @@ bench: install
 
 serve: install
 	$(BIN)/pagedesk serve --host $(HOST) --port $(PORT)
+
+simulator: install
+	$(BIN)/pagedesk simulator --host $(HOST) --port $(SIM_PORT) --pagedesk-url http://$(HOST):$(PORT)
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-results

@@ -275,6 +275,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # One INFO line per task run drowns the console in embedded mode; failures still log.
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
         # httpx logs every request URL at INFO, and Graph calls carry access tokens in the query string.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

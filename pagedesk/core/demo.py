@@ -39,6 +39,21 @@ def demo_password(username: str) -> str:
     return f"{username}-pagedesk-demo"
 
 
+def demo_activate(*, page_token: str) -> str:
+    """Connect the demo campaign's page with a page token (the simulator seeds one); idempotent.
+
+    Runs outside demo_load's transaction because it calls the Graph API (no HTTP inside transactions).
+    """
+    from pagedesk.messenger.direct import page_connection_activate_with_token
+    from pagedesk.messenger.models import TokenStatus
+
+    campaign = Campaign.objects.select_related("page_connection").get(name=DEMO_CAMPAIGN)
+    if campaign.page_connection.token_status == TokenStatus.ACTIVE:
+        return campaign.page_connection.page_name
+    connection = page_connection_activate_with_token(campaign=campaign, page_token=page_token)
+    return connection.page_name
+
+
 @transaction.atomic
 def demo_load() -> DemoResult:
     created: list[str] = []
@@ -76,7 +91,10 @@ def demo_load() -> DemoResult:
         )
         agents = User.objects.filter(username__in=["alice", "bob"]).order_by("username")
         membership_set(campaign=campaign, members=[MemberSpec(agent_id=a.pk) for a in agents])
-        campaign_set_supervisors(campaign=campaign, supervisor_ids=list(User.objects.filter(username="sam").values_list("pk", flat=True)))
+        campaign_set_supervisors(
+            campaign=campaign,
+            supervisor_ids=list(User.objects.filter(username="sam").values_list("pk", flat=True)),
+        )
         solved = disposition_create(campaign=campaign, name="Solved")
         disposition_create(campaign=campaign, name="Order status", parent=solved)
         disposition_create(campaign=campaign, name="Refund", parent=solved)
