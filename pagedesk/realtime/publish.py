@@ -7,7 +7,9 @@ re-fetch a snapshot on reconnect, so a lost event costs a refresh, never a wrong
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable, Iterable
 
 from asgiref.sync import async_to_sync
@@ -42,9 +44,23 @@ def _send(event: Event, groups: list[str]) -> None:
     if layer is None:
         return
     message = {"type": "event.forward", "event": event.as_message()}
-    for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:
-            # A realtime hint must never fail the request that committed the change.
-            logger.exception("could not publish %s to %s", event.type, group)
+
+    async def send_all() -> None:
+        for group in groups:
+            try:
+                await layer.group_send(group, message)
+            except Exception:
+                # A realtime hint must never fail the request that committed the change.
+                logger.exception("could not publish %s to %s", event.type, group)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        # The usual case: a sync service in a worker or request thread. One hop for all groups.
+        async_to_sync(send_all)()
+        return
+    # A sync service called from a thread that runs an event loop (e.g. a test driving a browser):
+    # AsyncToSync refuses to run there, so hand the send to a short-lived thread.
+    thread = threading.Thread(target=async_to_sync(send_all), name="pagedesk-publish")
+    thread.start()
+    thread.join(timeout=5)
