@@ -77,7 +77,9 @@ def user_create(
     try:
         with transaction.atomic():
             user.save()
-            PresenceChange.objects.create(agent=user, presence=Presence.OFFLINE, changed_at=user.presence_changed_at)
+            PresenceChange.objects.create(
+                agent=user, presence=Presence.OFFLINE, changed_at=user.presence_changed_at
+            )
     except IntegrityError:
         raise ApplicationError(
             "duplicate_username",
@@ -106,6 +108,19 @@ def user_update(
                 _("Role must be one of: %(roles)s.") % {"roles": ", ".join(Role.values)},
                 field="role",
             )
+        if user.role == Role.AGENT and role != Role.AGENT:
+            # Members must be agents (routing assigns to them); leaving one behind would break that rule.
+            campaigns = sorted(user.memberships.values_list("campaign__name", flat=True))
+            if campaigns:
+                raise ApplicationError(
+                    "agent_is_member",
+                    _("%(name)s is a member of %(campaigns)s. Remove them from these campaigns first.")
+                    % {"name": user.name, "campaigns": ", ".join(campaigns)},
+                    status=409,
+                    field="role",
+                )
+        if user.role == Role.SUPERVISOR and role != Role.SUPERVISOR:
+            user.supervised_campaigns.clear()
         user.role = role
     for field, value in {
         "email": email,
@@ -148,7 +163,9 @@ def presence_set(
         raise ApplicationError("not_an_agent", _("Only agents have a presence."), status=409)
     if presence == Presence.BREAK:
         if break_reason is None:
-            raise ApplicationError("break_reason_required", _("Choose a reason for the break."), field="break_reason")
+            raise ApplicationError(
+                "break_reason_required", _("Choose a reason for the break."), field="break_reason"
+            )
         if not break_reason.active:
             raise ApplicationError(
                 "break_reason_inactive", _("That break reason is no longer offered."), field="break_reason"
@@ -158,7 +175,9 @@ def presence_set(
 
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=agent.pk)
-        if locked.presence == presence and locked.break_reason_id == (break_reason.pk if break_reason else None):
+        if locked.presence == presence and locked.break_reason_id == (
+            break_reason.pk if break_reason else None
+        ):
             return locked
         now = clock.now()
         locked.presence = presence
@@ -168,7 +187,12 @@ def presence_set(
             locked.wrap_up_until = None
         locked.save(update_fields=["presence", "break_reason", "presence_changed_at", "wrap_up_until"])
         PresenceChange.objects.create(
-            agent=locked, presence=presence, break_reason=break_reason, changed_at=now, changed_by=changed_by, note=note
+            agent=locked,
+            presence=presence,
+            break_reason=break_reason,
+            changed_at=now,
+            changed_by=changed_by,
+            note=note,
         )
         campaign_ids = list(locked.memberships.values_list("campaign_id", flat=True))
         publish(
@@ -185,30 +209,49 @@ def presence_set(
         from pagedesk.routing.services import agent_presence_changed
 
         agent_id = locked.pk
-        transaction.on_commit(lambda: agent_presence_changed(agent_id=agent_id, presence=presence), robust=True)
+        transaction.on_commit(
+            lambda: agent_presence_changed(agent_id=agent_id, presence=presence), robust=True
+        )
     metrics.presence_changes.labels(presence=presence).inc()
     agent.refresh_from_db()
     return locked
 
 
-def break_reason_create(*, name: str, position: int | None = None) -> BreakReason:
+BREAK_REASON_MAX = 60
+
+
+def _check_break_reason_name(name: str) -> str:
     name = name.strip()
     if not name:
         raise ApplicationError("invalid_name", _("A name is required."), field="name")
+    if len(name) > BREAK_REASON_MAX:
+        raise ApplicationError(
+            "too_long",
+            _("A break reason is limited to %(n)d characters.") % {"n": BREAK_REASON_MAX},
+            field="name",
+        )
+    return name
+
+
+def break_reason_create(*, name: str, position: int | None = None) -> BreakReason:
+    name = _check_break_reason_name(name)
     if BreakReason.objects.filter(name__iexact=name).exists():
         raise ApplicationError(
-            "duplicate_name", _("A break reason named “%(name)s” already exists.") % {"name": name}, status=409, field="name"
+            "duplicate_name",
+            _("A break reason named “%(name)s” already exists.") % {"name": name},
+            status=409,
+            field="name",
         )
     if position is None:
         position = BreakReason.objects.count()
     return BreakReason.objects.create(name=name, position=position)
 
 
-def break_reason_update(*, reason: BreakReason, name: str | None = None, active: bool | None = None) -> BreakReason:
+def break_reason_update(
+    *, reason: BreakReason, name: str | None = None, active: bool | None = None
+) -> BreakReason:
     if name is not None:
-        name = name.strip()
-        if not name:
-            raise ApplicationError("invalid_name", _("A name is required."), field="name")
+        name = _check_break_reason_name(name)
         if BreakReason.objects.filter(name__iexact=name).exclude(pk=reason.pk).exists():
             raise ApplicationError(
                 "duplicate_name",

@@ -18,7 +18,17 @@ pytestmark = pytest.mark.django_db
 def test_createuser_with_noinput_reads_the_password_from_the_environment(monkeypatch):
     monkeypatch.setenv("PAGEDESK_PASSWORD", "a-Long-enough-passphrase")
     out = io.StringIO()
-    call_command("createuser", "--username", "carol", "--role", "supervisor", "--email", "c@example.com", "--noinput", stdout=out)
+    call_command(
+        "createuser",
+        "--username",
+        "carol",
+        "--role",
+        "supervisor",
+        "--email",
+        "c@example.com",
+        "--noinput",
+        stdout=out,
+    )
     carol = User.objects.get(username="carol")
     assert carol.role == Role.SUPERVISOR
     assert carol.check_password("a-Long-enough-passphrase")
@@ -33,7 +43,7 @@ def test_createuser_explains_what_is_wrong(monkeypatch, alice):
     with pytest.raises(CommandError, match="already exists"):
         call_command("createuser", "--username", "alice", "--role", "agent", "--noinput")
     monkeypatch.setenv("PAGEDESK_PASSWORD", "123")
-    with pytest.raises(CommandError, match="too short|too common|numeric"):
+    with pytest.raises(CommandError, match=r"too short|too common|numeric"):
         call_command("createuser", "--username", "erin", "--role", "agent", "--noinput")
     with pytest.raises(CommandError):
         call_command("createuser", "--username", "erin", "--role", "boss", "--noinput")
@@ -119,7 +129,12 @@ def test_admin_manages_users_and_others_cannot(client_for, ada, sam, alice):
     assert "already exists" in duplicate.content.decode()
     for other in (sam, alice):
         assert client_for(other).get("/accounts/users/").status_code == 403
-        assert client_for(other).post("/accounts/users/new/", {"username": "x", "role": "admin", "password": "p"}).status_code == 403
+        assert (
+            client_for(other)
+            .post("/accounts/users/new/", {"username": "x", "role": "admin", "password": "p"})
+            .status_code
+            == 403
+        )
 
 
 def test_admin_cannot_lock_themselves_out(client_for, ada):
@@ -127,3 +142,29 @@ def test_admin_cannot_lock_themselves_out(client_for, ada):
     assert response.status_code == 422
     ada.refresh_from_db()
     assert ada.role == Role.ADMIN
+
+
+def test_break_reason_names_are_bounded(db):
+    from pagedesk.accounts.services import break_reason_create
+
+    with pytest.raises(ApplicationError) as refused:
+        break_reason_create(name="x" * 61)
+    assert refused.value.code == "too_long"
+
+
+def test_a_member_agent_keeps_the_agent_role_until_removed(campaign, alice):
+    from pagedesk.accounts.services import user_update
+
+    with pytest.raises(ApplicationError) as refused:
+        user_update(user=alice, role=Role.SUPERVISOR)
+    assert refused.value.code == "agent_is_member"
+    assert "Acme Support" in refused.value.message
+    alice.refresh_from_db()
+    assert alice.role == Role.AGENT
+
+
+def test_a_former_supervisor_supervises_nothing(campaign, sam):
+    from pagedesk.accounts.services import user_update
+
+    user_update(user=sam, role=Role.AGENT)
+    assert not campaign.supervisors.exists()

@@ -13,7 +13,9 @@ from pagedesk.realtime import groups
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_presence_change_is_timestamped_recorded_and_published(frozen_clock, alice, campaign, lunch, published, sam):
+def test_presence_change_is_timestamped_recorded_and_published(
+    frozen_clock, alice, campaign, lunch, published, sam
+):
     frozen_clock.advance(minutes=5)
     presence_set(agent=alice, presence=Presence.BREAK, break_reason=lunch, changed_by=alice)
 
@@ -88,7 +90,9 @@ def test_display_status_is_derived_from_presence_and_load(presence, load, expect
 
 def test_agent_switches_presence_from_the_page(client_for, alice, lunch):
     client = client_for(alice)
-    response = client.post("/accounts/me/presence/", {"presence": "break", "break_reason": lunch.pk}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        "/accounts/me/presence/", {"presence": "break", "break_reason": lunch.pk}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     assert "Lunch" in response.content.decode()
     alice.refresh_from_db()
