@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib
 import logging
 import random
 from collections.abc import Callable, Iterable
@@ -159,11 +158,12 @@ def _require_state(conversation: Conversation, *states: str) -> None:
 def _send_system_message(*, conversation: Conversation, text: str) -> None:
     """The after-hours auto-reply, through the sending path (pending message + enqueued Graph send).
 
-    Imported at call time: conversations.sending belongs to the outbound-sending work and may land
-    after this module; the tests replace this function.
+    Imported at call time so loading routing never pulls in the Messenger send stack; tests that are
+    not about sending replace this function.
     """
-    sending = importlib.import_module("pagedesk.conversations.sending")
-    sending.message_send(conversation=conversation, author=None, text=text, sender_type="system")
+    from pagedesk.conversations.sending import message_send
+
+    message_send(conversation=conversation, author=None, text=text, sender_type="system")
 
 
 # --- new conversations ---------------------------------------------------------------------------------
