@@ -53,7 +53,7 @@ PACED_SECONDS = 5.0
 # =====================================================================================================
 
 
-def insert_view(request):  # type: ignore[no-untyped-def]
+def insert_view(request):
     """Baseline: a Django view doing exactly one INSERT (autocommit) through the same middleware."""
     from django.http import HttpResponse
 
@@ -65,11 +65,23 @@ def insert_view(request):  # type: ignore[no-untyped-def]
     return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
 
 
+def noop_view(request):
+    """Floor: the same middleware stack and thread hop, no database work at all."""
+    from django.http import HttpResponse
+
+    request.read()
+    return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
+
+
 def _bench_urlpatterns() -> list[object]:
     from django.urls import include, path
     from django.views.decorators.csrf import csrf_exempt
 
-    return [path("bench/insert", csrf_exempt(insert_view)), path("", include("pagedesk.config.urls"))]
+    return [
+        path("bench/insert", csrf_exempt(insert_view)),
+        path("bench/noop", csrf_exempt(noop_view)),
+        path("", include("pagedesk.config.urls")),
+    ]
 
 
 urlpatterns: list[object] = []
@@ -91,12 +103,14 @@ def serve(port: int) -> None:
     urlpatterns = _bench_urlpatterns()
     settings.ROOT_URLCONF = "__main__"
     campaign, _ = Campaign.objects.get_or_create(name="Bench", defaults={"page_name": "Bench"})
-    PageConnection.objects.update_or_create(campaign=campaign, defaults={"page_id": PAGE_ID, "page_name": "Bench"})
+    PageConnection.objects.update_or_create(
+        campaign=campaign, defaults={"page_id": PAGE_ID, "page_name": "Bench"}
+    )
     app = get_asgi_application()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
 
 
-async def bare_app(scope, receive, send):  # type: ignore[no-untyped-def]
+async def bare_app(scope, receive, send):
     """Baseline: the cheapest possible ASGI endpoint (reads the body, answers 200)."""
     if scope["type"] != "http":
         return
@@ -137,12 +151,16 @@ class Connection:
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         assert self.reader is not None and self.writer is not None
         head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        head += f"Content-Length: {len(body)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        head += (
+            f"Content-Length: {len(body)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        )
         self.writer.write(head.encode() + body)
         raw = await self.reader.readuntil(b"\r\n\r\n")
         lines = raw.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
-        fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        fields = {
+            k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
+        }
         if "content-length" in fields:
             await self.reader.readexactly(int(fields["content-length"]))
         elif fields.get("transfer-encoding") == "chunked":
@@ -175,8 +193,12 @@ def webhook_body(events: int) -> tuple[bytes, dict[str, str]]:
     items = []
     for _ in range(events):
         _counter += 1
-        items.append(item(f"m_bench_{os.getpid()}_{_counter}", 1764070000000 + _counter, f"PSID{_counter % 500}"))
-    entries = [{"id": PAGE_ID, "time": 1764070000000, "messaging": items[i : i + 100]} for i in range(0, events, 100)]
+        items.append(
+            item(f"m_bench_{os.getpid()}_{_counter}", 1764070000000 + _counter, f"PSID{_counter % 500}")
+        )
+    entries = [
+        {"id": PAGE_ID, "time": 1764070000000, "messaging": items[i : i + 100]} for i in range(0, events, 100)
+    ]
     raw = json.dumps({"object": "page", "entry": entries}).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
     return raw, {"X-Hub-Signature-256": signature}
@@ -187,10 +209,12 @@ Request = Callable[[], tuple[str, bytes, dict[str, str]]]
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-async def closed_loop(port: int, make: Request, seconds: float, concurrency: int = CONCURRENCY) -> dict[str, float]:
+async def closed_loop(
+    port: int, make: Request, seconds: float, concurrency: int = CONCURRENCY
+) -> dict[str, float]:
     """As fast as possible with `concurrency` connections for `seconds`: requests/s and latency."""
     latencies: list[float] = []
     errors = 0
@@ -280,7 +304,9 @@ def raw_sqlite(path: Path, rows_per_commit: int, seconds: float) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
-    db.execute("CREATE TABLE IF NOT EXISTS raw (id INTEGER PRIMARY KEY, page_id TEXT, dedup_key TEXT UNIQUE, payload TEXT)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS raw (id INTEGER PRIMARY KEY, page_id TEXT, dedup_key TEXT UNIQUE, payload TEXT)"
+    )
     payload = json.dumps(item("m_raw", 1, "PSID"))
     rows = 0
     deadline = time.perf_counter() + seconds
@@ -347,7 +373,7 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> 
 
 
 @contextlib.contextmanager
-def server(mode: str, env: dict[str, str]):  # type: ignore[no-untyped-def]
+def server(mode: str, env: dict[str, str]):
     port = free_port()
     proc = subprocess.Popen([PYTHON, __file__, mode, "--port", str(port)], env=env, cwd=ROOT)
     try:
@@ -375,6 +401,10 @@ def insert_request() -> tuple[str, bytes, dict[str, str]]:
     return "/bench/insert", b"{}", {}
 
 
+def noop_request() -> tuple[str, bytes, dict[str, str]]:
+    return "/bench/noop", b"{}", {}
+
+
 def fmt(result: dict[str, float], unit: str = "acks/s") -> str:
     return f"{result['rps']:8.0f} {unit}  p50 {result['p50']:6.2f} ms  p99 {result['p99']:6.2f} ms  (n={result['n']:.0f}, errors={result['errors']:.0f})"
 
@@ -388,7 +418,9 @@ def run_database(name: str, database_url: str, data_dir: Path, quick: bool) -> d
         "PAGEDESK_LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "pagedesk.config.settings",
     }
-    subprocess.run([PYTHON, "-m", "pagedesk", "migrate", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True)
+    subprocess.run(
+        [PYTHON, "-m", "pagedesk", "migrate", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True
+    )
     repeats = 1 if quick else REPEATS
     seconds = 0.7 if quick else RUN_SECONDS
     out: dict[str, object] = {}
@@ -397,6 +429,10 @@ def run_database(name: str, database_url: str, data_dir: Path, quick: bool) -> d
         out["insert_view"] = run(median_of(port, insert_request, repeats, seconds))
         out["single"] = run(median_of(port, single_request, repeats, seconds))
         out["paced"] = run(paced(port, single_request, PACED_RATE, 2.0 if quick else PACED_SECONDS))
+        # One connection, one request at a time: the latency floor of each path.
+        out["seq_noop"] = run(closed_loop(port, noop_request, seconds, concurrency=1))
+        out["seq_insert"] = run(closed_loop(port, insert_request, seconds, concurrency=1))
+        out["seq_single"] = run(closed_loop(port, single_request, seconds, concurrency=1))
         batch = run(median_of(port, batch_request, repeats, seconds))
         batch["events_per_s"] = batch["rps"] * 100
         out["batch100"] = batch
@@ -429,8 +465,14 @@ def run_database(name: str, database_url: str, data_dir: Path, quick: bool) -> d
 
 def report(name: str, r: dict[str, object], bare: dict[str, float]) -> None:
     single, insert, paced_r, batch = (r[k] for k in ("single", "insert_view", "paced", "batch100"))
-    assert isinstance(single, dict) and isinstance(insert, dict) and isinstance(paced_r, dict) and isinstance(batch, dict)
-    raw_single, raw_batch = float(r["raw_single"]), float(r["raw_batch"])  # type: ignore[arg-type]
+    assert (
+        isinstance(single, dict)
+        and isinstance(insert, dict)
+        and isinstance(paced_r, dict)
+        and isinstance(batch, dict)
+    )
+    raw_single, raw_batch = r["raw_single"], r["raw_batch"]
+    assert isinstance(raw_single, float) and isinstance(raw_batch, float)
     big = r["batch1000_ms"]
     assert isinstance(big, list)
     print(f"\n=== {name} (concurrency {CONCURRENCY}, median of {REPEATS} runs)")
@@ -444,8 +486,21 @@ def report(name: str, r: dict[str, object], bare: dict[str, float]) -> None:
         f" / bare ASGI = {single['rps'] / bare['rps']:.2f}; / raw INSERT+COMMIT = {single['rps'] / raw_single:.2f}"
     )
     ok = paced_r["p50"] <= 5 and paced_r["p99"] <= 25
-    print(f"  webhook paced at {PACED_RATE}/s     {fmt(paced_r)}  (target p50 <= 5, p99 <= 25: {'OK' if ok else 'MISSED'})")
-    print(f"  webhook, 100 events/POST   {batch['events_per_s']:8.0f} events/s  p50 {batch['p50']:6.2f} ms  p99 {batch['p99']:6.2f} ms per POST")
+    print(
+        f"  webhook paced at {PACED_RATE}/s     {fmt(paced_r)}  (target p50 <= 5, p99 <= 25: {'OK' if ok else 'MISSED'})"
+    )
+    seq = {key: r[key] for key in ("seq_noop", "seq_insert", "seq_single")}
+    noop, one_insert, one_webhook = (seq[key] for key in ("seq_noop", "seq_insert", "seq_single"))
+    assert isinstance(noop, dict) and isinstance(one_insert, dict) and isinstance(one_webhook, dict)
+    print(
+        "  one request at a time, p50/p99 ms: "
+        f"Django view without DB {noop['p50']:.2f}/{noop['p99']:.2f} (the stack's floor here), "
+        f"Django 1 INSERT {one_insert['p50']:.2f}/{one_insert['p99']:.2f}, "
+        f"webhook {one_webhook['p50']:.2f}/{one_webhook['p99']:.2f}"
+    )
+    print(
+        f"  webhook, 100 events/POST   {batch['events_per_s']:8.0f} events/s  p50 {batch['p50']:6.2f} ms  p99 {batch['p99']:6.2f} ms per POST"
+    )
     print(f"  baseline raw 100-row INSERT+COMMIT {raw_batch:8.0f} rows/s")
     bratio = batch["events_per_s"] / raw_batch
     target = " (target >= 0.40: " + ("OK" if bratio >= 0.4 else "MISSED") + ")" if name == "postgres" else ""
@@ -477,11 +532,17 @@ def main() -> None:
     results: dict[str, dict[str, object]] = {}
     try:
         with server("bare", dict(os.environ)) as port:
-            bare = asyncio.run(median_of(port, single_request, 1 if args.quick else REPEATS, 0.7 if args.quick else RUN_SECONDS))
+            bare = asyncio.run(
+                median_of(
+                    port, single_request, 1 if args.quick else REPEATS, 0.7 if args.quick else RUN_SECONDS
+                )
+            )
         if args.only in (None, "sqlite"):
             data = work / "sqlite"
             data.mkdir()
-            results["sqlite"] = run_database("sqlite", f"sqlite:///{data / 'bench.sqlite3'}", data, args.quick)
+            results["sqlite"] = run_database(
+                "sqlite", f"sqlite:///{data / 'bench.sqlite3'}", data, args.quick
+            )
         if args.only in (None, "postgres"):
             import psycopg
 

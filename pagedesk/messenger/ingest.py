@@ -8,6 +8,7 @@ at a time under the Contact row lock, in Facebook's event order, one short trans
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 from collections import Counter
@@ -50,7 +51,13 @@ ROWS_PER_STATEMENT = 500
 def _insert_sql(vendor: str, rows: int) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(column) for column in _COLUMNS)
-    group = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    # The payload goes in as JSON text (cast to jsonb on PostgreSQL) rather than through the field's
+    # adapter: one json.dumps per event and nothing else.
+    group = (
+        "("
+        + ", ".join("%s::jsonb" if c == "payload" and vendor == "postgresql" else "%s" for c in _COLUMNS)
+        + ")"
+    )
     values = ", ".join([group] * rows)
     # Identifiers come from the model and are quoted; every value is a query parameter.
     table = quote(InboundEvent._meta.db_table)
@@ -79,7 +86,6 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
     rows: list[tuple[Any, ...]] = []
     streams: set[Stream] = set()
     unknown_page = 0
-    payload_field = InboundEvent._meta.get_field("payload")
     db_now = connection.ops.adapt_datetimefield_value(now)
     for event in events:
         known_page = event.page_id in known
@@ -99,7 +105,7 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
                 event.psid,
                 event.kind,
                 event.dedup_key,
-                payload_field.get_db_prep_save(event.payload, connection),
+                json.dumps(event.payload),
                 event.event_time,
                 db_now,
                 str(status),
