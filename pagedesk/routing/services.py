@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Min, OuterRef, Q, Subquery
+from django.db.models import Count, F, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -368,13 +368,14 @@ def _candidates(campaign: Campaign) -> list[policy.Candidate]:
             member_penalty=F("memberships__penalty"),
             load=Coalesce(Subquery(open_load), 0),
         )
-        # The last served agent stays in even when full: rrmemory needs their ring position.
-        .filter(Q(load__lt=campaign.max_interactions_per_agent) | Q(pk=campaign.rr_last_agent_id or 0))
         .values_list("pk", "member_position", "member_penalty", "load", "last_assigned_at")
     )
+    # Filtered here, not in SQL: a WHERE on the annotation would run the count subquery twice per row.
+    # The last served agent stays in even when full: rrmemory needs their ring position.
     candidates = [
         policy.Candidate(agent_id=pk, position=position, penalty=penalty, load=load, last_assigned_at=last)
         for pk, position, penalty, load, last in rows
+        if load < campaign.max_interactions_per_agent or pk == campaign.rr_last_agent_id
     ]
     if campaign.strategy == Strategy.FEWEST and candidates:
         today = _assigned_today(campaign, [c.agent_id for c in candidates])
