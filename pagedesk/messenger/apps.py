@@ -6,5 +6,6 @@ class MessengerConfig(AppConfig):
     label = "messenger"
 
     def ready(self) -> None:
-        # Registers the start-up hook that keeps the periodic page-token check scheduled.
-        from pagedesk.messenger import tasks_outbound  # noqa: F401
+        # Importing registers the start-up hooks: the periodic page-token check (tasks_outbound) and the
+        # sweep that re-enqueues inbound events a crash left pending (ingest).
+        from pagedesk.messenger import ingest, tasks_outbound  # noqa: F401

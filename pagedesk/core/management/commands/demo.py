@@ -10,7 +10,7 @@ from pagedesk.messenger.errors import GraphError
 class Command(BaseCommand):
     help = "Load the demo users and campaign (safe to run again: existing data is kept)."
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--page-token",
             default="",
