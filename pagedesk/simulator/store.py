@@ -174,6 +174,10 @@ class Store:
         self._timer: threading.Timer | None = None
         if data_dir is not None:
             atexit.register(self.flush)
+            if not self._path.exists():
+                # Write the seed at once: tokens handed out before the first change must survive a restart.
+                self._dirty = True
+                self.flush()
 
     @property
     def _path(self) -> Path:
