@@ -14,6 +14,13 @@ picks the task up): the tuned run polls every 10 ms; one extra run shows the shi
 Samples are sequential (one message in flight) so each frame is attributed to its POST.
 Everything binds to 127.0.0.1; the whole run is bounded (< 3 min).
 
+Findings (2026-11-25, shared 2-vCPU box, SQLite): the targets (p50 ≤ 20 ms, p99 ≤ 100 ms) are not met,
+and the channel layer is not why: Redis pub/sub adds ~0.1 ms. cProfile of one inbound message processed
+in-process with 200 members on SQLite (no sockets): 240 ms, of which routing's queue_dispatch ~110 ms
+and realtime.publish ~55 ms (one async_to_sync thread hop per audience group, ~11 groups per message);
+under 200 live sockets the same work competes with the event loop for the GIL. Levers, outside the
+inbox: publish every group of an event in one hop, make routing's dispatch O(1) in queries, PostgreSQL.
+
 Usage: .venv/bin/python bench/inbound_to_agent.py [--samples 20] [--agents 200]
 """
 

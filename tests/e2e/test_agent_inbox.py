@@ -212,13 +212,13 @@ def test_inbox_layout_and_screenshots(
     expect(page.get_by_test_id("att-location")).to_have_attribute("href", re.compile("openstreetmap.org"))
     expect(page.get_by_test_id("msg-error")).to_contain_text("Service temporarily unavailable")
     expect(page.get_by_test_id("window-status")).to_contain_text("left")
+    # Unread goes to zero once the conversation is open.
+    expect(page.get_by_test_id("active-list").locator(".conv.is-open [data-testid=unread]")).to_have_count(0)
     page.screenshot(path=artifact_path("inbox.png"))
     # The earlier conversation with Carla is collapsed; opening it loads its messages.
     page.locator(".earlier-conv summary").click()
     expect(page.locator(".earlier-conv li[data-message-id]")).to_have_count(4)
     page.locator(".earlier-conv summary").click()
-    # Unread goes to zero once the conversation is open.
-    expect(page.get_by_test_id("active-list").locator(".conv.is-open [data-testid=unread]")).to_have_count(0)
     # Retry puts the failed message back in the send queue (here it waits for the page's activation).
     page.get_by_role("button", name="Retry").click()
     expect(page.locator("#messages li.ib-msg-out").last.get_by_test_id("msg-status")).to_have_attribute(
