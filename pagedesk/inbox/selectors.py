@@ -84,6 +84,15 @@ def conversation_get_for_agent(*, agent: User, conversation_id: int, act: bool =
     return conversation
 
 
+def conversation_get_for_take(*, conversation_id: int) -> Conversation:
+    """Any conversation by id, for Take: routing's conversation_take checks membership and state under
+    its lock, so a second click gets "already taken" (409), not a permission error."""
+    conversation = Conversation.objects.select_related("campaign").filter(pk=conversation_id).first()
+    if conversation is None:
+        raise NotFound("not_found", _("There is no conversation with id %(id)s.") % {"id": conversation_id})
+    return conversation
+
+
 def attachment_get_for_agent(*, agent: User, attachment_id: int) -> Attachment:
     """An attachment from the history of a contact the agent may currently see (the open thread shows
     every earlier conversation with that contact)."""

@@ -282,8 +282,9 @@ def _done(conversation_id: int, message: str) -> JsonResponse:
 @agent_view
 def take_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     agent = _agent(request)
-    conversation = selectors.conversation_get_for_agent(agent=agent, conversation_id=conversation_id)
-    conversation_take(conversation=conversation, agent=agent)
+    conversation_take(
+        conversation=selectors.conversation_get_for_take(conversation_id=conversation_id), agent=agent
+    )
     return _done(conversation_id, _("The conversation is yours."))
 
 

@@ -118,7 +118,8 @@ def test_ringall_take_race_second_click_gets_already_taken(client_for, alice, bo
     first = client_for(alice).post(f"/inbox/{pending.pk}/take/")
     second = client_for(bob).post(f"/inbox/{pending.pk}/take/")
     assert first.status_code == 200
-    assert second.status_code in (403, 409)
+    assert second.status_code == 409
+    assert second.json()["error"]["message"] == "Another agent already took this conversation."
     pending.refresh_from_db()
     assert (pending.state, pending.agent_id) == (ConversationState.ASSIGNED, alice.pk)
 
