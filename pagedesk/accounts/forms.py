@@ -31,7 +31,9 @@ class UserEditForm(forms.Form):
 
 
 class PresenceForm(forms.Form):
-    presence = forms.ChoiceField(choices=[(p, p.label) for p in (Presence.AVAILABLE, Presence.BREAK, Presence.OFFLINE)])
+    presence = forms.ChoiceField(
+        choices=[(p, p.label) for p in (Presence.AVAILABLE, Presence.BREAK, Presence.OFFLINE)]
+    )
     break_reason = forms.ModelChoiceField(queryset=BreakReason.objects.filter(active=True), required=False)
 
 

@@ -110,7 +110,9 @@ def agent_get_for_user(*, user: User, agent_id: int) -> User:
     if not agent.is_agent:
         if agent.pk == user.pk:
             raise PermissionDenied("not_an_agent", _("Only agents have a presence."))
-        raise NotFound("not_an_agent", _("%(name)s is not an agent; only agents have a presence.") % {"name": agent.name})
+        raise NotFound(
+            "not_an_agent", _("%(name)s is not an agent; only agents have a presence.") % {"name": agent.name}
+        )
     return agent
 
 

@@ -83,7 +83,11 @@ def presence_set_view(request: HttpRequest) -> HttpResponse:
 def user_list_view(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("role", "")
     users = user_list(role=role if role in Role.values else None)
-    return render(request, "accounts/user_list.html", {"nav": "users", "users": users, "roles": Role.choices, "role": role})
+    return render(
+        request,
+        "accounts/user_list.html",
+        {"nav": "users", "users": users, "roles": Role.choices, "role": role},
+    )
 
 
 @admin_required
@@ -98,7 +102,9 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("User “%(name)s” created.") % {"name": user.username})
             return redirect("accounts:user_list")
     status = 422 if request.method == "POST" else 200
-    return render(request, "accounts/user_form.html", {"nav": "users", "form": form, "creating": True}, status=status)
+    return render(
+        request, "accounts/user_form.html", {"nav": "users", "form": form, "creating": True}, status=status
+    )
 
 
 @admin_required

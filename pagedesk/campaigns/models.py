@@ -55,7 +55,9 @@ class Campaign(TimestampedModel):
     name = models.CharField(_("name"), max_length=100, unique=True)
     page_name = models.CharField(_("page name"), max_length=150)
     enabled = models.BooleanField(_("enabled"), default=True)
-    strategy = models.CharField(_("strategy"), max_length=20, choices=Strategy.choices, default=Strategy.RINGALL)
+    strategy = models.CharField(
+        _("strategy"), max_length=20, choices=Strategy.choices, default=Strategy.RINGALL
+    )
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
     service_level_target = models.PositiveSmallIntegerField(
         _("service level target %"), default=80, validators=[MaxValueValidator(100)]
@@ -71,7 +73,9 @@ class Campaign(TimestampedModel):
     max_interactions_per_agent = models.PositiveSmallIntegerField(
         _("max interactions per agent"), default=3, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
-    wrap_up_seconds = models.PositiveIntegerField(_("wrap-up (s)"), default=0, validators=[MaxValueValidator(3600)])
+    wrap_up_seconds = models.PositiveIntegerField(
+        _("wrap-up (s)"), default=0, validators=[MaxValueValidator(3600)]
+    )
     after_hours_message = models.TextField(
         _("after-hours message"),
         max_length=2000,
@@ -128,8 +132,12 @@ class ScheduleRange(models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end_minute__gt=models.F("start_minute")), name="range_not_inverted"),
-            models.CheckConstraint(condition=models.Q(weekdays__gt=0, weekdays__lt=128), name="range_has_weekdays"),
+            models.CheckConstraint(
+                condition=models.Q(end_minute__gt=models.F("start_minute")), name="range_not_inverted"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekdays__gt=0, weekdays__lt=128), name="range_has_weekdays"
+            ),
         ]
 
     @property
@@ -174,7 +182,9 @@ class Disposition(models.Model):
     """How a conversation ended; optional, two levels (a category and its sub-dispositions)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="dispositions")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveSmallIntegerField(default=0)
 

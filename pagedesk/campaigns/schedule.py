@@ -36,7 +36,7 @@ def format_minute(minute: int) -> str:
 
 
 def parse_hhmm(value: str, *, allow_24: bool) -> int:
-    """"09:30" → 570. Accepts 24:00 only as an end time. Raises ValueError with a readable message."""
+    """ "09:30" → 570. Accepts 24:00 only as an end time. Raises ValueError with a readable message."""
     text = value.strip()
     parts = text.split(":")
     if len(parts) != 2 or not all(p.isdigit() and 1 <= len(p) <= 2 for p in parts):
@@ -80,9 +80,7 @@ def validate_ranges(ranges: Sequence[Range]) -> list[str]:
     return errors
 
 
-def is_open(
-    *, ranges: Iterable[Range], holidays: Iterable[dt.date], timezone: str, at: dt.datetime
-) -> bool:
+def is_open(*, ranges: Iterable[Range], holidays: Iterable[dt.date], timezone: str, at: dt.datetime) -> bool:
     if at.tzinfo is None:
         raise ValueError("is_open() needs an aware datetime")
     local = at.astimezone(zoneinfo.ZoneInfo(timezone))
@@ -111,7 +109,9 @@ def next_change(
     holiday_set = set(holidays)
     state = is_open(ranges=ranges, holidays=holiday_set, timezone=timezone, at=at)
     start_local = at.astimezone(tz)
-    boundary_minutes = sorted({0} | {r.start_minute for r in ranges} | {r.end_minute % MINUTES_PER_DAY for r in ranges})
+    boundary_minutes = sorted(
+        {0} | {r.start_minute for r in ranges} | {r.end_minute % MINUTES_PER_DAY for r in ranges}
+    )
     for day_offset in range(horizon_days + 1):
         day = start_local.date() + dt.timedelta(days=day_offset)
         for minute in boundary_minutes:

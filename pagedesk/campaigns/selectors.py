@@ -98,7 +98,9 @@ def canned_response_list(*, campaign: Campaign) -> QuerySet[CannedResponse]:
 def canned_response_get(*, campaign: Campaign, canned_id: int) -> CannedResponse:
     canned = campaign.canned_responses.select_related("campaign").filter(pk=canned_id).first()
     if canned is None:
-        raise NotFound("not_found", _("This campaign has no canned response with id %(id)s.") % {"id": canned_id})
+        raise NotFound(
+            "not_found", _("This campaign has no canned response with id %(id)s.") % {"id": canned_id}
+        )
     return canned
 
 
@@ -129,5 +131,7 @@ def blocked_contact_list(*, campaign: Campaign) -> QuerySet[BlockedContact]:
 def blocked_contact_get(*, campaign: Campaign, blocked_id: int) -> BlockedContact:
     blocked = campaign.blocked_contacts.select_related("campaign").filter(pk=blocked_id).first()
     if blocked is None:
-        raise NotFound("not_found", _("This campaign has no blocked contact with id %(id)s.") % {"id": blocked_id})
+        raise NotFound(
+            "not_found", _("This campaign has no blocked contact with id %(id)s.") % {"id": blocked_id}
+        )
     return blocked

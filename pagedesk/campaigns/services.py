@@ -116,7 +116,9 @@ def campaign_create(
     """Create a campaign; without ranges it gets the default schedule, Mon–Fri 09:00–18:00."""
     unknown = set(fields) - set(CAMPAIGN_FIELDS)
     if unknown:
-        raise ApplicationError("unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))})
+        raise ApplicationError(
+            "unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
     campaign = Campaign(**fields)
     campaign.name = campaign.name.strip()
     campaign.page_name = campaign.page_name.strip()
@@ -149,9 +151,15 @@ def campaign_update(
     """Update any subset of fields; lists given replace the stored ones. Disabling keeps every row."""
     unknown = set(fields) - set(CAMPAIGN_FIELDS)
     if unknown:
-        raise ApplicationError("unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))})
+        raise ApplicationError(
+            "unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
     for name, value in fields.items():
-        setattr(campaign, name, value.strip() if isinstance(value, str) and name in {"name", "page_name"} else value)
+        setattr(
+            campaign,
+            name,
+            value.strip() if isinstance(value, str) and name in {"name", "page_name"} else value,
+        )
     _check_name_free(campaign.name, exclude_pk=campaign.pk)
     _clean(campaign)
     try:
@@ -176,7 +184,9 @@ def campaign_delete(*, campaign: Campaign) -> None:
     deleting it would erase the transcripts and metrics its conversations carry."""
     refusal = ApplicationError(
         "campaign_has_conversations",
-        _("“%(name)s” has conversations, so deleting it would erase their history. Disable it instead (enabled=false).")
+        _(
+            "“%(name)s” has conversations, so deleting it would erase their history. Disable it instead (enabled=false)."
+        )
         % {"name": campaign.name},
         status=409,
     )
@@ -186,7 +196,10 @@ def campaign_delete(*, campaign: Campaign) -> None:
     try:
         with transaction.atomic():
             campaign.delete()
-            publish(CampaignChanged(campaign_id=campaign_id), to=[groups.admins(), groups.supervisors(campaign_id)])
+            publish(
+                CampaignChanged(campaign_id=campaign_id),
+                to=[groups.admins(), groups.supervisors(campaign_id)],
+            )
     except ProtectedError:
         # A conversation arrived between the check and the delete: the PROTECT foreign key decides.
         raise refusal from None
@@ -207,11 +220,17 @@ def campaign_set_holidays(*, campaign: Campaign, holidays: Sequence[HolidaySpec]
 def _replace_ranges(campaign: Campaign, ranges: Sequence[schedule.Range]) -> None:
     errors = schedule.validate_ranges(ranges)
     if errors:
-        raise ApplicationError("invalid_schedule", " ".join(errors), field="schedule", fields={"schedule": errors})
+        raise ApplicationError(
+            "invalid_schedule", " ".join(errors), field="schedule", fields={"schedule": errors}
+        )
     campaign.schedule_ranges.all().delete()
     ScheduleRange.objects.bulk_create(
         ScheduleRange(
-            campaign=campaign, weekdays=r.weekdays, start_minute=r.start_minute, end_minute=r.end_minute, position=i
+            campaign=campaign,
+            weekdays=r.weekdays,
+            start_minute=r.start_minute,
+            end_minute=r.end_minute,
+            position=i,
         )
         for i, r in enumerate(ranges)
     )
@@ -227,16 +246,22 @@ def _replace_holidays(campaign: Campaign, holidays: Sequence[HolidaySpec]) -> No
                 field="holidays",
             )
         if len(holiday.name) > TEXT_LIMITS["holiday_name"]:
-            raise ApplicationError("too_long", _("A holiday name is longer than 100 characters."), field="holidays")
+            raise ApplicationError(
+                "too_long", _("A holiday name is longer than 100 characters."), field="holidays"
+            )
         seen.add(holiday.date)
     campaign.holidays.all().delete()
-    Holiday.objects.bulk_create(Holiday(campaign=campaign, date=h.date, name=h.name.strip()) for h in holidays)
+    Holiday.objects.bulk_create(
+        Holiday(campaign=campaign, date=h.date, name=h.name.strip()) for h in holidays
+    )
 
 
 def _check_canned(spec: CannedSpec) -> None:
     if not spec.title.strip() or not spec.text.strip():
         raise ApplicationError(
-            "invalid_canned_response", _("Each canned response needs a title and a text."), field="canned_responses"
+            "invalid_canned_response",
+            _("Each canned response needs a title and a text."),
+            field="canned_responses",
         )
     if len(spec.title) > TEXT_LIMITS["canned_title"] or len(spec.text) > TEXT_LIMITS["canned_text"]:
         raise ApplicationError(
@@ -268,8 +293,12 @@ def canned_response_create(*, campaign: Campaign, title: str, text: str) -> Cann
     return canned
 
 
-def canned_response_update(*, canned: CannedResponse, title: str | None = None, text: str | None = None) -> CannedResponse:
-    spec = CannedSpec(title=canned.title if title is None else title, text=canned.text if text is None else text)
+def canned_response_update(
+    *, canned: CannedResponse, title: str | None = None, text: str | None = None
+) -> CannedResponse:
+    spec = CannedSpec(
+        title=canned.title if title is None else title, text=canned.text if text is None else text
+    )
     _check_canned(spec)
     canned.title, canned.text = spec.title.strip(), spec.text.strip()
     with transaction.atomic():
@@ -356,7 +385,9 @@ def membership_add(*, campaign: Campaign, agent_id: int, penalty: int = 0) -> Me
     _agents_by_id([agent_id])
     with transaction.atomic():
         if campaign.memberships.filter(agent_id=agent_id).exists():
-            raise ApplicationError("duplicate_member", _("That agent is already a member."), status=409, field="agent")
+            raise ApplicationError(
+                "duplicate_member", _("That agent is already a member."), status=409, field="agent"
+            )
         membership = Membership.objects.create(
             campaign=campaign, agent_id=agent_id, penalty=penalty, position=campaign.memberships.count()
         )
@@ -364,7 +395,9 @@ def membership_add(*, campaign: Campaign, agent_id: int, penalty: int = 0) -> Me
     return membership
 
 
-def membership_update(*, membership: Membership, penalty: int | None = None, position: int | None = None) -> Membership:
+def membership_update(
+    *, membership: Membership, penalty: int | None = None, position: int | None = None
+) -> Membership:
     with transaction.atomic():
         if penalty is not None:
             _check_penalty(penalty)
@@ -391,7 +424,9 @@ def membership_remove(*, membership: Membership) -> None:
 def campaign_set_supervisors(*, campaign: Campaign, supervisor_ids: Sequence[int]) -> None:
     users = list(User.objects.filter(pk__in=supervisor_ids))
     if len(users) != len(set(supervisor_ids)):
-        raise ApplicationError("unknown_user", _("One of the supervisors does not exist."), field="supervisors")
+        raise ApplicationError(
+            "unknown_user", _("One of the supervisors does not exist."), field="supervisors"
+        )
     if any(u.role != Role.SUPERVISOR for u in users):
         raise ApplicationError(
             "not_a_supervisor", _("Only users with the supervisor role can supervise."), field="supervisors"
@@ -406,10 +441,14 @@ def disposition_create(*, campaign: Campaign, name: str, parent: Disposition | N
     if not name:
         raise ApplicationError("invalid_name", _("A disposition needs a name."), field="name")
     if len(name) > 100:
-        raise ApplicationError("too_long", _("A disposition name is limited to 100 characters."), field="name")
+        raise ApplicationError(
+            "too_long", _("A disposition name is limited to 100 characters."), field="name"
+        )
     if parent is not None:
         if parent.campaign_id != campaign.pk:
-            raise ApplicationError("invalid_parent", _("The parent belongs to another campaign."), field="parent")
+            raise ApplicationError(
+                "invalid_parent", _("The parent belongs to another campaign."), field="parent"
+            )
         if parent.parent_id is not None:
             raise ApplicationError(
                 "too_deep", _("Dispositions have two levels; choose a top-level parent."), field="parent"
@@ -417,7 +456,10 @@ def disposition_create(*, campaign: Campaign, name: str, parent: Disposition | N
     siblings = campaign.dispositions.filter(parent=parent)
     if siblings.filter(name__iexact=name).exists():
         raise ApplicationError(
-            "duplicate_name", _("“%(name)s” already exists at this level.") % {"name": name}, status=409, field="name"
+            "duplicate_name",
+            _("“%(name)s” already exists at this level.") % {"name": name},
+            status=409,
+            field="name",
         )
     with transaction.atomic():
         disposition = Disposition.objects.create(
@@ -430,13 +472,18 @@ def disposition_create(*, campaign: Campaign, name: str, parent: Disposition | N
 def disposition_rename(*, disposition: Disposition, name: str) -> Disposition:
     name = name.strip()
     if not name or len(name) > 100:
-        raise ApplicationError("invalid_name", _("A disposition needs a name of at most 100 characters."), field="name")
+        raise ApplicationError(
+            "invalid_name", _("A disposition needs a name of at most 100 characters."), field="name"
+        )
     clash = Disposition.objects.filter(
         campaign_id=disposition.campaign_id, parent_id=disposition.parent_id, name__iexact=name
     ).exclude(pk=disposition.pk)
     if clash.exists():
         raise ApplicationError(
-            "duplicate_name", _("“%(name)s” already exists at this level.") % {"name": name}, status=409, field="name"
+            "duplicate_name",
+            _("“%(name)s” already exists at this level.") % {"name": name},
+            status=409,
+            field="name",
         )
     with transaction.atomic():
         disposition.name = name
@@ -452,7 +499,9 @@ def disposition_delete(*, disposition: Disposition) -> None:
         _changed(campaign)
 
 
-def blocked_contact_add(*, campaign: Campaign, psid: str, note: str = "", by: User | None = None) -> BlockedContact:
+def blocked_contact_add(
+    *, campaign: Campaign, psid: str, note: str = "", by: User | None = None
+) -> BlockedContact:
     psid = psid.strip()
     if not psid or not psid.isdigit() or len(psid) > TEXT_LIMITS["psid"]:
         raise ApplicationError(
@@ -462,7 +511,9 @@ def blocked_contact_add(*, campaign: Campaign, psid: str, note: str = "", by: Us
         raise ApplicationError("too_long", _("The note is limited to 300 characters."), field="note")
     try:
         with transaction.atomic():
-            blocked = BlockedContact.objects.create(campaign=campaign, psid=psid, note=note.strip(), created_by=by)
+            blocked = BlockedContact.objects.create(
+                campaign=campaign, psid=psid, note=note.strip(), created_by=by
+            )
             _changed(campaign)
     except IntegrityError:
         raise ApplicationError(

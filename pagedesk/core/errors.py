@@ -45,10 +45,13 @@ def from_validation_error(exc: object, *, code: str = "invalid") -> ApplicationE
 
     assert isinstance(exc, ValidationError)
     if hasattr(exc, "error_dict"):
-        fields = {name: [str(m) for e in errors for m in e.messages] for name, errors in exc.error_dict.items()}
+        fields = {
+            name: [str(m) for e in errors for m in e.messages] for name, errors in exc.error_dict.items()
+        }
         first_field = next(iter(fields))
         message = "; ".join(
-            f"{name}: {' '.join(msgs)}" if name != "__all__" else " ".join(msgs) for name, msgs in fields.items()
+            f"{name}: {' '.join(msgs)}" if name != "__all__" else " ".join(msgs)
+            for name, msgs in fields.items()
         )
         return ApplicationError(
             code, message, field=None if first_field == "__all__" else first_field, fields=fields

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-http_requests = Counter(
-    "pagedesk_http_requests_total", "HTTP requests answered", ["method", "status"]
-)
+http_requests = Counter("pagedesk_http_requests_total", "HTTP requests answered", ["method", "status"])
 http_latency = Histogram(
     "pagedesk_http_request_seconds",
     "Time to answer an HTTP request",
@@ -18,9 +16,7 @@ http_latency = Histogram(
 )
 login_failures = Counter("pagedesk_login_failures_total", "Failed login attempts")
 presence_changes = Counter("pagedesk_presence_changes_total", "Agent presence changes", ["presence"])
-webhook_events = Counter(
-    "pagedesk_webhook_events_total", "Webhook events received", ["kind"]
-)
+webhook_events = Counter("pagedesk_webhook_events_total", "Webhook events received", ["kind"])
 unknown_events = Counter(
     "pagedesk_unknown_events_total", "Webhook events of a shape pagedesk does not understand", ["reason"]
 )

@@ -38,7 +38,9 @@ async def readyz_view(request: HttpRequest) -> HttpResponse:
     except Exception as exc:
         checks["channel_layer"] = f"failed: {exc.__class__.__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

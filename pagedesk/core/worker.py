@@ -33,7 +33,9 @@ class EmbeddedWorkers:
 
     def start(self) -> None:
         for index, worker in enumerate(self.workers):
-            thread = threading.Thread(target=self._run, args=(worker,), name=f"pagedesk-worker-{index}", daemon=True)
+            thread = threading.Thread(
+                target=self._run, args=(worker,), name=f"pagedesk-worker-{index}", daemon=True
+            )
             thread.start()
             self.threads.append(thread)
 

@@ -61,7 +61,11 @@ def test_campaign_saved_whole_with_ranges_holidays_and_canned_responses():
         ({}, {"ranges": [schedule.Range(0b1, 700, 600)]}, "invalid_schedule"),
         ({}, {"canned_responses": [CannedSpec("", "text")]}, "invalid_canned_response"),
         ({}, {"canned_responses": [CannedSpec("t", "x" * 2001)]}, "too_long"),
-        ({}, {"holidays": [HolidaySpec(dt.date(2026, 1, 1)), HolidaySpec(dt.date(2026, 1, 1))]}, "duplicate_holiday"),
+        (
+            {},
+            {"holidays": [HolidaySpec(dt.date(2026, 1, 1)), HolidaySpec(dt.date(2026, 1, 1))]},
+            "duplicate_holiday",
+        ),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(fields, kwargs, code):
@@ -131,7 +135,10 @@ def test_member_order_and_penalty(campaign, alice, bob):
     membership_set(campaign=campaign, members=[MemberSpec(bob.pk, 10), MemberSpec(alice.pk, 0)])
     assert list(campaign.memberships.values_list("agent__username", "penalty")) == [("bob", 10), ("alice", 0)]
     membership_update(membership=campaign.memberships.get(agent=alice), position=0, penalty=50)
-    assert list(campaign.memberships.values_list("agent__username", "penalty")) == [("alice", 50), ("bob", 10)]
+    assert list(campaign.memberships.values_list("agent__username", "penalty")) == [
+        ("alice", 50),
+        ("bob", 10),
+    ]
 
 
 def test_canned_responses_reorder_and_delete(campaign):

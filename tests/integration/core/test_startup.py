@@ -7,4 +7,8 @@ from pagedesk.core import startup
 
 def test_every_periodic_job_registers_its_start_up_hook():
     names = {hook.__module__ for hook in startup._hooks}
-    assert {"pagedesk.messenger.ingest", "pagedesk.messenger.tasks_outbound", "pagedesk.routing.tasks"} <= names
+    assert {
+        "pagedesk.messenger.ingest",
+        "pagedesk.messenger.tasks_outbound",
+        "pagedesk.routing.tasks",
+    } <= names

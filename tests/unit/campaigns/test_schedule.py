@@ -83,8 +83,18 @@ def test_holiday_closes_the_whole_local_day():
 def test_holiday_uses_the_local_date_not_the_utc_date():
     # 2026-03-03 23:30 UTC is already 2026-03-04 in Madrid.
     night_shift = [Range(0b1111111, 0, 24 * 60)]
-    assert is_open(utc(2026, 3, 3, 23, 30), ranges=night_shift, tz="Europe/Madrid", holidays=[dt.date(2026, 3, 4)]) is False
-    assert is_open(utc(2026, 3, 3, 22, 30), ranges=night_shift, tz="Europe/Madrid", holidays=[dt.date(2026, 3, 4)]) is True
+    assert (
+        is_open(
+            utc(2026, 3, 3, 23, 30), ranges=night_shift, tz="Europe/Madrid", holidays=[dt.date(2026, 3, 4)]
+        )
+        is False
+    )
+    assert (
+        is_open(
+            utc(2026, 3, 3, 22, 30), ranges=night_shift, tz="Europe/Madrid", holidays=[dt.date(2026, 3, 4)]
+        )
+        is True
+    )
 
 
 def test_ranges_touching_midnight_have_no_gap():
@@ -121,7 +131,10 @@ def test_touching_and_disjoint_ranges_are_valid():
     assert schedule.validate_ranges([Range(MON, 9 * 60, 18 * 60), Range(SAT, 9 * 60, 18 * 60)]) == []
 
 
-@pytest.mark.parametrize(("text", "allow_24", "minutes"), [("09:00", False, 540), ("9:05", False, 545), ("24:00", True, 1440), ("00:00", False, 0)])
+@pytest.mark.parametrize(
+    ("text", "allow_24", "minutes"),
+    [("09:00", False, 540), ("9:05", False, 545), ("24:00", True, 1440), ("00:00", False, 0)],
+)
 def test_parse_hhmm_accepts_24h_times(text, allow_24, minutes):
     assert schedule.parse_hhmm(text, allow_24=allow_24) == minutes
 
@@ -151,4 +164,7 @@ def test_next_change_skips_holidays_and_follows_dst():
 
 def test_next_change_is_none_for_always_open():
     always = [Range(0b1111111, 0, 24 * 60)]
-    assert schedule.next_change(ranges=always, holidays=[], timezone="UTC", at=utc(2026, 3, 2), horizon_days=10) is None
+    assert (
+        schedule.next_change(ranges=always, holidays=[], timezone="UTC", at=utc(2026, 3, 2), horizon_days=10)
+        is None
+    )

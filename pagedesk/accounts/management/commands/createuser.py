@@ -19,11 +19,15 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--noinput", "--no-input", action="store_true", dest="noinput")
 
-    def handle(self, *args: object, username: str, role: str, email: str, noinput: bool, **options: object) -> None:
+    def handle(
+        self, *args: object, username: str, role: str, email: str, noinput: bool, **options: object
+    ) -> None:
         if noinput:
             password = os.environ.get("PAGEDESK_PASSWORD", "")
             if not password:
-                raise CommandError("--noinput needs the password in the PAGEDESK_PASSWORD environment variable.")
+                raise CommandError(
+                    "--noinput needs the password in the PAGEDESK_PASSWORD environment variable."
+                )
         else:
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Password (again): "):

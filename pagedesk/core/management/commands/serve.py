@@ -21,17 +21,25 @@ def port_number(value: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Serve pagedesk (HTTP + websockets) with uvicorn; runs the task worker in-process unless --no-worker."
+    help = (
+        "Serve pagedesk (HTTP + websockets) with uvicorn; runs the task worker in-process unless --no-worker."
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=port_number, default=8000)
         parser.add_argument(
-            "--no-worker", action="store_true", help="Do not run background tasks here (run `pagedesk worker`)."
+            "--no-worker",
+            action="store_true",
+            help="Do not run background tasks here (run `pagedesk worker`).",
         )
-        parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+        parser.add_argument(
+            "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        )
 
-    def handle(self, *args: object, host: str, port: int, no_worker: bool, log_level: str, **options: object) -> None:
+    def handle(
+        self, *args: object, host: str, port: int, no_worker: bool, log_level: str, **options: object
+    ) -> None:
         from django.db import connection
         from django.db.migrations.executor import MigrationExecutor
 
@@ -43,7 +51,9 @@ class Command(BaseCommand):
         if not no_worker:
             workers = EmbeddedWorkers(settings.EMBEDDED_WORKER_THREADS)
             workers.start()
-        self.stdout.write(f"pagedesk serving on http://{host}:{port}/ (worker: {'separate' if no_worker else 'in-process'})")
+        self.stdout.write(
+            f"pagedesk serving on http://{host}:{port}/ (worker: {'separate' if no_worker else 'in-process'})"
+        )
         config = uvicorn.Config(
             "pagedesk.config.asgi:application",
             host=host,
