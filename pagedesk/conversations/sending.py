@@ -222,9 +222,7 @@ def message_retry(*, message: Message, by: Any) -> Message:
 
     conversation = message.conversation
     if message.direction != Direction.OUT or message.status != MessageStatus.FAILED:
-        raise ApplicationError(
-            "not_failed", _("Only a message that failed can be sent again."), status=409
-        )
+        raise ApplicationError("not_failed", _("Only a message that failed can be sent again."), status=409)
     if conversation.state not in OPEN_STATES:
         raise ApplicationError(
             "conversation_closed", _("This conversation is closed; write in a new one instead."), status=409
@@ -237,6 +235,7 @@ def message_retry(*, message: Message, by: Any) -> Message:
     extra = dict(message.extra or {})
     extra["send_state"] = state.value
     extra["retried_by"] = getattr(by, "pk", None)
+    extra["attempt_base"] = message.send_attempts
     with transaction.atomic():
         changed = Message.objects.filter(pk=message.pk, status=MessageStatus.FAILED).update(
             status=MessageStatus.PENDING, status_reason=reason[:500], extra=extra

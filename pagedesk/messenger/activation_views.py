@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from pagedesk.campaigns.models import Campaign
+from pagedesk.campaigns.selectors import campaign_get_for_user
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.permissions import admin_required, supervisor_required
 from pagedesk.messenger import oauth
@@ -229,7 +230,9 @@ def facebook_check_view(request: HttpRequest, campaign_id: int) -> HttpResponse:
     htmx requests are redirected to the campaign's table row, which htmx follows and swaps in;
     others go back to the campaign list.
     """
-    connection = get_object_or_404(PageConnection, campaign_id=campaign_id)
+    # Only campaigns this user may see (supervisors: the ones they supervise).
+    campaign = campaign_get_for_user(user=request.user, campaign_id=campaign_id)  # type: ignore[arg-type]
+    connection = get_object_or_404(PageConnection, campaign=campaign)
     if connection.token_encrypted:
         page_token_check(page_connection=connection)
     if getattr(request, "htmx", False):

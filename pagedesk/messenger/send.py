@@ -552,10 +552,14 @@ def message_deliver(*, message_id: int, attempt: int) -> str:
 
 
 def _retry_or_fail(message: Any, *, attempt: int, reason: str, run_after: dt.datetime) -> str:
-    if attempt >= MAX_SEND_ATTEMPTS:
+    # The counter keeps growing across an agent's Retry (it is the claim token), so the budget counts
+    # from the attempt the Retry started at: every Retry gets the full set of automatic attempts.
+    attempts_this_round = attempt - int((message.extra or {}).get("attempt_base", 0))
+    if attempts_this_round >= MAX_SEND_ATTEMPTS:
         message_fail(
             message=message,
-            reason=_("%(reason)s Gave up after %(n)s attempts.") % {"reason": reason, "n": attempt},
+            reason=_("%(reason)s Gave up after %(n)s attempts.")
+            % {"reason": reason, "n": attempts_this_round},
         )
         return "failed"
     with transaction.atomic():

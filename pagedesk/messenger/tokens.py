@@ -139,8 +139,24 @@ def page_token_check(*, page_connection: PageConnection) -> str:
     try:
         body = client.get("debug_token", params={"input_token": token, "access_token": app_access_token()})
     except TokenInvalid as exc:
-        page_connection_mark_invalid(page_connection=page_connection, reason=exc.message)
-        return str(TokenStatus.INVALID)
+        # debug_token authenticates with the *app* token, so a 190 here may be a wrong
+        # FACEBOOK_APP_SECRET rather than a revoked page. Ask with the page token itself before
+        # turning every page red for a configuration mistake that re-activation cannot fix.
+        try:
+            client.get("me", token=token, params={"fields": "id"})
+        except TokenInvalid as page_exc:
+            page_connection_mark_invalid(page_connection=page_connection, reason=page_exc.message)
+            return str(TokenStatus.INVALID)
+        except GraphError:
+            page_connection_mark_invalid(page_connection=page_connection, reason=exc.message)
+            return str(TokenStatus.INVALID)
+        logger.error(
+            "Facebook refused pagedesk's app token while checking page %s (%s); check FACEBOOK_APP_ID and "
+            "FACEBOOK_APP_SECRET. The page token itself still works.",
+            page_connection.page_id,
+            exc,
+        )
+        return str(page_connection.token_status)
     except GraphError as exc:
         logger.info("token check for page %s inconclusive: %s", page_connection.page_id, exc)
         return str(page_connection.token_status)

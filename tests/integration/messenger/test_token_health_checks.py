@@ -85,9 +85,20 @@ def test_graph_outage_does_not_invalidate(fb, acme):
 
 
 @pytest.mark.django_db
-def test_error_190_on_the_app_token_marks_invalid(fb, acme):
+def test_error_190_from_debug_token_marks_invalid_when_the_page_token_fails_too(fb, acme):
     fb.inject_error(endpoint="debug_token", code=190, status=400, message="Error validating access token")
+    fb.inject_error(endpoint="me", code=190, status=400, message="Error validating access token")
     assert page_connections_check_all() == {"invalid": 1}
+
+
+@pytest.mark.django_db
+def test_a_wrong_app_secret_does_not_turn_working_pages_red(fb, acme):
+    fb.inject_error(
+        endpoint="debug_token", code=190, status=400, message="Invalid OAuth access token signature"
+    )
+    assert page_connections_check_all() == {"active": 1}
+    acme.refresh_from_db()
+    assert acme.token_status == "active"
 
 
 @pytest.mark.django_db
@@ -97,3 +108,20 @@ def test_startup_hook_enqueues_exactly_once():
     assert tasks_outbound.token_health_schedule_once() is False
     tasks_outbound.token_health_schedule()
     assert len(health_tasks()) == 1
+
+
+@pytest.mark.django_db
+def test_the_table_refresh_runs_the_check_for_visible_campaigns_only(fb, acme, client_for, ada, sam):
+    fb.revoke_page(ACME_PAGE_ID)
+    # sam supervises nothing here: the check is refused rather than run.
+    assert client_for(sam).post(f"/campaigns/{acme.campaign_id}/facebook/check").status_code == 403
+    acme.refresh_from_db()
+    assert acme.token_status == "active"
+
+    response = client_for(ada).post(
+        f"/campaigns/{acme.campaign_id}/facebook/check", HTTP_HX_REQUEST="true", follow=True
+    )
+    assert response.status_code == 200
+    assert "token-invalid" in response.content.decode()
+    acme.refresh_from_db()
+    assert acme.token_status == "invalid"

@@ -318,3 +318,21 @@ def test_a_send_whose_worker_died_is_reconciled_not_resent_blindly(conversation,
     # It had been unconfirmed since it was claimed, so the reconciliation window is already over.
     assert deliver(message) == "sent"
     assert len(graph.sends) == 1
+
+
+@pytest.mark.django_db
+def test_an_agents_retry_gets_the_full_set_of_automatic_attempts(conversation, alice, graph):
+    from pagedesk.conversations.sending import message_retry
+
+    message = message_send(conversation=conversation, author=alice, text="Hi")
+    graph.outcomes = [errors.Transient("Facebook is down", code=2)] * send.MAX_SEND_ATTEMPTS
+    for _ in range(send.MAX_SEND_ATTEMPTS):
+        deliver(message)
+    message.refresh_from_db()
+    assert message.status == "failed"
+
+    message_retry(message=message, by=alice)
+    message.refresh_from_db()
+    graph.outcomes = [errors.Transient("still down", code=2)] * (send.MAX_SEND_ATTEMPTS - 1)
+    outcomes = [deliver(message) for _ in range(send.MAX_SEND_ATTEMPTS)]
+    assert outcomes == ["retry"] * (send.MAX_SEND_ATTEMPTS - 1) + ["sent"]
