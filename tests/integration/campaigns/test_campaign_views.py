@@ -374,10 +374,11 @@ def test_token_badge_colour_follows_the_page_connection(
     assert f'<span class="token-label">{label}</span>' in html
 
 
-def test_refresh_button_re_reads_the_row(client_for, ada: User, campaign: Campaign):
+def test_refresh_button_checks_the_token_then_re_reads_the_row(client_for, ada: User, campaign: Campaign):
     client = client_for(ada)
     html = client.get(reverse("campaigns:list")).content.decode()
-    assert f'hx-get="{reverse("campaigns:row", args=[campaign.pk])}"' in html
+    # The check itself is tested with the simulator in tests/integration/messenger/test_token_health_checks.py.
+    assert f'hx-post="{reverse("facebook:check", args=[campaign.pk])}"' in html
     PageConnection.objects.filter(campaign=campaign).update(
         token_status=TokenStatus.INVALID, token_invalid_reason="Revoked by the page admin"
     )
