@@ -71,7 +71,8 @@ def token_status_publish(page_connection: PageConnection) -> None:
     audience = [groups.admins(), groups.supervisors(campaign_id)]
     publish(
         CampaignTokenStatusChanged(campaign_id=campaign_id, token_status=page_connection.token_status),
-        to=audience,
+        # Members too: the inbox warns agents that replies will wait until the page is re-activated.
+        to=[*audience, groups.campaign_queue(campaign_id)],
     )
     publish(CampaignChanged(campaign_id=campaign_id), to=audience)
 
