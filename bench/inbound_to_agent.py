@@ -17,9 +17,12 @@ Everything binds to 127.0.0.1; the whole run is bounded (< 3 min).
 Findings (2026-11-25, shared 2-vCPU box, SQLite): the targets (p50 ≤ 20 ms, p99 ≤ 100 ms) are not met,
 and the channel layer is not why: Redis pub/sub adds ~0.1 ms. cProfile of one inbound message processed
 in-process with 200 members on SQLite (no sockets): 240 ms, of which routing's queue_dispatch ~110 ms
-and realtime.publish ~55 ms (one async_to_sync thread hop per audience group, ~11 groups per message);
+and realtime.publish ~55 ms (one async_to_sync thread hop per audience group, ~11 groups per message;
+since fixed by 672e62f, one hop per event);
 under 200 live sockets the same work competes with the event loop for the GIL. Levers, outside the
-inbox: publish every group of an event in one hop, make routing's dispatch O(1) in queries, PostgreSQL.
+inbox: make routing's dispatch O(1) in queries, a shorter worker poll (or a wake-up on enqueue), PostgreSQL.
+Last run (16:59, load ≈ 2.5): routed p50 679 / p99 1010 ms in-memory, 312 / 708 ms Redis pub/sub;
+ringall to all 200 sockets p50 540 / 140 ms; webhook ack p50 57 / 20 ms; raw Redis round trip 0.12 ms.
 
 Usage: .venv/bin/python bench/inbound_to_agent.py [--samples 20] [--agents 200]
 """
