@@ -322,7 +322,10 @@ def _echo_confirm(message: Message, *, mid: str, sent_at: dt.datetime | None) ->
         message.status = MessageStatus.SENT
         message.status_reason = ""
         fields += ["status", "status_reason"]
-    if message.sent_at is None and sent_at is not None:
+    # Facebook's own timestamp replaces the one taken when the Send API answered: delivery and read
+    # watermarks are in Facebook's clock, and ours is a few milliseconds later, which would leave the
+    # newest reply "delivered" after the customer read it.
+    if sent_at is not None and message.sent_at != sent_at:
         message.sent_at = sent_at
         fields.append("sent_at")
     # The send code's in-flight markers (messenger/send.py): the echo settles an unconfirmed send.

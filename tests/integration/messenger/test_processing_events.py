@@ -536,3 +536,32 @@ def test_inbound_image_end_to_end_is_stored(page, http):
     assert attachment.content_type == "image/jpeg"
     assert attachment.filename == "470193_1089_n.jpg"
     assert attachment.file
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_echo_timestamp_lets_the_read_watermark_cover_the_newest_reply(page, campaign):
+    # Our clock stamped the reply when the Send API answered, a moment after Facebook's own timestamp;
+    # the read watermark equals Facebook's timestamp, so the echo's time must win.
+    conversation = open_conversation(campaign)
+    ours = outbound(conversation, sent_ms=1764070040250)
+    process("echo_ours", MESSAGE_ID=str(ours.pk))
+    ours.refresh_from_db()
+    assert ours.sent_at == dt.datetime.fromtimestamp(1764070040, tz=dt.UTC)
+    deliver("read")  # watermark 1764070030000: before the reply, so it stays sent
+    run_worker()
+    ours.refresh_from_db()
+    assert ours.status == "sent"
+    raw = fixtures.load("read")
+    raw["entry"][0]["messaging"][0]["read"]["watermark"] = 1764070040000
+    raw["entry"][0]["messaging"][0]["timestamp"] = 1764070041000
+    body = fixtures.encode(raw)
+    response = Client().post(
+        "/webhooks/messenger",
+        data=body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=fixtures.sign(body, SECRET),
+    )
+    assert response.status_code == 200
+    run_worker()
+    ours.refresh_from_db()
+    assert ours.status == "read"
