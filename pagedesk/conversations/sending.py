@@ -29,6 +29,7 @@ from pagedesk.conversations.models import (
     MessageStatus,
     SenderType,
 )
+from pagedesk.conversations.services import message_created_publish
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
 from pagedesk.messenger import send
@@ -147,6 +148,9 @@ def messages_send(
         if token_ok:
             for message in created:
                 send.message_delivery_enqueue(message=message)
+        # The agent's other tabs, supervisors reading the live transcript and the board hear of the reply.
+        for message in created:
+            message_created_publish(message, conversation)
     conversation.refresh_from_db(fields=["last_message_at", "first_response_at"])
     return created
 

@@ -218,13 +218,14 @@ def message_receive(
 
         conversation = conversation_route_new(conversation=conversation)
     # After routing, so the audience matches the state it left the conversation in.
-    _publish_created(message, conversation)
+    message_created_publish(message, conversation)
     return Received(
         message=message, conversation=conversation, opened=opened, attachments=created_attachments
     )
 
 
-def _publish_created(message: Message, conversation: Conversation) -> None:
+def message_created_publish(message: Message, conversation: Conversation) -> None:
+    """Tell whoever sees the conversation that a message was added (after commit)."""
     publish(
         MessageCreated(
             message_id=message.pk,
@@ -307,7 +308,7 @@ def message_echo_apply(
         extra={"app_id": app_id} if app_id else {},
     )
     created_attachments = _attachments_create(message, attachments)
-    _publish_created(message, conversation)
+    message_created_publish(message, conversation)
     return EchoResult(outcome="recorded", message=message, attachments=created_attachments)
 
 

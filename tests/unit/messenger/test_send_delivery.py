@@ -336,3 +336,16 @@ def test_an_agents_retry_gets_the_full_set_of_automatic_attempts(conversation, a
     graph.outcomes = [errors.Transient("still down", code=2)] * (send.MAX_SEND_ATTEMPTS - 1)
     outcomes = [deliver(message) for _ in range(send.MAX_SEND_ATTEMPTS)]
     assert outcomes == ["retry"] * (send.MAX_SEND_ATTEMPTS - 1) + ["sent"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_is_announced_to_the_agent_and_the_supervisors(
+    conversation, alice, campaign, graph, published
+):
+    from pagedesk.realtime import groups
+    from pagedesk.realtime.events import MessageCreated
+
+    message = message_send(conversation=conversation, author=alice, text="Hi")
+    created = [(e, to) for e, to in published if isinstance(e, MessageCreated)]
+    assert [(e.message_id, e.direction, e.sender_type) for e, _ in created] == [(message.pk, "out", "agent")]
+    assert set(created[0][1]) == {groups.agent(alice.pk), groups.supervisors(campaign.pk)}
