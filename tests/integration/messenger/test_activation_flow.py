@@ -3,7 +3,6 @@ subscribe, and every refusal the admin can meet on the way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,22 +19,13 @@ from tests.integration.messenger.facebook_simulator import (
     EDITOR_USER_ID,
     GLOBEX_PAGE_ID,
     Simulator,
-    running_simulator,
 )
 
 
-@pytest.fixture(scope="module")
-def simulator_server() -> Iterator[Simulator]:
-    with running_simulator() as simulator:
-        yield simulator
-
-
 @pytest.fixture
-def fb(simulator_server: Simulator, settings) -> Simulator:
-    simulator_server.reset()
-    simulator_server.point_settings(settings)
+def fb(fb: Simulator, settings) -> Simulator:
     settings.PUBLIC_URL = ""
-    return simulator_server
+    return fb
 
 
 @pytest.fixture

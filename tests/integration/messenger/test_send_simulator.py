@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -20,23 +18,14 @@ from tests.integration.messenger.facebook_simulator import (
     ACME_SEED_PAGE_TOKEN,
     CARLA,
     Simulator,
-    running_simulator,
 )
 
 
-@pytest.fixture(scope="module")
-def simulator_server() -> Iterator[Simulator]:
-    with running_simulator() as simulator:
-        yield simulator
-
-
 @pytest.fixture
-def fb(simulator_server: Simulator, settings) -> Simulator:
-    simulator_server.reset()
-    simulator_server.point_settings(settings)
+def fb(fb: Simulator) -> Simulator:
     # Carla wrote to the page just now, so the 24 h window is open on Facebook's side too.
-    simulator_server.customer_says(CARLA, "Hello, my order is late")
-    return simulator_server
+    fb.customer_says(CARLA, "Hello, my order is late")
+    return fb
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django_tasks_db.models import DBTaskResult
 
@@ -16,22 +14,7 @@ from pagedesk.realtime.events import CampaignChanged, CampaignTokenStatusChanged
 from tests.integration.messenger.facebook_simulator import (
     ACME_PAGE_ID,
     ACME_SEED_PAGE_TOKEN,
-    Simulator,
-    running_simulator,
 )
-
-
-@pytest.fixture(scope="module")
-def simulator_server() -> Iterator[Simulator]:
-    with running_simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def fb(simulator_server: Simulator, settings) -> Simulator:
-    simulator_server.reset()
-    simulator_server.point_settings(settings)
-    return simulator_server
 
 
 @pytest.fixture
