@@ -1,10 +1,12 @@
 """Issue 4's activation journey in Chromium against the simulator: "Activate with Facebook" opens the
 pop-up, the admin clicks through Facebook's dialog and picks the page, the pop-up closes and the token is
-green; the simulator revokes the token, the next check turns ACTIVE TOKEN red, and re-activating the same
+green; a customer writing on the simulator's Messenger page becomes a queued conversation with their
+profile name; the simulator revokes the token, the next check turns ACTIVE TOKEN red, and re-activating the same
 page turns it green again with the campaign's history kept."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +15,8 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from pagedesk.accounts.models import User
 from pagedesk.campaigns.models import Campaign
 from pagedesk.campaigns.services import campaign_create
+from pagedesk.conversations.models import Conversation
+from pagedesk.core.worker import make_worker
 from pagedesk.messenger import tasks_outbound
 from pagedesk.messenger.models import PageConnection
 from tests.integration.messenger.facebook_simulator import (
@@ -56,6 +60,23 @@ def activate_through_popup(page: Page, live_app: str, campaign: Campaign) -> Non
         expect(popup.get_by_test_id("activation-done")).to_be_visible()
 
 
+CARLA = "7000000000000001"
+
+
+def wait_for_conversation(campaign: Campaign, *, name: str, timeout: float = 20) -> Conversation:
+    """Run the task worker (batch passes) until the webhook's conversation exists with its profile name."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker = make_worker(interval=0)
+        worker.batch = True
+        worker.run()
+        conversation = Conversation.objects.filter(campaign=campaign).select_related("contact").first()
+        if conversation is not None and conversation.contact.display_name == name:
+            return conversation
+        time.sleep(0.2)
+    raise AssertionError(f"no conversation from {name} in {campaign} after {timeout} s")
+
+
 def token_badge(page: Page, campaign: Campaign) -> Locator:
     return page.locator(f"#campaign-row-{campaign.pk} [data-testid=token-status]")
 
@@ -63,6 +84,7 @@ def token_badge(page: Page, campaign: Campaign) -> Locator:
 def test_activation_revocation_and_reactivation(
     page: Page,
     context: BrowserContext,
+    new_context,
     live_app: str,
     login,
     artifact_path,
@@ -80,6 +102,19 @@ def test_activation_revocation_and_reactivation(
     page.goto(f"{live_app}/campaigns/")
     expect(token_badge(page, acme)).to_have_attribute("data-status", "active")
     page.screenshot(path=artifact_path("facebook_token_active.png"))
+
+    # A customer writes from the simulator's Messenger page: the signed webhook reaches pagedesk and the
+    # message becomes a queued conversation under the customer's Facebook profile name.
+    fb.http.patch(
+        "/_control/config", json={"webhook_url": f"{live_app}/webhooks/messenger"}
+    ).raise_for_status()
+    chat = new_context().new_page()
+    chat.goto(f"{fb.url}/chat?page={ACME_PAGE_ID}&psid={CARLA}")
+    chat.get_by_test_id("chat-input").fill("Hello, is my order on its way?")
+    chat.get_by_test_id("chat-input").press("Enter")
+    conversation = wait_for_conversation(acme, name="Carla Customer")
+    assert conversation.state == "queued"
+    assert conversation.messages.get().text == "Hello, is my order on its way?"
 
     # Facebook revokes the token; the next periodic check marks it invalid and the badge turns red.
     fb.revoke_page(ACME_PAGE_ID)
