@@ -23,11 +23,15 @@ demo: install
 	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) SIM_PORT=$(SIM_PORT) ./scripts/demo.sh
 
 ## browser: Debian's chromium for the Playwright tests (Playwright never downloads its own browser here).
+# The colour-emoji font lets the emoji picker render in headless chromium (screenshots).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "Installing Debian's chromium for the browser tests…"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; \
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="chromium"; \
+	dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing="$$missing fonts-noto-color-emoji"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages for the browser tests:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq $$missing; fi; \
 	fi
 
 ## test: everything the tests need, then every test (unit, integration, browser).
