@@ -213,7 +213,9 @@ def presence_set(
             lambda: agent_presence_changed(agent_id=agent_id, presence=presence), robust=True
         )
     metrics.presence_changes.labels(presence=presence).inc()
-    agent.refresh_from_db()
+    # The caller's instance sees the change too, without reading back the row we just wrote.
+    for field in ("presence", "break_reason", "presence_changed_at", "wrap_up_until"):
+        setattr(agent, field, getattr(locked, field))
     return locked
 
 
