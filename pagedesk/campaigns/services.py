@@ -93,6 +93,14 @@ def _changed(campaign: Campaign) -> None:
     transaction.on_commit(lambda: campaign_redispatch(campaign=Campaign(pk=campaign_id)), robust=True)
 
 
+def _check_fields(fields: dict[str, object]) -> None:
+    unknown = set(fields) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise ApplicationError(
+            "unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
+
+
 def _check_name_free(name: str, *, exclude_pk: int | None) -> None:
     clash = Campaign.objects.filter(name__iexact=name.strip())
     if exclude_pk:
@@ -114,11 +122,7 @@ def campaign_create(
     canned_responses: Sequence[CannedSpec] = (),
 ) -> Campaign:
     """Create a campaign; without ranges it gets the default schedule, Mon–Fri 09:00–18:00."""
-    unknown = set(fields) - set(CAMPAIGN_FIELDS)
-    if unknown:
-        raise ApplicationError(
-            "unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))}
-        )
+    _check_fields(fields)
     campaign = Campaign(**fields)
     campaign.name = campaign.name.strip()
     campaign.page_name = campaign.page_name.strip()
@@ -149,11 +153,7 @@ def campaign_update(
     canned_responses: Sequence[CannedSpec] | None = None,
 ) -> Campaign:
     """Update any subset of fields; lists given replace the stored ones. Disabling keeps every row."""
-    unknown = set(fields) - set(CAMPAIGN_FIELDS)
-    if unknown:
-        raise ApplicationError(
-            "unknown_field", _("Unknown field(s): %(f)s.") % {"f": ", ".join(sorted(unknown))}
-        )
+    _check_fields(fields)
     for name, value in fields.items():
         setattr(
             campaign,
