@@ -2,12 +2,21 @@
 
 Every refusal has one shape, `{"error": {"code": "...", "message": "...", ["field", "fields"]}}`,
 whichever layer refused: ninja's auth (401), its body parser (400), pydantic (422), a service's
-ApplicationError (its own status), or Django's Http404.
+ApplicationError (its own status), Django's Http404, a method the path does not take (405) or a
+path no endpoint serves (404); the last two never reach ninja's exception handlers, so
+`with_json_refusals` wraps the URL patterns for them.
 """
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, URLResolver, re_path, reverse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -23,7 +32,8 @@ api = NinjaAPI(
         "personal token (`pagedesk apitoken --username U`) sent as `Authorization: Bearer <token>`, or "
         "with the browser session plus the CSRF token. Every refusal is "
         '`{"error": {"code", "message", "fields"?}}`: 401 without valid credentials, 403 when the role '
-        "does not allow it, 404 for an unknown id the caller may see, 409 for a conflict (duplicate name, "
+        "does not allow it, 404 for an unknown id the caller may see or a path no endpoint serves, 405 "
+        "(with an `Allow` header) for a method the path does not take, 409 for a conflict (duplicate name, "
         "a campaign with history), 422 for a malformed or out-of-range field, 400 for a rule the request "
         "breaks as a whole (overlapping schedule ranges, weak password, non-agent member)."
     ),
@@ -87,3 +97,73 @@ def number_out_of_range(request: HttpRequest, exc: OverflowError) -> HttpRespons
     # Safety net for a router that takes an unbounded int: SQLite refuses integers past 64 bits
     # (our own routers bound ids with pagedesk.api.schemas.ObjectId).
     return _error(request, 422, "invalid", _("A number in the request is out of range."))
+
+
+# --- Refusals outside ninja's operations ---------------------------------------------------------
+# ninja answers a method its path does not take with a bare text/html "Method not allowed" from
+# inside its path view (no exception, so no handler above sees it), and a path matching no endpoint
+# falls through to the site's HTML 404 page. Both are rewritten here so a script gets the same JSON
+# shape as for every other refusal.
+
+
+def _method_not_allowed(request: HttpRequest, refused: HttpResponseBase) -> HttpResponse:
+    allowed = sorted(method.strip() for method in refused["Allow"].split(",") if method.strip())
+    response = _error(
+        request,
+        405,
+        "method_not_allowed",
+        _("%(method)s is not allowed on %(path)s; use %(allowed)s.")
+        % {"method": request.method, "path": request.path, "allowed": ", ".join(allowed)},
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def _json_405(view: Callable[..., Any]) -> Callable[..., Any]:
+    if iscoroutinefunction(view):
+
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            response = await view(request, *args, **kwargs)
+            if isinstance(response, HttpResponseNotAllowed):
+                return _method_not_allowed(request, response)
+            return response
+
+        # functools.wraps also carries ninja's csrf_exempt flag over.
+        return markcoroutinefunction(functools.wraps(view)(async_wrapper))
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            return _method_not_allowed(request, response)
+        return response
+
+    return wrapper
+
+
+def unknown_path(request: HttpRequest) -> HttpResponse:
+    """The catch-all after every endpoint: a JSON 404 naming the path (and the likely slip)."""
+    values = {"path": request.path, "docs": reverse(f"{api.urls_namespace}:openapi-view")}
+    if request.path.endswith("/"):
+        message = _(
+            "No API endpoint at %(path)s. API paths have no trailing slash; the endpoints are "
+            "listed at %(docs)s."
+        )
+    else:
+        message = _("No API endpoint at %(path)s. The endpoints are listed at %(docs)s.")
+    return _error(request, 404, "not_found", message % values)
+
+
+# Also csrf-exempt like ninja's views: CsrfViewMiddleware would otherwise answer an unknown path
+# posted by a logged-in browser with Django's HTML 403 instead of this 404.
+unknown_path.csrf_exempt = True  # type: ignore[attr-defined]
+
+
+def with_json_refusals(
+    patterns: list[URLPattern | URLResolver],
+) -> list[URLPattern | URLResolver]:
+    """ninja's URL patterns with JSON 405s, followed by a JSON 404 for every other path."""
+    for pattern in patterns:
+        if isinstance(pattern, URLPattern):
+            pattern.callback = _json_405(pattern.callback)
+    return [*patterns, re_path(r"^.*$", unknown_path, name="api-unknown-path")]
