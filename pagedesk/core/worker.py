@@ -1,17 +1,294 @@
-"""The background worker: django-tasks-db's Worker, run as a process or as threads inside `serve`."""
+"""The background worker: django-tasks-db's Worker, run as a process or as threads inside `serve`.
+
+Wake-up on enqueue (docs/decisions/worker-wake-up.md). django-tasks-db's worker sleeps `interval`
+seconds whenever it finds no task, so a task enqueued just after a poll waits up to a whole interval
+(0.5 s by default: most of a customer message's way to the agent's screen). Here the idle sleep is an
+interruptible wait, and every committed enqueue wakes the waiting workers at once:
+- in-process (the worker threads of `pagedesk serve`): a condition variable, notified on commit;
+- across processes (`pagedesk worker`): Redis pub/sub when REDIS_URL is set, else PostgreSQL
+  LISTEN/NOTIFY on PostgreSQL; on SQLite a separate worker process only has the poll.
+A wake-up is a hint: the task row is the truth. A worker that misses one (a listener reconnecting, a
+notification lost) still finds the row on its next poll, so the poll stays as the fallback.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
+import time
+from typing import Any
 
+from django.conf import settings
+from django.db import close_old_connections, connections, router, transaction
+from django.db.utils import OperationalError
+from django.dispatch import receiver
+from django.utils import timezone
 from django.utils.crypto import get_random_string
-from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks.signals import task_enqueued
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.management.commands.db_worker import Worker as DBWorker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 logger = logging.getLogger(__name__)
 
+# PostgreSQL channel names are identifiers; NOTIFY is scoped to the database, so this needs no prefix.
+PG_CHANNEL = "pagedesk_tasks"
+# A listener that lost its connection retries after this long (the poll covers the gap meanwhile).
+RECONNECT_SECONDS = 2.0
+
+
+class Wakeup:
+    """Idle workers wait here until a task is enqueued (or their poll interval passes).
+
+    A generation counter, not a flag: a worker reads `generation` *before* it looks for a task, and
+    `wait(seen=...)` returns at once if an enqueue committed in between, so a wake-up that lands while
+    the worker is still querying is never lost.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        with self._condition:
+            return self._generation
+
+    def notify(self) -> None:
+        with self._condition:
+            self._generation += 1
+            self._condition.notify_all()
+
+    def wait(self, *, seen: int, timeout: float) -> bool:
+        """Wait until the generation moves past `seen` or `timeout` passes; True when woken."""
+        with self._condition:
+            return self._condition.wait_for(lambda: self._generation != seen, timeout=timeout)
+
+
+# One per process: every worker thread of the process waits on it, every enqueue notifies it.
+wakeup = Wakeup()
+
+
+# --- the sending side: every process that enqueues --------------------------------------------------
+
+
+def transport(using: str | None = None) -> str:
+    """How an enqueue reaches workers in other processes: "redis", "postgres" or "" (poll only)."""
+    if getattr(settings, "REDIS_URL", None):
+        return "redis"
+    if connections[using or router.db_for_write(DBTaskResult)].vendor == "postgresql":
+        return "postgres"
+    return ""
+
+
+def redis_channel() -> str:
+    # The deployment's Redis prefix (PAGEDESK_REDIS_PREFIX), so two deployments on one Redis stay apart.
+    layers: dict[str, Any] = settings.CHANNEL_LAYERS
+    config = layers.get("default", {}).get("CONFIG", {})
+    return f"{config.get('prefix', 'pagedesk')}:tasks:wakeup"
+
+
+_redis_clients: dict[str, Any] = {}
+_redis_lock = threading.Lock()
+
+
+def _redis_client(url: str) -> Any:
+    import redis
+
+    with _redis_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            # Short timeouts: a wake-up is a hint and must never hold up the request that enqueued.
+            client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+            _redis_clients[url] = client
+        return client
+
+
+def _after_commit(kind: str) -> None:
+    wakeup.notify()
+    if kind != "redis":
+        return
+    try:
+        _redis_client(settings.REDIS_URL).publish(redis_channel(), b"1")
+    except Exception as exc:
+        # The task row is committed; a worker elsewhere finds it on its next poll.
+        logger.warning("task wake-up not published to Redis: %s", exc)
+
+
+@receiver(task_enqueued, dispatch_uid="pagedesk.core.worker.wake_on_enqueue")
+def wake_on_enqueue(sender: type, task_result: Any, **kwargs: object) -> None:
+    """Wake idle workers once the transaction that enqueued the task commits (never on rollback)."""
+    if not (isinstance(sender, type) and issubclass(sender, DatabaseBackend)):
+        return
+    run_after: dt.datetime | None = task_result.task.run_after
+    if run_after is not None and run_after > timezone.now():
+        return  # deferred: nobody can run it yet, and the poll notices it once it is due
+    using = router.db_for_write(DBTaskResult)
+    kind = transport(using)
+    if kind == "postgres":
+        # NOTIFY is transactional: PostgreSQL delivers it on commit and drops it on rollback, and folds
+        # repeats within one transaction into one. Outside a transaction the row is already committed.
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"NOTIFY {PG_CHANNEL}")
+    transaction.on_commit(lambda: _after_commit(kind), using=using)
+
+
+# --- the receiving side: a listener thread per worker process ----------------------------------------
+
+
+class Listener(threading.Thread):
+    """Turns cross-process wake-ups (Redis pub/sub or PostgreSQL NOTIFY) into `wakeup.notify()`.
+
+    Reconnects on failure; after every (re)connect it wakes the workers once, since a wake-up may
+    have been sent while nobody listened.
+    """
+
+    def __init__(self, kind: str, *, target: Wakeup = wakeup) -> None:
+        super().__init__(name=f"pagedesk-wakeup-{kind}", daemon=True)
+        self.kind = kind
+        self.target = target
+        self.ready = threading.Event()
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                if self.kind == "redis":
+                    self._listen_redis()
+                else:
+                    self._listen_postgres()
+            except Exception as exc:
+                logger.warning("task wake-up listener (%s) lost its connection: %s", self.kind, exc)
+                self._stopped.wait(RECONNECT_SECONDS)
+
+    def _listening(self) -> None:
+        self.ready.set()
+        self.target.notify()
+
+    def _listen_redis(self) -> None:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, health_check_interval=30)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(redis_channel())
+            pubsub.get_message(timeout=1)  # the subscribe confirmation: from here on nothing is missed
+            self._listening()
+            while not self._stopped.is_set():
+                if pubsub.get_message(timeout=1.0) is not None:
+                    self.target.notify()
+        finally:
+            pubsub.close()
+            client.close()
+
+    def _listen_postgres(self) -> None:
+        import psycopg
+
+        db = connections[router.db_for_write(DBTaskResult)].settings_dict
+        params = {
+            "dbname": db["NAME"],
+            "user": db.get("USER"),
+            "password": db.get("PASSWORD"),
+            "host": db.get("HOST"),
+            "port": db.get("PORT"),
+        }
+        # Its own connection, outside Django's pool: it sits in LISTEN for the life of the process.
+        with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
+            conn.execute(f"LISTEN {PG_CHANNEL}")
+            self._listening()
+            while not self._stopped.is_set():
+                for _notify in conn.notifies(timeout=1.0):
+                    self.target.notify()
+
+
+def listener_start(*, ready_timeout: float = 5) -> Listener | None:
+    """Start the cross-process listener when the deployment has a transport; None on SQLite alone."""
+    kind = transport()
+    if not kind:
+        return None
+    listener = Listener(kind)
+    listener.start()
+    if not listener.ready.wait(ready_timeout):
+        logger.warning("task wake-up listener (%s) not connected yet; polling meanwhile", kind)
+    return listener
+
+
+# --- the worker -------------------------------------------------------------------------------------
+
+
+class Worker(DBWorker):
+    """django-tasks-db's worker whose idle sleep is an interruptible wait on `wakeup`.
+
+    The claim is django-tasks-db's: SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL, an exclusive
+    transaction on SQLite (one writer at a time). On SQLite an idle poll first asks, without a
+    transaction, whether any task is ready, so idle workers do not take the write lock at every poll.
+    """
+
+    def __init__(self, *, wakeup: Wakeup = wakeup, **options: Any) -> None:
+        super().__init__(**options)
+        self.wakeup = wakeup
+        # Set while the worker waits for work; tests and `stop` use it.
+        self.idle = threading.Event()
+
+    def stop(self) -> None:
+        self.running = False
+        self.wakeup.notify()
+
+    def _claim(self) -> tuple[DBTaskResult | None, bool]:
+        """The next ready task, claimed for this worker; (None, False) when the database was locked."""
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if not self.process_all_queues:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        if self.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        # SQLite only: PostgreSQL's SKIP LOCKED claim is cheap, and the check would cost a round trip.
+        if connections[tasks.db].vendor == "sqlite" and not tasks.exists():
+            return None, True
+        with exclusive_transaction(tasks.db):
+            try:
+                task_result = tasks.get_locked()
+                if task_result is not None:
+                    # Claimed inside the same transaction, so no other worker can run it too.
+                    task_result.claim(self.worker_id)
+                return task_result, True
+            except OperationalError as exc:
+                # A locked SQLite database: someone else is writing; look again on the next round.
+                if is_locked_database_exception(exc):
+                    return None, False
+                raise
+
+    def run(self) -> None:
+        logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
+        while self.running:
+            close_old_connections()
+            # Read before looking: an enqueue that commits while we query moves it, and the wait below
+            # then returns at once instead of sleeping past that task.
+            seen = self.wakeup.generation
+            task_result, retrieved = self._claim()
+            if task_result is not None:
+                self.run_task(task_result)
+            elif self.batch and retrieved:
+                logger.info("No more tasks to run for worker_id=%s - exiting gracefully.", self.worker_id)
+                return
+            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                logger.info("Ran %d tasks on worker_id=%s - exiting.", self._run_tasks, self.worker_id)
+                return
+            close_old_connections()
+            if self.running and task_result is None:
+                self.idle.set()
+                try:
+                    self.wakeup.wait(seen=seen, timeout=self.interval)
+                finally:
+                    self.idle.clear()
+
 
 def make_worker(*, interval: float = 0.5) -> Worker:
+    """A worker for every queue. `interval` is the fallback poll: enqueues wake it before that."""
     return Worker(
         queue_names=["*"],
         interval=interval,
@@ -25,13 +302,19 @@ def make_worker(*, interval: float = 0.5) -> Worker:
 
 
 class EmbeddedWorkers:
-    """Worker threads inside the web process (embedded mode). Signals stay with uvicorn."""
+    """Worker threads inside the web process (embedded mode). Signals stay with uvicorn.
 
-    def __init__(self, count: int) -> None:
-        self.workers = [make_worker() for _ in range(max(1, count))]
+    In-process enqueues wake them through `wakeup`; the listener adds enqueues made by other
+    processes (another `serve`, a `pagedesk worker`) when the deployment has Redis or PostgreSQL.
+    """
+
+    def __init__(self, count: int, *, interval: float = 0.5) -> None:
+        self.workers = [make_worker(interval=interval) for _ in range(max(1, count))]
         self.threads: list[threading.Thread] = []
+        self.listener: Listener | None = None
 
     def start(self) -> None:
+        self.listener = listener_start()
         for index, worker in enumerate(self.workers):
             thread = threading.Thread(
                 target=self._run, args=(worker,), name=f"pagedesk-worker-{index}", daemon=True
@@ -48,6 +331,9 @@ class EmbeddedWorkers:
 
     def stop(self, timeout: float = 5) -> None:
         for worker in self.workers:
-            worker.running = False
+            worker.stop()
+        if self.listener is not None:
+            self.listener.stop()
+        deadline = time.monotonic() + timeout
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pagedesk.core.startup import run_startup_hooks
-from pagedesk.core.worker import EmbeddedWorkers
+from pagedesk.core.worker import EmbeddedWorkers, transport
 
 
 def port_number(value: str) -> int:
@@ -51,9 +51,8 @@ class Command(BaseCommand):
         if not no_worker:
             workers = EmbeddedWorkers(settings.EMBEDDED_WORKER_THREADS)
             workers.start()
-        self.stdout.write(
-            f"pagedesk serving on http://{host}:{port}/ (worker: {'separate' if no_worker else 'in-process'})"
-        )
+        worker_mode = "separate" if no_worker else f"in-process, wake-up: {transport() or 'in-process only'}"
+        self.stdout.write(f"pagedesk serving on http://{host}:{port}/ (worker: {worker_mode})")
         config = uvicorn.Config(
             "pagedesk.config.asgi:application",
             host=host,

@@ -1,0 +1,241 @@
+"""Workers wake when a task is enqueued, not when their poll interval ends (docs/decisions/worker-wake-up.md).
+
+Every worker here polls every 30 s, so a task that runs within a few seconds proves the wake-up: the
+poll alone would leave it waiting for most of the interval. Bounds are generous (the machine is
+shared); they separate "woken" from "polled", they do not time anything.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django_tasks_db.models import DBTaskResult
+
+from pagedesk.core import worker as worker_module
+from pagedesk.core.worker import Listener, Wakeup, make_worker
+from pagedesk.messenger.tasks import inbound_events_process
+
+POLL = 30.0  # seconds: longer than any bound below
+WOKEN_WITHIN = 15.0
+ROOT = Path(__file__).resolve().parents[3]
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def enqueue_noop() -> str:
+    """A real task that does nothing: processing an empty list of Messenger streams."""
+    with transaction.atomic():
+        return str(inbound_events_process.enqueue(streams=[]).id)
+
+
+def wait_finished(task_id: str, *, within: float = WOKEN_WITHIN) -> float:
+    began = time.monotonic()
+    while time.monotonic() - began < within:
+        if DBTaskResult.objects.filter(id=task_id).values_list("status", flat=True).first() == "SUCCESSFUL":
+            return time.monotonic() - began
+        time.sleep(0.05)
+    raise AssertionError(f"task {task_id} did not run within {within} s (the worker polls every {POLL} s)")
+
+
+@pytest.fixture
+def embedded_worker(transactional_db) -> Iterator[worker_module.Worker]:
+    worker = make_worker(interval=POLL)
+    thread = threading.Thread(target=worker.run, name="test-worker", daemon=True)
+    thread.start()
+    assert worker.idle.wait(10), "the worker never went idle"
+    yield worker
+    worker.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_an_embedded_worker_runs_a_committed_task_without_waiting_for_its_poll(embedded_worker):
+    for _ in range(3):  # not a one-off: the worker goes back to waiting and is woken again
+        task_id = enqueue_noop()
+        assert wait_finished(task_id) < WOKEN_WITHIN
+        assert embedded_worker.idle.wait(10)
+
+
+def test_a_rolled_back_enqueue_wakes_nobody_and_leaves_no_task(embedded_worker):
+    before = worker_module.wakeup.generation
+    with pytest.raises(RuntimeError), transaction.atomic():
+        inbound_events_process.enqueue(streams=[])
+        raise RuntimeError("the request failed after enqueueing")
+    assert worker_module.wakeup.generation == before
+    assert not DBTaskResult.objects.exists()
+    assert embedded_worker.idle.is_set()
+    # And the next committed enqueue is still picked up at once.
+    assert wait_finished(enqueue_noop()) < WOKEN_WITHIN
+
+
+def test_a_deferred_task_wakes_nobody(embedded_worker):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    before = worker_module.wakeup.generation
+    with transaction.atomic():
+        inbound_events_process.using(run_after=timezone.now() + dt.timedelta(hours=1)).enqueue(streams=[])
+    assert worker_module.wakeup.generation == before
+
+
+def test_stop_interrupts_an_idle_worker(transactional_db):
+    worker = make_worker(interval=POLL)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    assert worker.idle.wait(10)
+    worker.stop()
+    thread.join(WOKEN_WITHIN)
+    assert not thread.is_alive()
+
+
+# --- across processes ---------------------------------------------------------------------------------
+
+
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_process(transactional_db, tmp_path):
+    """Start `pagedesk worker --interval 30` against this test's database; yields a starter."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(**env: str | None) -> subprocess.Popen[str]:
+        environ = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DJANGO_SETTINGS_MODULE": "pagedesk.config.settings",
+            "PAGEDESK_DATA_DIR": str(tmp_path),
+            "PAGEDESK_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+        for key, value in env.items():
+            if value is None:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pagedesk.config.cli", "worker", "--interval", str(POLL)],
+            cwd=ROOT,
+            env=environ,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()  # printed once its listener is connected
+        assert "pagedesk worker started" in line, line
+        return process
+
+    yield start
+    for process in started:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def assert_separate_worker_is_woken() -> None:
+    # The first task also drains whatever the worker's start-up hooks enqueued; once it has run and a
+    # moment has passed, the worker is waiting on its 30 s poll, and only a wake-up gets it moving.
+    wait_finished(enqueue_noop())
+    for _ in range(2):
+        time.sleep(1.0)
+        assert wait_finished(enqueue_noop()) < WOKEN_WITHIN
+
+
+@pytest.mark.skipif(not redis_reachable(), reason="Redis is not running on 127.0.0.1:6379")
+def test_a_separate_worker_process_is_woken_over_redis(worker_process, settings):
+    prefix = f"pagedesk-test-wakeup-{os.getpid()}"
+    settings.REDIS_URL = REDIS_URL
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": prefix},
+        }
+    }
+    process = worker_process(REDIS_URL=REDIS_URL, PAGEDESK_REDIS_PREFIX=prefix)
+    assert_separate_worker_is_woken()
+    assert process.poll() is None
+
+
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
+    reason="LISTEN/NOTIFY needs PostgreSQL (DATABASE_URL=postgres://…)",
+)
+def test_a_separate_worker_process_is_woken_over_postgres_notify(worker_process, settings):
+    settings.REDIS_URL = None
+    process = worker_process(REDIS_URL=None)
+    assert_separate_worker_is_woken()
+    assert process.poll() is None
+
+
+@contextmanager
+def listen(kind: str) -> Iterator[Wakeup]:
+    target = Wakeup()
+    listener = Listener(kind, target=target)
+    listener.start()
+    assert listener.ready.wait(10), f"the {kind} listener did not connect"
+    try:
+        yield target
+    finally:
+        listener.stop()
+        listener.join(5)
+
+
+def assert_commit_wakes_and_rollback_does_not(target: Wakeup) -> None:
+    before = target.generation
+    with pytest.raises(RuntimeError), transaction.atomic():
+        inbound_events_process.enqueue(streams=[])
+        raise RuntimeError("rolled back")
+    assert not target.wait(seen=before, timeout=1.0), "a rolled-back enqueue woke a worker elsewhere"
+    enqueue_noop()
+    assert target.wait(seen=before, timeout=WOKEN_WITHIN), "a committed enqueue woke nobody elsewhere"
+
+
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
+    reason="LISTEN/NOTIFY needs PostgreSQL (DATABASE_URL=postgres://…)",
+)
+def test_postgres_notify_arrives_on_commit_only(transactional_db, settings):
+    settings.REDIS_URL = None
+    with listen("postgres") as target:
+        assert_commit_wakes_and_rollback_does_not(target)
+
+
+@pytest.mark.skipif(not redis_reachable(), reason="Redis is not running on 127.0.0.1:6379")
+def test_redis_wake_up_is_published_on_commit_only(transactional_db, settings):
+    settings.REDIS_URL = REDIS_URL
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"pagedesk-test-wakeup-{os.getpid()}"},
+        }
+    }
+    with listen("redis") as target:
+        assert_commit_wakes_and_rollback_does_not(target)
