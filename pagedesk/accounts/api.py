@@ -4,11 +4,13 @@ Role rules are the UI's: managing users and break reasons is for administrators;
 own presence; admins may set any agent's and supervisors those of agents in campaigns they supervise.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: ninja's @paginate wraps the view, and ninja then
+# resolves string annotations in the wrapper's module (ninja.pagination), where RoleName is unknown.
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
+from ninja.pagination import paginate
 
 from pagedesk.accounts.models import BreakReason, PresenceChange, Role, User
 from pagedesk.accounts.schemas import (
@@ -38,6 +40,7 @@ from pagedesk.accounts.services import (
     user_create,
     user_update,
 )
+from pagedesk.api.pagination import PagePagination
 from pagedesk.api.permissions import admin_user, request_user
 from pagedesk.api.schemas import ObjectId
 from pagedesk.core.errors import ApplicationError
@@ -51,10 +54,11 @@ HISTORY_LIMIT = Query(100, ge=1, le=500, description="How many changes to return
 
 
 @router.get("/users", response=list[UserOut], tags=["users"])
-def users_list(request: HttpRequest, role: RoleName | None = None) -> list[User]:
-    """Every user (admins only), optionally of one role."""
+@paginate(PagePagination)
+def users_list(request: HttpRequest, role: RoleName | None = None) -> QuerySet[User]:
+    """Every user (admins only), optionally of one role, by username, a page at a time."""
     admin_user(request)
-    return list(user_list(role=role))
+    return user_list(role=role)
 
 
 @router.post("/users", response={201: UserOut}, tags=["users"])
@@ -151,11 +155,13 @@ def agent_presence_history(
 
 
 @router.get("/break-reasons", response=list[BreakReasonOut], tags=["break reasons"])
-def break_reasons_list(request: HttpRequest, include_inactive: bool = False) -> list[BreakReason]:
-    """The reasons agents choose from; inactive ones too with include_inactive (admins only)."""
+@paginate(PagePagination)
+def break_reasons_list(request: HttpRequest, include_inactive: bool = False) -> QuerySet[BreakReason]:
+    """The reasons agents choose from, in their menu order, a page at a time; inactive ones too with
+    include_inactive (admins only)."""
     if include_inactive:
         admin_user(request)
-    return list(break_reason_list(active_only=not include_inactive))
+    return break_reason_list(active_only=not include_inactive)
 
 
 @router.post("/break-reasons", response={201: BreakReasonOut}, tags=["break reasons"])

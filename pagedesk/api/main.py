@@ -35,7 +35,9 @@ api = NinjaAPI(
         "does not allow it, 404 for an unknown id the caller may see or a path no endpoint serves, 405 "
         "(with an `Allow` header) for a method the path does not take, 409 for a conflict (duplicate name, "
         "a campaign with history), 422 for a malformed or out-of-range field, 400 for a rule the request "
-        "breaks as a whole (overlapping schedule ranges, weak password, non-agent member)."
+        "breaks as a whole (overlapping schedule ranges, weak password, non-agent member). "
+        "Paged lists (users, break reasons) take `?page=N&page_size=M` and answer "
+        "`{items, count, page, page_size, pages, next, previous}`; a page past the last is a 404."
     ),
     auth=api_auth,
     urls_namespace="api",

@@ -20,9 +20,9 @@ NEW_USER = {
 
 
 def test_admin_lists_users_and_filters_by_role(admin_api, sam, alice, bob):
-    everyone = admin_api.get("/users").json()
+    everyone = admin_api.get("/users").json()["items"]
     assert [u["username"] for u in everyone] == ["ada", "alice", "bob", "sam"]
-    agents = admin_api.get("/users", role="agent").json()
+    agents = admin_api.get("/users", role="agent").json()["items"]
     assert [u["username"] for u in agents] == ["alice", "bob"]
     assert agents[0]["presence"] == "offline"
     assert admin_api.get("/users", role="boss").status_code == 422
@@ -143,9 +143,9 @@ def test_me_answers_for_every_role(api_as, request, who):
 
 def test_everyone_lists_active_break_reasons_admins_also_inactive(admin_api, api_as, alice, lunch):
     BreakReason.objects.create(name="Retired", active=False)
-    assert [r["name"] for r in api_as(alice).get("/break-reasons").json()] == ["Lunch"]
+    assert [r["name"] for r in api_as(alice).get("/break-reasons").json()["items"]] == ["Lunch"]
     assert api_as(alice).get("/break-reasons", include_inactive="true").status_code == 403
-    assert {r["name"] for r in admin_api.get("/break-reasons", include_inactive="true").json()} == {
+    assert {r["name"] for r in admin_api.get("/break-reasons", include_inactive="true").json()["items"]} == {
         "Lunch",
         "Retired",
     }

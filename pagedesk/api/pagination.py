@@ -1,0 +1,78 @@
+"""Page-number pagination for the API's list endpoints (`@paginate(PagePagination)` under the route).
+
+`?page=N&page_size=M` (default NINJA_PAGINATION_PER_PAGE, at most MAX_PAGE_SIZE); the body is
+`{"items": [...], "count", "page", "page_size", "pages", "next", "previous"}`, where next/previous are
+the same request's path and query with another page number, or null. Page numbers rather than
+cursors: the lists are small admin lists ordered by a unique name, and clients want "page 3 of 7".
+A page past the last is a 404 (there is nothing at that address), a page or size out of range a 422;
+both carry the API's error shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+from ninja.conf import settings as ninja_settings
+from ninja.pagination import PaginationBase
+
+from pagedesk.core.errors import ApplicationError
+
+PAGE_SIZE: int = ninja_settings.PAGINATION_PER_PAGE
+MAX_PAGE_SIZE = 100
+
+
+class PagePagination(PaginationBase):
+    class Input(Schema):
+        page: int = Field(1, ge=1, description="Page number, from 1.")
+        page_size: int = Field(
+            PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, 1–{MAX_PAGE_SIZE}."
+        )
+
+    class Output(Schema):
+        items: list[Any]
+        count: int = Field(description="Items on every page together.")
+        page: int
+        page_size: int
+        pages: int = Field(description="Number of pages (at least 1, even when there are no items).")
+        next: str | None = Field(description="Path and query of the next page, or null on the last.")
+        previous: str | None = Field(description="Path and query of the previous page, or null.")
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Any], pagination: Any, request: HttpRequest, **params: Any
+    ) -> dict[str, Any]:
+        # Without a total order rows can repeat or vanish between pages; the selectors order by a
+        # unique column, and this catches one that forgets.
+        assert queryset.ordered, "paginate an ordered queryset"
+        number, size = pagination.page, pagination.page_size
+        count = queryset.count()
+        pages = max(1, -(-count // size))
+        if number > pages:
+            raise ApplicationError(
+                "page_out_of_range",
+                _("There is no page %(page)s: %(count)s items make %(pages)s page(s) of %(size)s.")
+                % {"page": number, "count": count, "pages": pages, "size": size},
+                status=404,
+                field="page",
+            )
+        start = (number - 1) * size
+        return {
+            "items": list(queryset[start : start + size]),
+            "count": count,
+            "page": number,
+            "page_size": size,
+            "pages": pages,
+            "next": _page_url(request, number + 1) if number < pages else None,
+            "previous": _page_url(request, number - 1) if number > 1 else None,
+        }
+
+
+def _page_url(request: HttpRequest, number: int) -> str:
+    # A path, not an absolute URL: behind a proxy the scheme and host this process sees may not be
+    # the ones the client used.
+    query = request.GET.copy()
+    query["page"] = str(number)
+    return f"{request.path}?{query.urlencode()}"
