@@ -31,8 +31,25 @@ def pct(values: list[float], p: float) -> float:
 
 
 @contextlib.contextmanager
-def database(engine: str) -> Iterator[dict[str, str]]:
-    """Environment for a child process using a fresh database; dropped afterwards."""
+def database(engine: str, keep: str = "") -> Iterator[dict[str, str]]:
+    """Environment for a child process using a fresh database, dropped afterwards; or, with `keep`, a
+    named one (PostgreSQL database / SQLite file under the temp dir) that is built once and kept, so
+    iterating on a query does not rebuild 1 M messages each run. Drop it yourself when done."""
+    if keep:
+        data_dir = str(Path(tempfile.gettempdir()) / f"pagedesk-bench-{keep}")
+        os.makedirs(data_dir, exist_ok=True)
+        env = {**os.environ, "PAGEDESK_DATA_DIR": data_dir, "PAGEDESK_LOG_LEVEL": "WARNING"}
+        if engine == "postgres":
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+                if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [keep]).fetchone():
+                    admin.execute(f'CREATE DATABASE "{keep}"')
+            env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{keep}"
+        else:
+            env["DATABASE_URL"] = f"sqlite:///{data_dir}/bench.sqlite3"
+        yield env
+        return
     data_dir = tempfile.mkdtemp(prefix="pagedesk-bench-")
     env = {**os.environ, "PAGEDESK_DATA_DIR": data_dir, "PAGEDESK_LOG_LEVEL": "WARNING"}
     name = ""
@@ -56,8 +73,8 @@ def database(engine: str) -> Iterator[dict[str, str]]:
         subprocess.run(["rm", "-rf", data_dir], check=False)
 
 
-def run_child(script: Path, engine: str, args: list[str]) -> int:
-    with database(engine) as env:
+def run_child(script: Path, engine: str, args: list[str], keep: str = "") -> int:
+    with database(engine, keep) as env:
         return subprocess.call([sys.executable, str(script), "--child", engine, *args], env=env, cwd=ROOT)
 
 
@@ -91,6 +108,20 @@ def build(target_messages: int) -> dict[str, object]:
     from pagedesk.conversations.models import Conversation, ConversationState, Message
     from tests.fixtures.traffic import build_traffic
 
+    last_day = FIRST_DAY + dt.timedelta(days=DAYS - 1)
+    if Message.objects.exists():  # a kept database (--keep): already built
+        from pagedesk.accounts.models import User
+        from pagedesk.campaigns.models import Campaign
+
+        return {
+            "admin": User.objects.get(username="ada"),
+            "sam": User.objects.get(username="sam"),
+            "campaigns": list(Campaign.objects.order_by("pk")),
+            "messages": Message.objects.count(),
+            "conversations": Conversation.objects.count(),
+            "build_seconds": 0.0,
+            "last_day": last_day,
+        }
     admin = user_create(username="ada", role="admin", password=None)
     sam = user_create(username="sam", role="supervisor", password=None)
     agents = [user_create(username=f"agent{i}", role="agent", password=None) for i in range(8)]
@@ -108,7 +139,6 @@ def build(target_messages: int) -> dict[str, object]:
     # Measured mix ≈ 7 messages per conversation at messages_per_conversation=10.
     per_day = max(20, round(target_messages / 7.0 / DAYS / len(campaigns)))
     started = time.perf_counter()
-    last_day = FIRST_DAY + dt.timedelta(days=DAYS - 1)
     for offset in range(DAYS):
         day = FIRST_DAY + dt.timedelta(days=offset)
         for campaign, members in campaigns:

@@ -73,6 +73,12 @@ def main() -> None:
     )
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--repeats", type=int, default=60)
+    parser.add_argument(
+        "--keep",
+        default="",
+        metavar="NAME",
+        help="build into database NAME once and keep it for later runs (drop it yourself when done)",
+    )
     parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -86,6 +92,7 @@ def main() -> None:
             Path(__file__).resolve(),
             engine,
             ["--messages", str(args.messages), "--repeats", str(args.repeats)],
+            keep=args.keep,
         )
         if code:
             sys.exit(code)

@@ -81,6 +81,12 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--explain", action="store_true", help="print each statement's plan")
+    parser.add_argument(
+        "--keep",
+        default="",
+        metavar="NAME",
+        help="build into database NAME once and keep it for later runs (drop it yourself when done)",
+    )
     parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -100,6 +106,7 @@ def main() -> None:
                 str(args.repeats),
                 *(["--explain"] if args.explain else []),
             ],
+            keep=args.keep,
         )
         if code:
             sys.exit(code)

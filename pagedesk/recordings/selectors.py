@@ -4,12 +4,16 @@ transcript, attachments and the CSV export rows."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import User
@@ -23,7 +27,14 @@ from pagedesk.conversations.models import (
 )
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
-from pagedesk.recordings.fts import PG_MATCH_SQL, SQLITE_MATCH_SQL, fts_query, search_terms
+from pagedesk.recordings.fts import (
+    PG_ESTIMATE_SQL,
+    PG_MATCH_SQL,
+    PG_MESSAGE_MATCHES_SQL,
+    SQLITE_MATCH_SQL,
+    fts_query,
+    search_terms,
+)
 
 EXPORT_CHUNK = 2000
 
@@ -108,10 +119,61 @@ def _day_bounds(campaign: Campaign, first: dt.date | None, last: dt.date | None)
     return condition
 
 
-def text_match_condition(text: str) -> Q:
+# A word in at least this share of all messages is "common" on PostgreSQL: its conversations are found
+# by walking them newest first and probing each one's few messages (EXISTS), which stops after a page
+# (or, for the count, after COUNT_CAP + 1 matches). Below it, the GIN index lists the matching messages
+# once and they are joined to their conversations. At 1 M messages (bench/search.py) a word in ~28 % of
+# messages costs the GIN path ~0.5 s (a hash of 280,000 matches) and the walk ~0.1 s; a rare or absent
+# word costs the walk a probe of every conversation (seconds) and the GIN path a few milliseconds.
+# Where the two meet (~10 %) both cost about the same.
+COMMON_TERM_SHARE = 0.10
+
+
+def _pg_term_share(text: str) -> float:
+    """The planner's estimate of the share of messages matching `text`, from the full-text index's
+    statistics (ANALYZE keeps its most common lexemes and their frequencies); reads no rows. 0 when the
+    table was never analysed, which keeps the GIN path (never ruinous, only slower for common words)."""
+    with connection.cursor() as cursor:
+        cursor.execute(PG_ESTIMATE_SQL, [text])
+        (plan,) = cursor.fetchone()
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'conversations_message'::regclass")
+        (messages,) = cursor.fetchone()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    if not messages or messages <= 0:
+        return 0.0
+    return float(plan[0]["Plan"]["Plan Rows"]) / float(messages)
+
+
+class _PkInArray(Func):
+    """`pk = ANY(ARRAY(<sql>))`: the subquery's ids collected once, then looked up by primary key."""
+
+    output_field = BooleanField()
+
+    def __init__(self, sql: str, params: list[object]) -> None:
+        super().__init__(F("pk"))
+        self.sql, self.params = sql, params
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
+        pk_sql, pk_params = compiler.compile(self.source_expressions[0])
+        return f"{pk_sql} = ANY(ARRAY({self.sql}))", [*pk_params, *self.params]
+
+
+def text_match_condition(text: str) -> Q | Exists | _PkInArray:
     """Conversations with a message matching every word of `text`, through the full-text index."""
     if connection.vendor == "postgresql":
-        return Q(pk__in=RawSQL(PG_MATCH_SQL, [text]))  # noqa: S611 - parameterised, fixed SQL
+        if _pg_term_share(text) >= COMMON_TERM_SHARE:
+            matches = RawSQL(PG_MESSAGE_MATCHES_SQL, [text], output_field=BooleanField())  # noqa: S611
+            return Exists(Message.objects.filter(conversation_id=OuterRef("pk")).filter(matches))
+        return _PkInArray(PG_MATCH_SQL, [text])
     return Q(pk__in=RawSQL(SQLITE_MATCH_SQL, [fts_query(text)]))  # noqa: S611 - parameterised, fixed SQL
 
 
@@ -186,19 +248,51 @@ COUNT_CAP = 10_000
 def recording_page(
     *, conversations: QuerySet[Conversation], number: int, per_page: int = 50
 ) -> RecordingPage:
-    """Three small queries: the capped count, the page's ids (newest first), their rows with joins."""
-    total = conversations.order_by()[: COUNT_CAP + 1].count()
+    """The capped count and the page's ids in one query when the matches fit under the cap (the usual
+    case: one pass over the full-text index, then a sort of at most COUNT_CAP rows); past the cap the
+    page comes from a second, ordered query that stops at the page. Then the page's rows with joins."""
+    number = max(1, number)
+    total, ids = _count_and_page(conversations, number=number, per_page=per_page)
     capped = total > COUNT_CAP
     total = min(total, COUNT_CAP)
     last = max(1, -(-total // per_page))
-    number = min(max(1, number), last)
-    start = (number - 1) * per_page
-    # Ids first (a narrow sort over the matches), then the page's rows with their joins: sorting every
-    # match of a common word with five joined tables attached costs several times more.
-    ids = list(conversations.values_list("pk", flat=True)[start : start + per_page])
+    if number > last:  # past the end (an edited URL, or rows gone since): show the last page
+        number = last
+        total, ids = _count_and_page(conversations, number=number, per_page=per_page)
+        capped = total > COUNT_CAP
+        total = min(total, COUNT_CAP)
+    if capped:
+        # The COUNT_CAP + 1 matches counted are any matches, not the newest: the page needs the order.
+        # Ids first (a narrow sort or an ordered walk), then the page's rows with their joins.
+        start = (number - 1) * per_page
+        ids = list(conversations.values_list("pk", flat=True)[start : start + per_page])
     rows = {c.pk: c for c in conversations.model.objects.filter(pk__in=ids).select_related(*LIST_RELATED)}
     items = [rows[pk] for pk in ids if pk in rows]
     return RecordingPage(items=items, number=number, per_page=per_page, total=total, total_capped=capped)
+
+
+def _count_and_page(
+    conversations: QuerySet[Conversation], *, number: int, per_page: int
+) -> tuple[int, list[int]]:
+    """(matches counted up to COUNT_CAP + 1, ids of page `number` among them, newest first).
+
+    The ids are the right page only when the count is not capped: then `matches` holds every match.
+    """
+    sql, params = (
+        conversations.order_by().values_list("pk", "created_at")[: COUNT_CAP + 1].query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH matches (id, created_at) AS ({sql}) "  # noqa: S608 - Django's own SQL
+            "SELECT id, COUNT(*) OVER () FROM matches ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s",
+            [*params, per_page, (number - 1) * per_page],
+        )
+        rows = cursor.fetchall()
+        if rows:
+            return int(rows[0][1]), [row[0] for row in rows]
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) matches", params)  # noqa: S608 - Django's own SQL
+        (total,) = cursor.fetchone()
+    return int(total), []
 
 
 # --- Transcript -------------------------------------------------------------------------------------
