@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 
 from pagedesk.core import clock, metrics, startup
@@ -43,26 +44,71 @@ _COLUMNS = (
 )
 
 
-# Rows per INSERT statement: 11 parameters each, far under SQLite's 32,766 and PostgreSQL's 65,535.
+# Rows per INSERT statement: 11 parameters each, far under SQLite's 32,766.
 ROWS_PER_STATEMENT = 500
+
+# PostgreSQL receives each column as one binary array (see _insert_sql_postgresql); the element type of
+# each, in _COLUMNS order.
+_PG_ARRAY_TYPES = (
+    "text",
+    "text",
+    "text",
+    "text",
+    "jsonb",
+    "int8",
+    "timestamptz",
+    "text",
+    "text",
+    "timestamptz",
+    "bool",
+)
+
+
+def _quoted(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _conflict_clause() -> str:
+    return f"ON CONFLICT ({_quoted('page_id')}, {_quoted('dedup_key')}) DO NOTHING"
 
 
 @functools.cache
-def _insert_sql(vendor: str, rows: int) -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(column) for column in _COLUMNS)
-    # The payload goes in as JSON text (cast to jsonb on PostgreSQL) rather than through the field's
-    # adapter: one json.dumps per event and nothing else.
-    group = (
-        "("
-        + ", ".join("%s::jsonb" if c == "payload" and vendor == "postgresql" else "%s" for c in _COLUMNS)
-        + ")"
-    )
-    values = ", ".join([group] * rows)
+def _insert_sql_sqlite(rows: int) -> str:
+    columns = ", ".join(_quoted(column) for column in _COLUMNS)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"] * rows)
     # Identifiers come from the model and are quoted; every value is a query parameter.
-    table = quote(InboundEvent._meta.db_table)
-    conflict = f"{quote('page_id')}, {quote('dedup_key')}"
-    return f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({conflict}) DO NOTHING"  # noqa: S608
+    table = _quoted(InboundEvent._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES {values} {_conflict_clause()}"  # noqa: S608
+
+
+@functools.cache
+def _insert_sql_postgresql() -> str:
+    # One statement whatever the batch size: each column travels as one binary array (%b) and unnest()
+    # turns them back into rows. Measured on a 100-event batch against a 1,100-parameter VALUES list:
+    # 0.5–0.7 ms of client CPU instead of 2.0 (no per-value SQL quoting), a constant query text that
+    # psycopg prepares once per connection, and less parsing for the server.
+    columns = ", ".join(_quoted(column) for column in _COLUMNS)
+    arrays = ", ".join(f"%b::{kind}[]" for kind in _PG_ARRAY_TYPES)
+    table = _quoted(InboundEvent._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) {_conflict_clause()}"  # noqa: S608
+
+
+@functools.cache
+def _known_pages_sql(pages: int) -> str:
+    table = _quoted(PageConnection._meta.db_table)
+    column = _quoted("page_id")
+    placeholders = ", ".join(["%s"] * pages)
+    return f"SELECT {column} FROM {table} WHERE {column} IN ({placeholders})"  # noqa: S608
+
+
+def _known_pages(page_ids: set[str]) -> set[str]:
+    """The page ids that have a campaign. Plain SQL: the ORM spent ≈0.5 ms compiling this per request."""
+    wanted = sorted(page_id for page_id in page_ids if page_id)
+    if not wanted:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(_known_pages_sql(len(wanted)), wanted)
+        return {row[0] for row in cursor.fetchall()}
 
 
 @dataclass(frozen=True)
@@ -77,11 +123,7 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
     if not events:
         return StoreResult(0, 0, 0)
     page_ids = {event.page_id for event in events}
-    known = set(
-        PageConnection.objects.filter(page_id__in=page_ids)
-        .exclude(page_id="")
-        .values_list("page_id", flat=True)
-    )
+    known = _known_pages(page_ids)
     now = clock.now()
     rows: list[tuple[Any, ...]] = []
     streams: set[Stream] = set()
@@ -131,16 +173,21 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
 
 def _write(*, rows: list[tuple[Any, ...]], streams: set[Stream]) -> None:
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            # A plain multi-row INSERT instead of bulk_create: building 100 model instances and preparing
-            # their fields cost two thirds of a 100-event POST (profiled), and one statement is one round
-            # trip (executemany on PostgreSQL sends one per row). ON CONFLICT DO NOTHING on the unique
-            # (page_id, dedup_key) skips redeliveries; SQLite ≥ 3.24 and PostgreSQL both accept it.
-            for start in range(0, len(rows), ROWS_PER_STATEMENT):
-                chunk = rows[start : start + ROWS_PER_STATEMENT]
-                cursor.execute(
-                    _insert_sql(connection.vendor, len(chunk)), [value for row in chunk for value in row]
-                )
+        # A plain INSERT instead of bulk_create: building 100 model instances and preparing their fields
+        # cost two thirds of a 100-event POST (profiled), and one statement is one round trip
+        # (executemany sends one per row). ON CONFLICT DO NOTHING on the unique (page_id, dedup_key)
+        # skips redeliveries, including a repeat inside the same body; SQLite ≥ 3.24 and PostgreSQL
+        # both accept it.
+        if connection.vendor == "postgresql":
+            # Django's cursors bind parameters client-side; this one binds them on the server. Same
+            # connection, same transaction (the atomic block above).
+            with psycopg.Cursor(connection.connection) as cursor:
+                cursor.execute(_insert_sql_postgresql(), [list(column) for column in zip(*rows, strict=True)])
+        else:
+            with connection.cursor() as cursor:
+                for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                    chunk = rows[start : start + ROWS_PER_STATEMENT]
+                    cursor.execute(_insert_sql_sqlite(len(chunk)), [value for row in chunk for value in row])
         # Enqueued inside the transaction: the task row commits (or rolls back) with the events.
         inbound_streams_enqueue(streams=streams, per_task=None)
 
