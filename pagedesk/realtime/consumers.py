@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from pagedesk.core import metrics
+from pagedesk.realtime.publish import serving_loop_register
 from pagedesk.realtime.selectors import groups_for_user
 
 
@@ -37,6 +38,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
         self.counted_agent = None
+        # In-memory layer: publishes from worker threads are handed to this loop (realtime.publish).
+        serving_loop_register()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=4401)
@@ -64,5 +67,17 @@ class EventsConsumer(AsyncWebsocketConsumer):
         if text_data == "ping":
             await self.send(text_data="pong")
 
+    async def dispatch(self, message: dict) -> None:
+        # channels runs close_old_connections() before every handler: a hop to the one thread that runs
+        # sync code. Forwarding an event touches no database, and with 200 sockets hearing each queue
+        # event that hop per frame was most of the fan-out's cost (profiled with
+        # bench/inbound_to_agent.py), and it queued behind the requests' own sync work.
+        if message.get("type") == "event.forward":
+            await self.event_forward(message)
+            return
+        await super().dispatch(message)
+
     async def event_forward(self, message: dict) -> None:
-        await self.send(text_data=json.dumps(message["event"]))
+        # `publish` sends the event already serialised; a hand-made message may carry the dict.
+        text = message.get("text")
+        await self.send(text_data=text if isinstance(text, str) else json.dumps(message["event"]))

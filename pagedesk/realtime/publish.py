@@ -3,17 +3,30 @@
 `publish` defers to `transaction.on_commit`, so a rolled-back change never reaches a browser, and
 sends to each audience group through the channel layer. The channel layer is at-most-once; pages
 re-fetch a snapshot on reconnect, so a lost event costs a refresh, never a wrong screen.
+
+Where the send runs. Services are sync code in worker or request threads, the channel layer is async:
+- In-memory layer: its queues belong to the event loop that serves the sockets (uvicorn's), and are
+  not thread-safe. Putting into them from another loop neither is safe nor wakes the serving loop, so
+  a frame waited for that loop's next tick (uvicorn ticks every 0.1 s). The sends are handed to the
+  serving loop itself (the consumers register it on connect).
+- Redis layers: a connection pool per event loop; one long-lived publisher loop in a daemon thread
+  keeps one connection instead of opening a loop (and a connection) per publish.
+Either way the hand-off is fire-and-forget and drained in order by one task per loop, so events
+leave in the order they were committed and the committing thread does not wait for the network.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from pagedesk.realtime.events import Event
@@ -37,30 +50,100 @@ def publish(event: Event, *, to: Iterable[str]) -> None:
     transaction.on_commit(lambda: _send(event, groups))
 
 
+Send = tuple[Any, list[str], dict[str, Any], str]
+
+
+async def _send_groups(layer: Any, groups: list[str], message: dict[str, Any], event_type: str) -> None:
+    for group in groups:
+        try:
+            await layer.group_send(group, message)
+        except Exception:
+            # A realtime hint must never fail the change that committed, nor stop the events after it.
+            logger.exception("could not publish %s to %s", event_type, group)
+
+
+class _Outbox:
+    """Sends handed from any thread to one event loop, run there one after another in arrival order."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._pending: collections.deque[Send] = collections.deque()
+        self._drainer: asyncio.Task[None] | None = None
+
+    def alive(self) -> bool:
+        return self.loop.is_running() and not self.loop.is_closed()
+
+    def put(self, item: Send) -> None:
+        self.loop.call_soon_threadsafe(self._accept, item)
+
+    def _accept(self, item: Send) -> None:  # on the loop
+        self._pending.append(item)
+        if self._drainer is None:
+            self._drainer = self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                await _send_groups(*self._pending.popleft())
+        finally:
+            self._drainer = None
+
+
+_serving: _Outbox | None = None
+_background: _Outbox | None = None
+_background_lock = threading.Lock()
+
+
+def serving_loop_register() -> None:
+    """Call from the event loop that serves websockets (the consumers do, on connect)."""
+    global _serving
+    loop = asyncio.get_running_loop()
+    if _serving is None or _serving.loop is not loop:
+        _serving = _Outbox(loop)
+
+
+def _background_outbox() -> _Outbox:
+    global _background
+    with _background_lock:
+        if _background is None or not _background.alive():
+            loop = asyncio.new_event_loop()
+            started = threading.Event()
+            loop.call_soon(started.set)
+            threading.Thread(target=loop.run_forever, name="pagedesk-publish", daemon=True).start()
+            started.wait(5)
+            _background = _Outbox(loop)
+        return _background
+
+
+def _outbox_for(layer: Any) -> _Outbox | None:
+    if isinstance(layer, InMemoryChannelLayer):
+        serving = _serving
+        # No live serving loop: no socket in this process can hear an in-memory send anyway; the
+        # direct path below keeps tests that drive the layer by hand working.
+        return serving if serving is not None and serving.alive() else None
+    return _background_outbox()
+
+
 def _send(event: Event, groups: list[str]) -> None:
     for listener in list(_listeners):
         listener(event, groups)
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "event.forward", "event": event.as_message()}
-
-    async def send_all() -> None:
-        for group in groups:
-            try:
-                await layer.group_send(group, message)
-            except Exception:
-                # A realtime hint must never fail the request that committed the change.
-                logger.exception("could not publish %s to %s", event.type, group)
-
+    # Serialised once here rather than by each of the (up to hundreds of) sockets that forward it.
+    text = json.dumps(event.as_message())
+    item: Send = (layer, groups, {"type": "event.forward", "text": text}, event.type)
+    outbox = _outbox_for(layer)
+    if outbox is not None:
+        outbox.put(item)
+        return
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        # The usual case: a sync service in a worker or request thread. One hop for all groups.
-        async_to_sync(send_all)()
+        async_to_sync(_send_groups)(*item)
         return
     # A sync service called from a thread that runs an event loop (e.g. a test driving a browser):
     # AsyncToSync refuses to run there, so hand the send to a short-lived thread.
-    thread = threading.Thread(target=async_to_sync(send_all), name="pagedesk-publish")
+    thread = threading.Thread(target=async_to_sync(_send_groups), args=item, name="pagedesk-publish-once")
     thread.start()
     thread.join(timeout=5)
