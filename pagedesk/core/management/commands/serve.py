@@ -61,6 +61,9 @@ class Command(BaseCommand):
             log_level=log_level,
             ws_ping_interval=20,
             ws_ping_timeout=20,
+            # Events are small JSON frames (~200 bytes): deflating each one cost more CPU, on both ends,
+            # than the bytes it saved, and a queue event is sent to every member's socket.
+            ws_per_message_deflate=False,
         )
         try:
             uvicorn.Server(config).run()
