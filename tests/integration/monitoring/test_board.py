@@ -207,3 +207,21 @@ def test_return_to_queue_from_the_board(client_for, campaign, sam, alice, bob):
         client_for(alice).post(reverse("monitoring:conversation_return", args=[conversation.pk])).status_code
         == 403
     )
+
+
+def test_board_names_customers_like_their_contact(campaign, alice):
+    """The board reads three contact columns instead of whole rows; names must match Contact's own."""
+    named = _conv(
+        campaign, "1", state=ConversationState.QUEUED, queued_at=NOW, queue_order=NOW, first_name="Olga"
+    )
+    named.contact.last_name = "Novak"
+    named.contact.save()
+    unnamed = Contact.objects.create(page_id="p", psid="100200399")
+    Conversation.objects.create(
+        campaign=campaign, contact=unnamed, state=ConversationState.ASSIGNED, agent=alice, assigned_at=NOW
+    )
+    snap = board_snapshot(campaign=campaign, now=NOW)
+    assert [(q.customer, q.psid) for q in snap.queue] == [("Olga Novak", "1")]
+    [row] = [r for r in snap.agents if r.username == "alice"]
+    assert [c.customer for c in row.conversations] == [unnamed.display_name]
+    assert unnamed.display_name.endswith("0399")
