@@ -353,3 +353,113 @@ def test_csv_export_streams_100k_rows_in_bounded_memory(client_for, campaign, ad
     # The whole CSV is ~12 MB; streaming keeps the peak to a few chunks' worth.
     assert peak < 8 * 1024 * 1024, peak
     assert peak_chunk < 200_000
+
+
+# --- Search plans and paging at scale --------------------------------------------------------------
+
+
+@pytest.fixture(params=["index", "walk"])
+def plan(request, monkeypatch):
+    """PostgreSQL searches a rare word through the GIN index and a common one by walking conversations
+    newest first (selectors.COMMON_TERM_SHARE); both must find exactly the same conversations. Forcing
+    the share makes one plan run for every word. SQLite has one plan: both params run it."""
+    from pagedesk.recordings import selectors
+
+    monkeypatch.setattr(selectors, "COMMON_TERM_SHARE", 2.0 if request.param == "index" else 0.0)
+    return request.param
+
+
+def test_both_search_plans_find_the_same_conversations(plan, campaign, beta, ada, sam, alice, bob):
+    a = _conv(campaign, "1", agent=alice, texts=["Where is my parcel?", "It was due on Tuesday"])
+    b = _conv(
+        campaign, "2", agent=bob, at=AT + dt.timedelta(hours=1), texts=["I want a REFUND for the parcel"]
+    )
+    c = _conv(beta, "3", agent=bob, at=AT + dt.timedelta(hours=2), texts=["parcel lost"])
+    _conv(campaign, "4", texts=["Hello there"])
+    assert _ids(ada, text="parcel") == [c.pk, b.pk, a.pk]  # newest first
+    assert _ids(ada, text="refund parcel") == [b.pk]
+    assert _ids(ada, text="tuesday parcel") == []
+    assert _ids(ada, text="parce") == []
+    assert _ids(ada, text="nothing-like-this") == []
+    # Access rules and filters hold on either plan.
+    assert _ids(sam, text="parcel") == [b.pk, a.pk]
+    assert _ids(alice, text="parcel") == [a.pk]
+    assert _ids(ada, text="parcel", campaign_id=beta.pk) == [c.pk]
+    assert _ids(ada, text="parcel", agent_id=bob.pk) == [c.pk, b.pk]
+    # An edited message is found by its new words (the stored vector follows the text on PostgreSQL).
+    message = Message.objects.get(text="Hello there")
+    message.text = "Hello, my parcel arrived"
+    message.save()
+    assert len(_ids(ada, text="parcel")) == 4
+    assert _ids(ada, text="hello") == [message.conversation_id]
+
+
+def test_pages_follow_the_list_order_on_both_plans(plan, campaign, ada):
+    from pagedesk.recordings.selectors import recording_page
+
+    for index in range(7):
+        _conv(campaign, str(index), at=AT + dt.timedelta(minutes=index % 3), texts=["parcel"])
+    _conv(campaign, "x", texts=["other"])
+    conversations = recording_list(user=ada, filters=RecordingFilters(text="parcel"))
+    pages = [recording_page(conversations=conversations, number=n, per_page=3) for n in (1, 2, 3)]
+    assert [p.total for p in pages] == [7, 7, 7] and not any(p.total_capped for p in pages)
+    assert [c.pk for p in pages for c in p.items] == list(conversations.values_list("pk", flat=True))
+    assert [p.has_next for p in pages] == [True, True, False]
+    # Past the end (an edited URL): the last page.
+    beyond = recording_page(conversations=conversations, number=9, per_page=3)
+    assert beyond.number == 3 and [c.pk for c in beyond.items] == [c.pk for c in pages[2].items]
+    empty = recording_page(
+        conversations=recording_list(user=ada, filters=RecordingFilters(text="absent")), number=2
+    )
+    assert (empty.total, empty.number, empty.items, empty.total_capped) == (0, 1, [], False)
+
+
+def test_count_is_capped_and_the_page_still_newest_first(plan, monkeypatch, client_for, campaign, ada):
+    from pagedesk.recordings import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 4)
+    made = [_conv(campaign, str(i), at=AT + dt.timedelta(minutes=i), texts=["parcel"]) for i in range(6)]
+    newest_first = [c.pk for c in reversed(made)]
+    conversations = recording_list(user=ada, filters=RecordingFilters(text="parcel"))
+    first = selectors.recording_page(conversations=conversations, number=1, per_page=2)
+    assert (first.total, first.total_capped) == (4, True)
+    assert [c.pk for c in first.items] == newest_first[:2]
+    second = selectors.recording_page(conversations=conversations, number=2, per_page=2)
+    assert [c.pk for c in second.items] == newest_first[2:4]
+
+    html = client_for(ada).get(reverse("recordings:list"), {"q": "parcel"}).content.decode()
+    assert "More than 4 conversations; narrow the filters to count them." in html
+    assert "Exporting more than 4 conversations" in html
+    monkeypatch.setattr(selectors, "COUNT_CAP", 10)
+    html = client_for(ada).get(reverse("recordings:list"), {"q": "parcel"}).content.decode()
+    assert "6 conversations" in html and "More than" not in html
+
+
+def test_capped_count_is_shown_with_thousands_separators(rf, ada):
+    from django.template.loader import render_to_string
+
+    from pagedesk.recordings.selectors import COUNT_CAP, RecordingPage
+
+    request = rf.get("/recordings/", {"q": "order"})
+    request.user = ada
+    page = RecordingPage(items=[], number=2, per_page=50, total=COUNT_CAP, total_capped=True)
+    html = render_to_string("recordings/list.html", {"page": page, "query": "q=order"}, request=request)
+    assert "More than 10,000 conversations; narrow the filters to count them." in html
+    assert "Page 2" in html and "Page 2 of" not in html  # no last page to name
+    assert 'rel="next"' in html and 'rel="prev"' in html
+
+
+def test_postgresql_picks_the_plan_from_the_word_share(campaign, ada, alice, bob):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one plan (FTS5)")
+    from django.db.models import Exists
+
+    from pagedesk.recordings.selectors import text_match_condition
+
+    build_traffic(campaign=campaign, agents=[alice, bob], day=AT.date(), conversations=300)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE conversations_message")
+    # "order" is in about a quarter of the generated messages, the rare word in about 1 %.
+    assert isinstance(text_match_condition("order"), Exists)
+    assert not isinstance(text_match_condition(RARE_WORD), Exists)
+    assert not isinstance(text_match_condition("nothing-like-this"), Exists)
