@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import random
+import zoneinfo
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Min, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Min
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import Presence, User
@@ -90,10 +91,14 @@ def _queue_length(campaign_id: int) -> int:
 
 
 def _audience(campaign: Campaign, *agent_ids: int | None) -> list[str]:
+    return _audience_of(campaign.pk, *agent_ids, enabled=campaign.enabled)
+
+
+def _audience_of(campaign_id: int, *agent_ids: int | None, enabled: bool) -> list[str]:
     """Supervisors always; members' queue group only while the campaign routes (disabled = invisible)."""
-    to = [groups.supervisors(campaign.pk), *(groups.agent(a) for a in agent_ids if a)]
-    if campaign.enabled:
-        to.append(groups.campaign_queue(campaign.pk))
+    to = [groups.supervisors(campaign_id), *(groups.agent(a) for a in agent_ids if a)]
+    if enabled:
+        to.append(groups.campaign_queue(campaign_id))
     return to
 
 
@@ -248,16 +253,29 @@ def _publish_closed(campaign: Campaign, conversation: Conversation, *, agent_id:
 # --- dispatch ------------------------------------------------------------------------------------------
 
 
-def queue_dispatch(*, campaign: Campaign) -> list[Conversation]:
+class Routed(NamedTuple):
+    """One assignment made by a dispatch pass."""
+
+    conversation_id: int
+    agent_id: int
+
+
+def queue_dispatch(*, campaign: Campaign) -> list[Routed]:
     """Assign queued conversations, oldest first, while an eligible agent exists.
 
     One short transaction per assignment. ringall and disabled campaigns assign nothing here (ringall
-    waits for a Take). Returns the conversations assigned, in order; one QueueChanged per pass.
+    waits for a Take). Returns what was assigned, in order; one QueueChanged per pass.
+
+    The pass stops as soon as the last decision's own reads show an empty queue or no free member,
+    without another transaction to find that out: whatever changes that afterwards (an arrival, a
+    requeue, a freed slot, an agent becoming Available) commits later and triggers its own dispatch,
+    and the minute reconciliation backs that up.
     """
-    assigned: list[Conversation] = []
+    campaign_id = campaign.pk
+    assigned: list[Routed] = []
     stale_picks = 0
     for _step in range(MAX_ASSIGNMENTS_PER_PASS):
-        outcome = _assign_next(campaign_id=campaign.pk)
+        outcome = _assign_next(campaign_id=campaign_id)
         if outcome is _STALE_PICK:
             # The picked agent changed between the snapshot and the lock (another campaign, a Take,
             # a presence change): decide again on fresh data. Bounded, in case something keeps
@@ -265,16 +283,22 @@ def queue_dispatch(*, campaign: Campaign) -> list[Conversation]:
             stale_picks += 1
             if stale_picks > MAX_STALE_PICKS:
                 logger.warning(
-                    "dispatch for campaign %s gave up after %d stale picks", campaign.pk, stale_picks
+                    "dispatch for campaign %s gave up after %d stale picks", campaign_id, stale_picks
                 )
                 break
             continue
         if outcome is None:
             break
-        assert isinstance(outcome, Conversation)
-        assigned.append(outcome)
+        assert isinstance(outcome, _Decision)
+        assigned.append(outcome.routed)
+        if not (outcome.more_queued and outcome.more_free):
+            break
     if assigned:
-        _publish_queue_changed(assigned[-1].campaign)
+        # Only an enabled campaign assigns, so the members' queue group is part of the audience.
+        publish(
+            QueueChanged(campaign_id=campaign_id, length=_queue_length(campaign_id)),
+            to=_audience_of(campaign_id, enabled=True),
+        )
     return assigned
 
 
@@ -286,124 +310,274 @@ class _StalePick(Exception):
     pass
 
 
-def _assign_next(*, campaign_id: int) -> Conversation | object | None:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Decision:
+    routed: Routed
+    more_queued: bool  # another conversation was queued behind the one assigned
+    more_free: bool  # another free slot was left among the members read for this decision
+
+
+def _assign_next(*, campaign_id: int) -> _Decision | object | None:
     try:
         return _try_assign_next(campaign_id=campaign_id)
     except _StalePick:
         return _STALE_PICK
 
 
-def _try_assign_next(*, campaign_id: int) -> Conversation | object | None:
+# The dispatch transaction's statements. Hand-written rather than built by the ORM: a decision runs
+# them once per queued customer, and with hundreds of members the ORM's query compilation and model
+# instances cost more than the database work (docs/decisions/routing-locks.md). Only the columns
+# routing needs are read. {names} are table names and constants from the models, filled in once by
+# _dispatch_sql; values always go through %s parameters.
+_DISPATCH_TEMPLATES = {
+    # The last served agent's ring position comes along for rrmemory (None when not a member).
+    "lock_campaign": """
+        SELECT c.enabled, c.strategy, c.max_interactions_per_agent, c.rr_last_agent_id, c.timezone,
+               (SELECT p.position FROM {membership} p WHERE p.campaign_id = c.id AND p.agent_id = c.rr_last_agent_id)
+        FROM {campaign} c WHERE c.id = %s {lock_no_key}""",
+    # The head, and whether anyone waits behind it (a pass ends without one more transaction).
+    "lock_head": """
+        SELECT h.id, h.version, h.transferred_by_id IS NOT NULL,
+               EXISTS (SELECT 1 FROM {conversation} n
+                       WHERE n.campaign_id = h.campaign_id AND n.state = '{queued}' AND n.id <> h.id)
+        FROM {conversation} h WHERE h.campaign_id = %s AND h.state = '{queued}'
+        ORDER BY h.queue_order, h.id LIMIT 1 {lock_head}""",
+    # Available members with their open assignments in every campaign (load counts across campaigns).
+    # last_assigned_at only for leastrecent: parsing a datetime per member is most of the Python
+    # cost of this read, and no other strategy looks at it.
+    "candidates": """
+        SELECT m.agent_id, m.position, m.penalty, NULL,
+               (SELECT COUNT(*) FROM {conversation} l WHERE l.agent_id = m.agent_id AND l.state = '{assigned}')
+        FROM {membership} m JOIN {user} u ON u.id = m.agent_id
+        WHERE m.campaign_id = %s AND u.presence = '{available}' AND u.is_active""",
+    "candidates_leastrecent": """
+        SELECT m.agent_id, m.position, m.penalty, u.last_assigned_at,
+               (SELECT COUNT(*) FROM {conversation} l WHERE l.agent_id = m.agent_id AND l.state = '{assigned}')
+        FROM {membership} m JOIN {user} u ON u.id = m.agent_id
+        WHERE m.campaign_id = %s AND u.presence = '{available}' AND u.is_active""",
+    # fewest: plus this campaign's assignments since local midnight.
+    "candidates_fewest": """
+        SELECT m.agent_id, m.position, m.penalty, NULL,
+               (SELECT COUNT(*) FROM {conversation} l WHERE l.agent_id = m.agent_id AND l.state = '{assigned}'),
+               (SELECT COUNT(*) FROM {assignment} a
+                WHERE a.campaign_id = m.campaign_id AND a.agent_id = m.agent_id AND a.at >= %s)
+        FROM {membership} m JOIN {user} u ON u.id = m.agent_id
+        WHERE m.campaign_id = %s AND u.presence = '{available}' AND u.is_active""",
+    # Takes the agent's row lock; PostgreSQL re-checks the WHERE on the newest row version after any
+    # wait, so no row means the agent left (Break, Offline, deactivated) meanwhile.
+    "lock_agent": """
+        UPDATE {user} SET last_assigned_at = %s WHERE id = %s AND presence = '{available}' AND is_active""",
+    # The re-count under the agent's lock: this statement starts after the lock was granted, so it
+    # sees every assignment committed by whoever held the lock before. No row updated = full.
+    "assign": """
+        UPDATE {conversation}
+        SET state = '{assigned}', agent_id = %(agent)s, assigned_at = COALESCE(assigned_at, %(at)s),
+            version = version + 1
+        WHERE id = %(conversation)s
+          AND (SELECT COUNT(*) FROM {conversation} l WHERE l.agent_id = %(agent)s AND l.state = '{assigned}')
+              < %(max_load)s""",
+    "rr_pointer": "UPDATE {campaign} SET rr_last_agent_id = %(agent)s WHERE id = %(campaign)s",
+    "accept_transfer": """
+        UPDATE {transfer} SET state = '{accepted}', resolved_at = %(at)s
+        WHERE conversation_id = %(conversation)s AND state = '{pending}'""",
+    "insert_assignment": """
+        INSERT INTO {assignment} (conversation_id, campaign_id, agent_id, how, at)
+        VALUES (%(conversation)s, %(campaign)s, %(agent)s, 'routed', %(at)s)""",
+    "insert_event": """
+        INSERT INTO {event} (conversation_id, kind, actor_id, at, data)
+        VALUES (%(conversation)s, 'assigned', NULL, %(at)s, %(event_data)s)""",
+    # PostgreSQL: all the writes after the agent lock in one round trip (data-modifying CTEs share
+    # one snapshot, taken after the lock was granted, like the separate statements on SQLite). The
+    # other writes happen only when the conditional UPDATE assigned; the row count is the event's.
+    "assign_all": """
+        WITH assigned AS ({assign} RETURNING id){rr_pointer_cte}{accept_transfer_cte},
+        recorded AS (
+            INSERT INTO {assignment} (conversation_id, campaign_id, agent_id, how, at)
+            SELECT id, %(campaign)s, %(agent)s, 'routed', %(at)s FROM assigned
+        )
+        INSERT INTO {event} (conversation_id, kind, actor_id, at, data)
+        SELECT id, 'assigned', NULL, %(at)s, %(event_data)s FROM assigned""",
+}
+_RR_POINTER_CTE = """, pointer AS ({rr_pointer} AND EXISTS (SELECT 1 FROM assigned))"""
+_ACCEPT_TRANSFER_CTE = """, accepted AS ({accept_transfer} AND EXISTS (SELECT 1 FROM assigned))"""
+
+
+@functools.cache
+def _dispatch_sql(vendor: str) -> dict[str, str]:
+    """The statements with table names and constants filled in; `assign_all:<rr>:<transfer>` are the
+    PostgreSQL variants with or without the rrmemory pointer and the pending-transfer update."""
+    pg = vendor == "postgresql"
+    names = {
+        "campaign": Campaign._meta.db_table,
+        "conversation": Conversation._meta.db_table,
+        "membership": Membership._meta.db_table,
+        "user": User._meta.db_table,
+        "assignment": Assignment._meta.db_table,
+        "transfer": Transfer._meta.db_table,
+        "event": ConversationEvent._meta.db_table,
+        "queued": QUEUED,
+        "assigned": ASSIGNED,
+        "available": Presence.AVAILABLE,
+        "accepted": TransferState.ACCEPTED,
+        "pending": TransferState.PENDING,
+        # SQLite has no row locks: the IMMEDIATE transaction already holds the database's write lock.
+        "lock_no_key": "FOR NO KEY UPDATE" if pg else "",
+        "lock_head": "FOR UPDATE OF h" if pg else "",
+    }
+    sql = {key: template.format_map(_KeepMissing(names)) for key, template in _DISPATCH_TEMPLATES.items()}
+    combined = sql.pop("assign_all")
+    for rr in (False, True):
+        for accept in (False, True):
+            sql[f"assign_all:{rr:d}:{accept:d}"] = combined.format(
+                assign=sql["assign"],
+                rr_pointer_cte=_RR_POINTER_CTE.format(rr_pointer=sql["rr_pointer"]) if rr else "",
+                accept_transfer_cte=(
+                    _ACCEPT_TRANSFER_CTE.format(accept_transfer=sql["accept_transfer"]) if accept else ""
+                ),
+            )
+    return {key: " ".join(statement.split()) for key, statement in sql.items()}
+
+
+class _KeepMissing(dict[str, str]):
+    """format_map leaves the placeholders it has no value for, for the second pass."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _try_assign_next(*, campaign_id: int) -> _Decision | object | None:
     """One routing decision and assignment in one short transaction (docs/decisions/routing-locks.md).
 
     1. Lock the campaign row: dispatches of one campaign run one at a time, so FIFO holds.
     2. Lock the queue head.
     3. Read the Available members with their loads, unlocked: the policy's inputs.
-    4. Pick; lock the picked agent's row; re-check presence and re-count the load under that lock.
-       Every path that adds to an agent's load holds that agent's lock, so a slot seen free here is
-       free until commit. If the pick went stale, return _STALE_PICK (nothing written) and decide
-       again: locking one row per decision keeps the transaction short with hundreds of members.
+    4. Pick; lock the picked agent's row (re-checking presence), then assign only if the agent's
+       load, re-counted under that lock, is still below the maximum. Every path that adds to an
+       agent's load holds that agent's lock, so a slot seen free here is free until commit. If the
+       pick went stale, nothing is kept and _STALE_PICK says decide again: locking one row per
+       decision keeps the transaction short with hundreds of members.
     """
-    with transaction.atomic():
-        campaign = Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
-        if campaign is None or not campaign.enabled or campaign.strategy == Strategy.RINGALL:
+    sql = _dispatch_sql(connection.vendor)
+    ops = connection.ops
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql["lock_campaign"], [campaign_id])
+        row = cursor.fetchone()
+        if row is None:
             return None
-        conversation = (
-            Conversation.objects.select_for_update(of=("self",))
-            .filter(campaign_id=campaign_id, state=QUEUED)
-            .order_by("queue_order", "pk")
-            .first()
+        enabled, strategy, max_load, rr_last_id, timezone, rr_last_position = row
+        if not enabled or strategy == Strategy.RINGALL:
+            return None
+        cursor.execute(sql["lock_head"], [campaign_id])
+        head = cursor.fetchone()
+        if head is None:
+            return None
+        conversation_id, version, transferred, more_queued = head
+        now = clock.now()
+        candidates = _candidates(
+            cursor,
+            sql,
+            campaign_id=campaign_id,
+            strategy=strategy,
+            max_load=max_load,
+            timezone=timezone,
+            now=now,
         )
-        if conversation is None:
-            return None
-        candidates = _candidates(campaign)
-        if not candidates:
-            return None
+        last_is_away = all(c.agent_id != rr_last_id for c in candidates)
+        if strategy == Strategy.RRMEMORY and rr_last_position is not None and last_is_away:
+            # Away or full: not a candidate, but the turn passes on from their ring position.
+            candidates.append(
+                policy.Candidate(agent_id=rr_last_id, position=rr_last_position, available=False)
+            )
         agent_id = policy.pick(
-            strategy=campaign.strategy,
-            candidates=candidates,
-            max_load=campaign.max_interactions_per_agent,
-            last_served_id=campaign.rr_last_agent_id,
-            rng=_rng,
+            strategy=strategy, candidates=candidates, max_load=max_load, last_served_id=rr_last_id, rng=_rng
         )
         if agent_id is None:
             return None
-        now = clock.now()
-        # Writing last_assigned_at is what takes the agent's row lock (one round trip instead of a
-        # SELECT … FOR UPDATE and then an UPDATE); PostgreSQL re-checks the presence condition on
-        # the latest row version after any wait, so zero rows means the agent left meanwhile.
-        if not User.objects.filter(pk=agent_id, presence=Presence.AVAILABLE, is_active=True).update(
-            last_assigned_at=now
-        ):
+        at = ops.adapt_datetimefield_value(now)
+        cursor.execute(sql["lock_agent"], [at, agent_id])
+        if cursor.rowcount != 1:
             return _STALE_PICK
-        if _load_counts([agent_id]).get(agent_id, 0) >= campaign.max_interactions_per_agent:
-            raise _StalePick  # undo the last_assigned_at write with the rest of the transaction
-        conversation.campaign = campaign
-        agent = User(pk=agent_id, last_assigned_at=now)
-        _assign(
-            conversation, campaign=campaign, agent=agent, how="routed", queue_event=False, agent_locked_at=now
+        writes = {
+            "conversation": conversation_id,
+            "campaign": campaign_id,
+            "agent": agent_id,
+            "at": at,
+            "max_load": max_load,
+            "event_data": ops.adapt_json_value({"agent_id": agent_id, "how": "routed"}, None),
+        }
+        move_pointer = strategy == Strategy.RRMEMORY and rr_last_id != agent_id
+        if connection.vendor == "postgresql":
+            cursor.execute(sql[f"assign_all:{move_pointer:d}:{bool(transferred):d}"], writes)
+            if cursor.rowcount != 1:
+                raise _StalePick  # undo the last_assigned_at write with the rest of the transaction
+        else:
+            cursor.execute(sql["assign"], writes)
+            if cursor.rowcount != 1:
+                raise _StalePick
+            if move_pointer:
+                cursor.execute(sql["rr_pointer"], writes)
+            if transferred:  # only a transferred conversation can have a pending Transfer
+                cursor.execute(sql["accept_transfer"], writes)
+            cursor.execute(sql["insert_assignment"], writes)
+            cursor.execute(sql["insert_event"], writes)
+        publish(
+            ConversationAssigned(
+                conversation_id=conversation_id,
+                campaign_id=campaign_id,
+                agent_id=agent_id,
+                version=version + 1,
+                how="routed",
+            ),
+            to=_audience_of(campaign_id, agent_id, enabled=True),
         )
-        # `agent` is a stand-in carrying only the pk; callers reading conversation.agent load the row.
-        Conversation.agent.field.delete_cached_value(conversation)
-        return conversation
+        more_free = any(c.load + (c.agent_id == agent_id) < max_load for c in candidates if c.available)
+        return _Decision(
+            Routed(conversation_id, agent_id), more_queued=bool(more_queued), more_free=more_free
+        )
 
 
-def _candidates(campaign: Campaign) -> list[policy.Candidate]:
-    """Available members with a free slot, plus (rrmemory) the last served agent's ring position.
+def _candidates(
+    cursor: Any,
+    sql: dict[str, str],
+    *,
+    campaign_id: int,
+    strategy: str,
+    max_load: int,
+    timezone: str,
+    now: dt.datetime,
+) -> list[policy.Candidate]:
+    """The Available members with a free slot: the policy's inputs, one unlocked read.
 
-    One query (two for rrmemory when the last served agent is away); loads are a snapshot, re-checked
-    under the picked agent's lock.
+    Loads are a snapshot, re-checked under the picked agent's lock. Full members are dropped here,
+    not in SQL: a WHERE on the count would run it twice per row.
     """
-    open_load = (
-        Conversation.objects.filter(agent_id=OuterRef("pk"), state=ASSIGNED)
-        .order_by()
-        .values("agent_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    rows = (
-        User.objects.filter(memberships__campaign_id=campaign.pk, presence=Presence.AVAILABLE, is_active=True)
-        .annotate(
-            member_position=F("memberships__position"),
-            member_penalty=F("memberships__penalty"),
-            load=Coalesce(Subquery(open_load), 0),
+    if strategy == Strategy.FEWEST:
+        local_now = now.astimezone(zoneinfo.ZoneInfo(timezone))
+        midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        cursor.execute(
+            sql["candidates_fewest"], [connection.ops.adapt_datetimefield_value(midnight), campaign_id]
         )
-        .values_list("pk", "member_position", "member_penalty", "load", "last_assigned_at")
-    )
-    # Filtered here, not in SQL: a WHERE on the annotation would run the count subquery twice per row.
-    # The last served agent stays in even when full: rrmemory needs their ring position.
-    candidates = [
-        policy.Candidate(agent_id=pk, position=position, penalty=penalty, load=load, last_assigned_at=last)
-        for pk, position, penalty, load, last in rows
-        if load < campaign.max_interactions_per_agent or pk == campaign.rr_last_agent_id
+        return [
+            policy.Candidate(
+                agent_id=a, position=p, penalty=w, load=n, assigned_today=t, last_assigned_at=_aware(last)
+            )
+            for a, p, w, last, n, t in cursor.fetchall()
+            if n < max_load
+        ]
+    key = "candidates_leastrecent" if strategy == Strategy.LEASTRECENT else "candidates"
+    cursor.execute(sql[key], [campaign_id])
+    return [
+        policy.Candidate(agent_id=a, position=p, penalty=w, load=n, last_assigned_at=_aware(last))
+        for a, p, w, last, n in cursor.fetchall()
+        if n < max_load
     ]
-    if campaign.strategy == Strategy.FEWEST and candidates:
-        today = _assigned_today(campaign, [c.agent_id for c in candidates])
-        candidates = [dataclasses.replace(c, assigned_today=today.get(c.agent_id, 0)) for c in candidates]
-    last_id = campaign.rr_last_agent_id
-    last_is_away = all(c.agent_id != last_id for c in candidates)
-    # Away = not Available right now; then their position comes from the member list.
-    if campaign.strategy == Strategy.RRMEMORY and last_id is not None and candidates and last_is_away:
-        position = (
-            Membership.objects.filter(campaign=campaign, agent_id=last_id)
-            .values_list("position", flat=True)
-            .first()
-        )
-        if position is not None:
-            candidates.append(policy.Candidate(agent_id=last_id, position=position, available=False))
-    return candidates
 
 
-def _assigned_today(campaign: Campaign, agent_ids: list[int]) -> dict[int, int]:
-    local_now = clock.now().astimezone(campaign.tzinfo)
-    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = (
-        Assignment.objects.filter(campaign=campaign, agent_id__in=agent_ids, at__gte=midnight)
-        .values("agent_id")
-        .annotate(n=Count("id"))
-        .values_list("agent_id", "n")
-    )
-    return dict(rows)
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands raw datetime columns back naive (they are stored in UTC).
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def _assign(
@@ -457,7 +631,7 @@ def _assign(
         _publish_queue_changed(campaign)
 
 
-def campaign_redispatch(*, campaign: Campaign) -> list[Conversation]:
+def campaign_redispatch(*, campaign: Campaign) -> list[Routed]:
     """Re-route after a campaign change (members, max interactions, enabled, strategy).
 
     campaigns.services calls this after commit of every campaign change.
@@ -465,13 +639,13 @@ def campaign_redispatch(*, campaign: Campaign) -> list[Conversation]:
     return queue_dispatch(campaign=campaign)
 
 
-def agent_redispatch(*, agent_id: int) -> list[Conversation]:
+def agent_redispatch(*, agent_id: int) -> list[Routed]:
     """The agent may have a free slot now: try every campaign they belong to, lowest id first.
 
     Load counts across campaigns, so one freed slot can serve any of them; lowest id first is a
     simple, stable order (cross-campaign priority is not specified).
     """
-    assigned: list[Conversation] = []
+    assigned: list[Routed] = []
     campaign_ids = (
         Membership.objects.filter(agent_id=agent_id, campaign__enabled=True)
         .exclude(campaign__strategy=Strategy.RINGALL)
