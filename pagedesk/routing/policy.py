@@ -1,7 +1,7 @@
 """Which agent gets the next customer: a pure function of plain values (ARCHITECTURE.md §4).
 
-No database, no clock, no randomness of its own: services.py gathers the candidates under the agent
-locks and passes them in, tests pass tables. Member order is (position, agent_id) everywhere, so two
+No database, no clock, no randomness of its own: services.py reads the candidates (a snapshot; the
+picked agent's load is re-counted under that agent's lock) and passes them in, tests pass tables. Member order is (position, agent_id) everywhere, so two
 members with the same position are still ordered deterministically.
 
 Weighted random: weight = 101 − penalty. Penalty 0 weighs 101, penalty 100 weighs 1, so a penalty-100
@@ -35,7 +35,7 @@ class Candidate:
     position: int = 0  # member order
     penalty: int = 0  # 0–100, wrandom only
     available: bool = True  # presence is Available (not Offline, Break or WrapUp)
-    load: int = 0  # open assignments, counted under the agent's lock
+    load: int = 0  # open assignments (snapshot; re-counted under the picked agent's lock)
     assigned_today: int = 0  # fewest: assignments in this campaign since local midnight
     last_assigned_at: dt.datetime | None = None  # leastrecent; None = never assigned
 
