@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 
@@ -79,10 +79,18 @@ def audience(conversation: Conversation) -> list[str]:
 def contact_lock(*, page_id: str, psid: str) -> Contact:
     """Get or create the contact and lock its row: the lock that serialises one customer's events.
 
-    Caller must be inside `transaction.atomic()`.
+    Caller must be inside `transaction.atomic()`. One query for a known contact; a new one is inserted,
+    and a row this transaction inserted is already its own (no one else sees it before commit).
     """
-    contact, _created = Contact.objects.get_or_create(page_id=page_id, psid=psid)
-    return Contact.objects.select_for_update().get(pk=contact.pk)
+    contact = Contact.objects.select_for_update().filter(page_id=page_id, psid=psid).first()
+    if contact is not None:
+        return contact
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(page_id=page_id, psid=psid)
+    except IntegrityError:
+        # Another worker inserted the same customer first (PostgreSQL made us wait for its commit).
+        return Contact.objects.select_for_update().get(page_id=page_id, psid=psid)
 
 
 def contact_profile_set(*, contact_id: int, first_name: str, last_name: str, profile_pic_url: str) -> Contact:
