@@ -9,20 +9,31 @@ the customer messages arrive as signed POST /webhooks/messenger. Two scenarios p
 Layers: the in-memory layer, and RedisPubSubChannelLayer on redis://127.0.0.1:6379 with its own key
 prefix (deleted afterwards). Baseline in the same run: a raw Redis PUBLISH → SUBSCRIBE round trip.
 
-The worker's poll interval dominates this path (the webhook view only stores and enqueues; a worker
-picks the task up): the tuned run polls every 10 ms; one extra run shows the shipped default (0.5 s).
-Samples are sequential (one message in flight) so each frame is attributed to its POST.
+The server is `pagedesk serve` itself (call_command), so what is measured is what ships: its uvicorn
+settings, its worker thread(s) with the 0.5 s fallback poll and the wake-up on enqueue
+(docs/decisions/worker-wake-up.md). A third run, labelled, swaps in the in-memory layer class that
+pagedesk/config/settings.py should name (docs/decisions/realtime-fan-out.md); `--memory-layer-class ''`
+skips it. Samples are sequential (one message in flight) so each frame is attributed to its POST.
 Everything binds to 127.0.0.1; the whole run is bounded (< 3 min).
 
-Findings (2026-11-25, shared 2-vCPU box, SQLite): the targets (p50 ≤ 20 ms, p99 ≤ 100 ms) are not met,
-and the channel layer is not why: Redis pub/sub adds ~0.1 ms. cProfile of one inbound message processed
-in-process with 200 members on SQLite (no sockets): 240 ms, of which routing's queue_dispatch ~110 ms
-and realtime.publish ~55 ms (one async_to_sync thread hop per audience group, ~11 groups per message;
-since fixed by 672e62f, one hop per event);
-under 200 live sockets the same work competes with the event loop for the GIL. Levers, outside the
-inbox: make routing's dispatch O(1) in queries, a shorter worker poll (or a wake-up on enqueue), PostgreSQL.
-Last run (16:59, load ≈ 2.5): routed p50 679 / p99 1010 ms in-memory, 312 / 708 ms Redis pub/sub;
-ringall to all 200 sockets p50 540 / 140 ms; webhook ack p50 57 / 20 ms; raw Redis round trip 0.12 ms.
+Findings (2026-11-25, shared 2-vCPU box, SQLite; earlier notes in git history):
+- Before (16:59–18:05, workers polling): routed p50/p99 881/1345 ms in-memory with the shipped 0.5 s
+  poll (load ≈ 2–4.7); with a 10 ms poll 507/1211 ms in-memory, 345/584 ms Redis pub/sub.
+- Now (18:33–18:36, load 3.8–5.4, two runs): routed p50/p99 233–251 / 518–529 ms in-memory as
+  shipped, 136–189 / 388–801 ms with pagedesk.realtime.layers, 122–147 / 258–545 ms Redis pub/sub;
+  ringall to all 200 sockets (last frame) p50 173–218 / 145 / 58–116 ms; webhook ack p50 10–28 ms;
+  raw Redis round trip 0.09–0.12 ms. Targets (p50 ≤ 20 ms, p99 ≤ 100 ms) are still not met.
+- Where it went: the worker slept out its poll (now woken on commit); each publish from a worker thread
+  ran in a new event loop (in-memory: an unsafe put into the serving loop's queues that did not wake
+  it; Redis: a new connection per publish); each forwarded frame hopped to the sync thread
+  (close_old_connections) and swept every channel (in-memory layer): all fixed or ready to switch on.
+- What remains, measured: the fan-out. An rrmemory message sends conversation.queued, queue.changed,
+  conversation.assigned and queue.changed to the campaign's queue group, ~800 frames with 200 members,
+  before the first message.created frame (~125 µs of serving-loop time per frame, plus the client's).
+  A scratch run leaving the queue group out for non-ringall campaigns (routing's audience): routed p50
+  67 ms in both layers (load ≈ 4). Then processing (~10–14 ms, 37 queries, two transactions) and
+  SQLite commits (≈ 5 ms fsync each with synchronous=FULL; store, claim, process, dispatch: four on the
+  path). The raw Redis round trip shows the layer itself is not the problem.
 
 Usage: .venv/bin/python bench/inbound_to_agent.py [--samples 20] [--agents 200]
 """
@@ -51,6 +62,9 @@ SECRET = "bench-inbound-secret"
 PAGE_ROUTED = "910000000000001"
 PAGE_RINGALL = "910000000000002"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# The in-memory layer the settings should name (docs/decisions/realtime-fan-out.md); measured beside the
+# shipped one until they do.
+PROPOSED_MEMORY_LAYER = "pagedesk.realtime.layers.InMemoryChannelLayer"
 DEADLINE_SECONDS = 170  # the whole run stays under 3 minutes
 
 
@@ -59,11 +73,8 @@ DEADLINE_SECONDS = 170  # the whole run stays under 3 minutes
 # =====================================================================================================
 
 
-def serve(port: int, agents: int, interval: float, ready_file: str) -> None:
-    import threading
-
+def serve(port: int, agents: int, layer_class: str, ready_file: str) -> None:
     import django
-    import uvicorn
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pagedesk.config.settings")
     django.setup()
@@ -72,11 +83,13 @@ def serve(port: int, agents: int, interval: float, ready_file: str) -> None:
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
 
+    if layer_class:
+        # A labelled variant: the in-memory layer class the settings do not (yet) name.
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": layer_class}}
     call_command("migrate", verbosity=0)
     from pagedesk.accounts.models import Presence, User
     from pagedesk.campaigns import schedule
     from pagedesk.campaigns.services import MemberSpec, campaign_create, membership_set
-    from pagedesk.core.worker import make_worker
     from pagedesk.messenger.models import PageConnection, TokenStatus
 
     users = [
@@ -108,16 +121,10 @@ def serve(port: int, agents: int, interval: float, ready_file: str) -> None:
         store.create()
         sessions.append(store.session_key)
 
-    workers = [make_worker(interval=interval) for _ in range(2)]
-    for index, worker in enumerate(workers):
-        threading.Thread(target=worker.run, name=f"bench-worker-{index}", daemon=True).start()
-
-    from pagedesk.config.asgi import application
-
     Path(ready_file).write_text(json.dumps({"sessions": sessions, "cookie": settings.SESSION_COOKIE_NAME}))
-    uvicorn.run(
-        application, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
-    )
+    # The shipped configuration: `pagedesk serve` itself (uvicorn settings, worker threads with their
+    # default poll and wake-up on enqueue, start-up hooks).
+    call_command("serve", host="127.0.0.1", port=port, log_level="warning")
 
 
 # =====================================================================================================
@@ -303,7 +310,9 @@ async def redis_cleanup(prefix: str) -> int:
     return len(keys)
 
 
-def run_layer(layer: str, interval: float, agents: int, samples: int, prefix: str) -> dict[str, list[float]]:
+def run_layer(
+    layer: str, agents: int, samples: int, prefix: str, layer_class: str = ""
+) -> dict[str, list[float]]:
     workdir = Path(tempfile.mkdtemp(prefix="pagedesk-bench-inbound-"))
     port = free_port()
     ready = workdir / "ready.json"
@@ -334,8 +343,8 @@ def run_layer(layer: str, interval: float, agents: int, samples: int, prefix: st
             str(port),
             "--agents",
             str(agents),
-            "--interval",
-            str(interval),
+            "--layer-class",
+            layer_class,
             "--ready-file",
             str(ready),
         ],
@@ -350,10 +359,7 @@ def run_layer(layer: str, interval: float, agents: int, samples: int, prefix: st
                 raise RuntimeError("the pagedesk server did not start")
             time.sleep(0.05)
         info = json.loads(ready.read_text())
-        print(
-            f"{layer} layer, worker poll {interval} s: server ready in {time.monotonic() - began:.1f} s",
-            flush=True,
-        )
+        print(f"{layer} layer {layer_class}: server ready in {time.monotonic() - began:.1f} s", flush=True)
         while True:  # uvicorn listening
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
@@ -383,11 +389,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--samples", type=int, default=20)
-    parser.add_argument("--interval", type=float, default=0.01)
+    parser.add_argument("--layer-class", default="")
     parser.add_argument("--ready-file", default="")
+    parser.add_argument(
+        "--memory-layer-class",
+        default=PROPOSED_MEMORY_LAYER,
+        help="also measure the in-memory scenario with this channel layer class ('' to skip the variant)",
+    )
     args = parser.parse_args()
     if args.serve:
-        serve(args.port, args.agents, args.interval, args.ready_file)
+        serve(args.port, args.agents, args.layer_class, args.ready_file)
         return
 
     started = time.monotonic()
@@ -396,23 +407,23 @@ def main() -> None:
         f"inbound → agent: {args.agents} agent sockets, {args.samples} sequential samples per scenario",
         flush=True,
     )
-    runs = [("in-memory layer", "memory", 0.01), ("Redis pub/sub layer", "redis", 0.01)]
+    runs = [("in-memory layer", "memory", ""), ("Redis pub/sub layer", "redis", "")]
+    if args.memory_layer_class:
+        runs.append((f"in-memory layer, {args.memory_layer_class}", "memory", args.memory_layer_class))
     report: dict[str, dict[str, list[float]]] = {}
     try:
         raw = asyncio.run(redis_round_trip(prefix, 500))
-        for title, layer, interval in runs:
-            report[title] = run_layer(layer, interval, args.agents, args.samples, prefix)
+        for title, layer, layer_class in runs:
+            report[title] = run_layer(layer, args.agents, args.samples, prefix, layer_class)
             if time.monotonic() - started > DEADLINE_SECONDS:
                 break
-        if time.monotonic() - started < DEADLINE_SECONDS - 50:
-            report["in-memory, shipped 0.5 s worker poll"] = run_layer("memory", 0.5, args.agents, 5, prefix)
         raw_after = asyncio.run(redis_round_trip(prefix, 500))
     finally:
         removed = asyncio.run(redis_cleanup(prefix))
     baseline = statistics.median(raw + raw_after)
     print(line("raw Redis PUBLISH → SUBSCRIBE", raw + raw_after))
     for title, results in report.items():
-        print(f"{title} (worker poll {'0.5 s' if 'shipped' in title else '10 ms'}):")
+        print(f"{title} (as `pagedesk serve` ships: 0.5 s worker poll, woken on enqueue):")
         for name, values in results.items():
             label = "webhook → " + ("frame, " + name if "ack" not in name else name)
             print(line(label, values))
