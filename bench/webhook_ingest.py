@@ -2,17 +2,49 @@
 
 For SQLite and PostgreSQL, in one run, against baselines measured in the same run:
 - single-event POSTs, closed loop (max sustained acks/s) — vs a Django view doing one INSERT through
-  the same middleware, a bare ASGI endpoint, and a raw driver INSERT+COMMIT loop;
-- single-event POSTs paced at 85/s (open loop) — ack p50/p99 against the 5 ms / 25 ms targets;
-- 100-event batched POSTs — events/s vs a raw batched INSERT (100 rows) + COMMIT loop;
+  the full middleware stack, a bare ASGI endpoint, and a raw driver INSERT+COMMIT loop;
+- single-event POSTs paced at 85/s (open loop) — ack p50/p99 against the 5 ms / 25 ms targets, beside
+  the raw driver doing one INSERT+COMMIT at the same pace (the database's own share of that latency);
+- 100-event batched POSTs — events/s vs a raw batched INSERT (100 rows) + COMMIT loop, app and raw runs
+  alternating so load from elsewhere hits both sides of the ratio;
 - a 1,000-event body — ack time against the 1 s target.
 
-Everything runs on 127.0.0.1: uvicorn (one process, as `pagedesk serve`) in a subprocess, the load
-generator here (a minimal keep-alive HTTP/1.1 client on asyncio, so the client costs little). No task
-worker runs: only the ack path is measured. Loops are bounded by time; each closed-loop figure is the
-median of REPEATS runs. PostgreSQL gets its own database (created and dropped here).
+The raw loops do the same logical work as the ack: the same rows (all columns, the item's JSON, the
+"mid:" dedup keys) into the same table and indexes, ON CONFLICT DO NOTHING, one COMMIT per batch; on
+PostgreSQL on 1 and on CONCURRENCY connections, the better of the two being the batch target's baseline.
+The earlier narrow 3-column table is still printed for reference.
+
+Everything runs on 127.0.0.1: uvicorn serving `pagedesk.config.asgi.application` (one process, as
+`pagedesk serve`; the webhook path on its lean ASGI door) in a subprocess, the load generator here (a
+minimal keep-alive HTTP/1.1 client on asyncio, so the client costs little). No task worker runs: only
+the ack path is measured. Loops are bounded by time; each closed-loop figure is the median of REPEATS
+runs. PostgreSQL gets its own database (created and dropped here).
 
 Usage: .venv/bin/python bench/webhook_ingest.py [--only sqlite|postgres] [--quick]
+
+Findings (2026-11-25, 2 vCPU shared with five other sessions; load average with each run)
+- Before (Django view behind the whole middleware stack, load 0.2 → 3.2 during the run): paced at 85/s
+  p50 7.45 ms SQLite, 10.84 ms PostgreSQL (both MISSED); one request at a time the webhook took
+  8.2 / 6.8 ms where a Django view with no database took 3.3 / 1.8 ms. Batched PostgreSQL 5,679
+  events/s = 0.24 of the old narrow-table raw loop.
+- Where the time went: the middleware stack and Django's per-request thread (the no-DB view's
+  3.3 ms floor); reopening the SQLite connection per request (CONN_MAX_AGE = 0: ≈1 ms); the ORM query
+  for the known pages (0.5 ms to compile; 0.03 ms as SQL); on PostgreSQL, quoting a 1,100-parameter
+  VALUES list client-side (2.0 ms CPU per 100 events, never prepared). Not the group commit: on a quiet
+  path it costs nothing measurable (store p50 0.66 ms with it, 0.65 ms without, SQLite, load 4.0). The
+  fsync is the floor: SQLite COMMIT p50 0.25–0.75 ms, PostgreSQL 1–3.3 ms per commit depending on what
+  else the disk does. The task enqueue (the second INSERT, plus the worker wake-up's NOTIFY on
+  PostgreSQL) is ≈0.25 ms on SQLite and ≈1 ms CPU per 100-stream task on PostgreSQL.
+- After (lean ASGI path with a fixed thread pool, SQL page lookup, unnest() of binary arrays on
+  PostgreSQL), full run at load 4.0 → 4.9: SQLite paced p50 4.76 ms / p99 22.8 ms (OK), one at a time
+  0.93 ms; 940 acks/s closed loop = 6.2 × the Django INSERT view; 100-event batches 12,137 events/s =
+  0.91 of the raw loop; 1,000 events acked in 79 ms (worst 102). PostgreSQL paced p50 7.64 ms / p99 44.7
+  (MISSED), with the raw INSERT+COMMIT paced beside it at p50 1.93 ms; one at a time 2.32 ms; 400
+  acks/s = 1.4 × the Django INSERT view; batches 15,879 events/s = 0.64 of the best raw loop (24,782
+  rows/s on 4 connections; 0.75 of the narrow table) (OK); 1,000 events in 52 ms. Quick runs at load
+  3.0–5.9 put the PostgreSQL paced p50 at 4.24, 5.51 and 6.81 ms, the app's share (webhook minus raw
+  paced) at 1.6–3.1 ms: the PostgreSQL latency target holds only while the database's own commit stays
+  under ≈3 ms, which a shared disk does not guarantee.
 """
 
 from __future__ import annotations
@@ -20,6 +52,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime
 import hashlib
 import hmac
 import json
@@ -94,7 +127,6 @@ def serve(port: int) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pagedesk.config.settings")
     django.setup()
     from django.conf import settings
-    from django.core.asgi import get_asgi_application
 
     from pagedesk.campaigns.models import Campaign
     from pagedesk.messenger.models import PageConnection
@@ -106,8 +138,12 @@ def serve(port: int) -> None:
     PageConnection.objects.update_or_create(
         campaign=campaign, defaults={"page_id": PAGE_ID, "page_name": "Bench"}
     )
-    app = get_asgi_application()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
+    # The application `pagedesk serve` runs (webhook path on its lean ASGI door, the rest through Django).
+    from pagedesk.config.asgi import application
+
+    uvicorn.run(
+        application, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+    )
 
 
 async def bare_app(scope, receive, send):
@@ -298,25 +334,51 @@ async def median_of(port: int, make: Request, repeats: int, seconds: float) -> d
 
 
 # --- raw driver baselines --------------------------------------------------------------------------
+# The same logical work as the app's ack, done by the bare driver: the rows the app stores for these
+# events (all 11 columns, the item's JSON as payload, "mid:<mid>" dedup keys), into the same table with
+# the same indexes, skipping duplicates the same way, one COMMIT per batch. Only the HTTP request, the
+# signature, the parse and the task row are missing: those are the app's overhead being measured.
+# The narrow-table loop (3 columns, one index) is the earlier, table-independent reference.
+
+INBOUND_TABLE = "messenger_inboundevent"
+INBOUND_COLUMNS = "page_id, psid, kind, dedup_key, payload, event_time, received_at, status, error, processed_at, known_page"
+_raw_counter = 0
+
+
+def raw_rows(count: int, received_at: object) -> list[tuple[object, ...]]:
+    """`count` fresh events as the app would store them (unique mids, 500 customers)."""
+    global _raw_counter
+    rows = []
+    for _ in range(count):
+        _raw_counter += 1
+        mid = f"m_raw_{os.getpid()}_{_raw_counter}"
+        psid = f"PSID{_raw_counter % 500}"
+        stamp = 1764070000000 + _raw_counter
+        payload = json.dumps(item(mid, stamp, psid))
+        rows.append(
+            (PAGE_ID, psid, "message", f"mid:{mid}", payload, stamp, received_at, "pending", "", None, True)
+        )
+    return rows
 
 
 def raw_sqlite(path: Path, rows_per_commit: int, seconds: float) -> float:
+    """One connection (SQLite has one writer), the app's pragmas, BEGIN IMMEDIATE … COMMIT per batch."""
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS raw (id INTEGER PRIMARY KEY, page_id TEXT, dedup_key TEXT UNIQUE, payload TEXT)"
+    sql = (
+        f"INSERT INTO {INBOUND_TABLE} ({INBOUND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (page_id, dedup_key) DO NOTHING"
     )
-    payload = json.dumps(item("m_raw", 1, "PSID"))
     rows = 0
     deadline = time.perf_counter() + seconds
     started = time.perf_counter()
     while time.perf_counter() < deadline:
+        # Django's SQLite text form of a UTC datetime.
+        now = str(datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
+        batch = raw_rows(rows_per_commit, now)
         db.execute("BEGIN IMMEDIATE")
-        db.executemany(
-            "INSERT INTO raw (page_id, dedup_key, payload) VALUES (?, ?, ?)",
-            [(PAGE_ID, uuid.uuid4().hex, payload) for _ in range(rows_per_commit)],
-        )
+        db.executemany(sql, batch)
         db.execute("COMMIT")
         rows += rows_per_commit
     elapsed = time.perf_counter() - started
@@ -324,28 +386,126 @@ def raw_sqlite(path: Path, rows_per_commit: int, seconds: float) -> float:
     return rows / elapsed
 
 
-def raw_postgres(url: str, rows_per_commit: int, seconds: float) -> float:
+def raw_postgres(url: str, rows_per_commit: int, seconds: float, connections: int = 1) -> float:
+    """psycopg's own batching (executemany pipelines the rows in one round trip), COMMIT per batch, on
+    `connections` connections at once (threads; the driver releases the GIL while it waits)."""
+    import threading
+
     import psycopg
 
-    with psycopg.connect(url) as db:
+    sql = (
+        f"INSERT INTO {INBOUND_TABLE} ({INBOUND_COLUMNS})"
+        " VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (page_id, dedup_key) DO NOTHING"
+    )
+    counts = [0] * connections
+    lock = threading.Lock()
+    barrier = threading.Barrier(connections + 1)
+    deadline = [0.0]
+
+    def loop(index: int) -> None:
+        with psycopg.connect(url) as db, db.cursor() as cur:
+            barrier.wait()
+            while time.perf_counter() < deadline[0]:
+                with lock:  # raw_rows keeps a global counter
+                    batch = raw_rows(rows_per_commit, datetime.datetime.now(datetime.UTC))
+                cur.executemany(sql, batch)
+                db.commit()
+                counts[index] += rows_per_commit
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(connections)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.perf_counter() + seconds
+    started = time.perf_counter()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def raw_paced(database_url: str, data_dir: Path, rate: float, seconds: float) -> dict[str, float]:
+    """One event's INSERT+COMMIT started every 1/rate s on one connection: the database's own share of
+    the paced ack latency (commit and fsync, waking idle processes), measured right beside it."""
+    latencies: list[float] = []
+    if database_url.startswith("sqlite"):
+        db = sqlite3.connect(data_dir / "bench.sqlite3", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        placeholders = ", ".join(["?"] * 11)
+
+        def one() -> None:
+            row = raw_rows(1, str(datetime.datetime.now(datetime.UTC).replace(tzinfo=None)))[0]
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(f"INSERT INTO {INBOUND_TABLE} ({INBOUND_COLUMNS}) VALUES ({placeholders})", row)
+            db.execute("COMMIT")
+
+        close = db.close
+    else:
+        import psycopg
+
+        pg = psycopg.connect(database_url)
+        placeholders = ", ".join(["%s"] * 11)
+
+        def one() -> None:
+            row = raw_rows(1, datetime.datetime.now(datetime.UTC))[0]
+            pg.execute(f"INSERT INTO {INBOUND_TABLE} ({INBOUND_COLUMNS}) VALUES ({placeholders})", row)
+            pg.commit()
+
+        close = pg.close
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        one()
+        latencies.append(time.perf_counter() - scheduled)
+    close()
+    return {"p50": pct(latencies, 50) * 1000, "p99": pct(latencies, 99) * 1000, "n": len(latencies)}
+
+
+def raw_narrow(database_url: str, data_dir: Path, rows_per_commit: int, seconds: float) -> float:
+    """The earlier baseline: a 3-column table with one unique index (not the app's table)."""
+    payload = json.dumps(item("m_raw", 1, "PSID"))
+    rows = 0
+    if database_url.startswith("sqlite"):
+        db = sqlite3.connect(data_dir / "raw.sqlite3", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
         db.execute(
-            "CREATE TABLE IF NOT EXISTS raw (id BIGSERIAL PRIMARY KEY, page_id TEXT, dedup_key TEXT UNIQUE, payload JSONB)"
+            "CREATE TABLE IF NOT EXISTS raw (id INTEGER PRIMARY KEY, page_id TEXT, dedup_key TEXT UNIQUE, payload TEXT)"
         )
-        db.commit()
-        payload = json.dumps(item("m_raw", 1, "PSID"))
-        rows = 0
         deadline = time.perf_counter() + seconds
         started = time.perf_counter()
-        with db.cursor() as cur:
+        while time.perf_counter() < deadline:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "INSERT INTO raw (page_id, dedup_key, payload) VALUES (?, ?, ?)",
+                [(PAGE_ID, uuid.uuid4().hex, payload) for _ in range(rows_per_commit)],
+            )
+            db.execute("COMMIT")
+            rows += rows_per_commit
+        db.close()
+        return rows / (time.perf_counter() - started)
+    import psycopg
+
+    with psycopg.connect(database_url) as pg:
+        pg.execute(
+            "CREATE TABLE IF NOT EXISTS raw (id BIGSERIAL PRIMARY KEY, page_id TEXT, dedup_key TEXT UNIQUE, payload JSONB)"
+        )
+        pg.commit()
+        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
+        with pg.cursor() as cur:
             while time.perf_counter() < deadline:
                 cur.executemany(
                     "INSERT INTO raw (page_id, dedup_key, payload) VALUES (%s, %s, %s)",
                     [(PAGE_ID, uuid.uuid4().hex, payload) for _ in range(rows_per_commit)],
                 )
-                db.commit()
+                pg.commit()
                 rows += rows_per_commit
-        elapsed = time.perf_counter() - started
-    return rows / elapsed
+        return rows / (time.perf_counter() - started)
 
 
 def raw_median(fn: Callable[[], float], repeats: int) -> float:
@@ -428,14 +588,32 @@ def run_database(name: str, database_url: str, data_dir: Path, quick: bool) -> d
         run = asyncio.run
         out["insert_view"] = run(median_of(port, insert_request, repeats, seconds))
         out["single"] = run(median_of(port, single_request, repeats, seconds))
-        out["paced"] = run(paced(port, single_request, PACED_RATE, 2.0 if quick else PACED_SECONDS))
+        paced_seconds = 2.0 if quick else PACED_SECONDS
+        out["paced"] = run(paced(port, single_request, PACED_RATE, paced_seconds))
+        out["raw_paced"] = raw_paced(database_url, data_dir, PACED_RATE, paced_seconds)
         # One connection, one request at a time: the latency floor of each path.
         out["seq_noop"] = run(closed_loop(port, noop_request, seconds, concurrency=1))
         out["seq_insert"] = run(closed_loop(port, insert_request, seconds, concurrency=1))
         out["seq_single"] = run(closed_loop(port, single_request, seconds, concurrency=1))
-        batch = run(median_of(port, batch_request, repeats, seconds))
+        # Batches: app runs and raw loops alternate, so a burst of load from elsewhere on the machine
+        # hits both sides of the ratio rather than one.
+        run(closed_loop(port, batch_request, 0.3))
+        batch_runs, raw_one, raw_many = [], [], []
+        for _ in range(repeats):
+            batch_runs.append(run(closed_loop(port, batch_request, seconds)))
+            if name == "sqlite":
+                raw_one.append(raw_sqlite(data_dir / "bench.sqlite3", 100, seconds))
+            else:
+                raw_one.append(raw_postgres(database_url, 100, seconds))
+                raw_many.append(raw_postgres(database_url, 100, seconds, connections=CONCURRENCY))
+        batch_runs.sort(key=lambda r: r["rps"])
+        batch = dict(batch_runs[len(batch_runs) // 2])
+        batch["errors"] = sum(r["errors"] for r in batch_runs)
         batch["events_per_s"] = batch["rps"] * 100
         out["batch100"] = batch
+        out["raw_batch"] = statistics.median(raw_one)
+        # SQLite has one writer: more connections only queue behind it.
+        out["raw_batch_conc"] = statistics.median(raw_many) if raw_many else out["raw_batch"]
         big = []
         for _ in range(3 if quick else 5):
             body, headers = webhook_body(1000)
@@ -454,12 +632,14 @@ def run_database(name: str, database_url: str, data_dir: Path, quick: bool) -> d
         out["batch1000_ms"] = big
     raw_seconds = 0.7 if quick else RUN_SECONDS
     if name == "sqlite":
-        raw_path = data_dir / "raw.sqlite3"
-        out["raw_single"] = raw_median(lambda: raw_sqlite(raw_path, 1, raw_seconds), repeats)
-        out["raw_batch"] = raw_median(lambda: raw_sqlite(raw_path, 100, raw_seconds), repeats)
+        db_path = data_dir / "bench.sqlite3"
+        out["raw_single"] = raw_median(lambda: raw_sqlite(db_path, 1, raw_seconds), repeats)
     else:
         out["raw_single"] = raw_median(lambda: raw_postgres(database_url, 1, raw_seconds), repeats)
-        out["raw_batch"] = raw_median(lambda: raw_postgres(database_url, 100, raw_seconds), repeats)
+    out["raw_narrow_single"] = raw_median(lambda: raw_narrow(database_url, data_dir, 1, raw_seconds), repeats)
+    out["raw_narrow_batch"] = raw_median(
+        lambda: raw_narrow(database_url, data_dir, 100, raw_seconds), repeats
+    )
     return out
 
 
@@ -471,15 +651,22 @@ def report(name: str, r: dict[str, object], bare: dict[str, float]) -> None:
         and isinstance(paced_r, dict)
         and isinstance(batch, dict)
     )
-    raw_single, raw_batch = r["raw_single"], r["raw_batch"]
-    assert isinstance(raw_single, float) and isinstance(raw_batch, float)
+    raws = {
+        key: r[key]
+        for key in ("raw_single", "raw_batch", "raw_batch_conc", "raw_narrow_single", "raw_narrow_batch")
+    }
+    assert all(isinstance(value, float) for value in raws.values())
+    raw_single, raw_batch, raw_batch_conc, narrow_single, narrow_batch = (float(v) for v in raws.values())  # type: ignore[arg-type]
     big = r["batch1000_ms"]
     assert isinstance(big, list)
     print(f"\n=== {name} (concurrency {CONCURRENCY}, median of {REPEATS} runs)")
     print(f"  webhook, 1 event/POST      {fmt(single)}")
     print(f"  baseline Django 1 INSERT   {fmt(insert)}")
     print(f"  baseline bare ASGI         {fmt(bare)}")
-    print(f"  baseline raw INSERT+COMMIT {raw_single:8.0f} rows/s (1 connection)")
+    print(
+        f"  baseline raw INSERT+COMMIT {raw_single:8.0f} rows/s = {1000 / raw_single:.2f} ms per commit"
+        f" (1 connection, same rows and table; narrow 3-column table: {narrow_single:.0f} rows/s)"
+    )
     ratio = single["rps"] / insert["rps"]
     print(
         f"  ratio webhook / Django INSERT view = {ratio:.2f} (target >= 0.60: {'OK' if ratio >= 0.6 else 'MISSED'});"
@@ -488,6 +675,12 @@ def report(name: str, r: dict[str, object], bare: dict[str, float]) -> None:
     ok = paced_r["p50"] <= 5 and paced_r["p99"] <= 25
     print(
         f"  webhook paced at {PACED_RATE}/s     {fmt(paced_r)}  (target p50 <= 5, p99 <= 25: {'OK' if ok else 'MISSED'})"
+    )
+    raw_p = r["raw_paced"]
+    assert isinstance(raw_p, dict)
+    print(
+        f"  baseline raw INSERT+COMMIT paced at {PACED_RATE}/s: p50 {raw_p['p50']:.2f} ms  p99 {raw_p['p99']:.2f} ms"
+        f"  (the database's share; webhook p50 minus this = {paced_r['p50'] - raw_p['p50']:.2f} ms)"
     )
     seq = {key: r[key] for key in ("seq_noop", "seq_insert", "seq_single")}
     noop, one_insert, one_webhook = (seq[key] for key in ("seq_noop", "seq_insert", "seq_single"))
@@ -501,10 +694,19 @@ def report(name: str, r: dict[str, object], bare: dict[str, float]) -> None:
     print(
         f"  webhook, 100 events/POST   {batch['events_per_s']:8.0f} events/s  p50 {batch['p50']:6.2f} ms  p99 {batch['p99']:6.2f} ms per POST"
     )
-    print(f"  baseline raw 100-row INSERT+COMMIT {raw_batch:8.0f} rows/s")
-    bratio = batch["events_per_s"] / raw_batch
+    conc = f", {raw_batch_conc:.0f} rows/s on {CONCURRENCY} connections" if name == "postgres" else ""
+    print(
+        f"  baseline raw 100-row INSERT+COMMIT {raw_batch:8.0f} rows/s on 1 connection{conc}"
+        f" (same rows and table); narrow 3-column table {narrow_batch:.0f} rows/s"
+    )
+    # The target is judged against the better of the raw loops on the app's own table.
+    best = max(raw_batch, raw_batch_conc)
+    bratio = batch["events_per_s"] / best
     target = " (target >= 0.40: " + ("OK" if bratio >= 0.4 else "MISSED") + ")" if name == "postgres" else ""
-    print(f"  ratio batched webhook / raw batched INSERT = {bratio:.2f}{target}")
+    print(
+        f"  ratio batched webhook / best raw batched INSERT = {bratio:.2f}{target};"
+        f" / raw narrow table = {batch['events_per_s'] / narrow_batch:.2f}"
+    )
     worst = max(big)
     print(
         f"  1,000-event body acked in   median {statistics.median(big):.0f} ms, worst {worst:.0f} ms"
