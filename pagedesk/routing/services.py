@@ -328,19 +328,19 @@ def _assign_next(*, campaign_id: int) -> _Decision | object | None:
 # them once per queued customer, and with hundreds of members the ORM's query compilation and model
 # instances cost more than the database work (docs/decisions/routing-locks.md). Only the columns
 # routing needs are read. {names} are table names and constants from the models, filled in once by
-# _dispatch_sql; values always go through %s parameters.
+# _dispatch_sql; values always go through %(name)s parameters.
 _DISPATCH_TEMPLATES = {
     # The last served agent's ring position comes along for rrmemory (None when not a member).
     "lock_campaign": """
         SELECT c.enabled, c.strategy, c.max_interactions_per_agent, c.rr_last_agent_id, c.timezone,
                (SELECT p.position FROM {membership} p WHERE p.campaign_id = c.id AND p.agent_id = c.rr_last_agent_id)
-        FROM {campaign} c WHERE c.id = %s {lock_no_key}""",
+        FROM {campaign} c WHERE c.id = %(campaign)s {lock_no_key}""",
     # The head, and whether anyone waits behind it (a pass ends without one more transaction).
     "lock_head": """
         SELECT h.id, h.version, h.transferred_by_id IS NOT NULL,
                EXISTS (SELECT 1 FROM {conversation} n
                        WHERE n.campaign_id = h.campaign_id AND n.state = '{queued}' AND n.id <> h.id)
-        FROM {conversation} h WHERE h.campaign_id = %s AND h.state = '{queued}'
+        FROM {conversation} h WHERE h.campaign_id = %(campaign)s AND h.state = '{queued}'
         ORDER BY h.queue_order, h.id LIMIT 1 {lock_head}""",
     # Available members with their open assignments in every campaign (load counts across campaigns).
     # last_assigned_at only for leastrecent: parsing a datetime per member is most of the Python
@@ -349,24 +349,25 @@ _DISPATCH_TEMPLATES = {
         SELECT m.agent_id, m.position, m.penalty, NULL,
                (SELECT COUNT(*) FROM {conversation} l WHERE l.agent_id = m.agent_id AND l.state = '{assigned}')
         FROM {membership} m JOIN {user} u ON u.id = m.agent_id
-        WHERE m.campaign_id = %s AND u.presence = '{available}' AND u.is_active""",
+        WHERE m.campaign_id = %(campaign)s AND u.presence = '{available}' AND u.is_active""",
     "candidates_leastrecent": """
         SELECT m.agent_id, m.position, m.penalty, u.last_assigned_at,
                (SELECT COUNT(*) FROM {conversation} l WHERE l.agent_id = m.agent_id AND l.state = '{assigned}')
         FROM {membership} m JOIN {user} u ON u.id = m.agent_id
-        WHERE m.campaign_id = %s AND u.presence = '{available}' AND u.is_active""",
+        WHERE m.campaign_id = %(campaign)s AND u.presence = '{available}' AND u.is_active""",
     # fewest: plus this campaign's assignments since local midnight.
     "candidates_fewest": """
         SELECT m.agent_id, m.position, m.penalty, NULL,
                (SELECT COUNT(*) FROM {conversation} l WHERE l.agent_id = m.agent_id AND l.state = '{assigned}'),
                (SELECT COUNT(*) FROM {assignment} a
-                WHERE a.campaign_id = m.campaign_id AND a.agent_id = m.agent_id AND a.at >= %s)
+                WHERE a.campaign_id = m.campaign_id AND a.agent_id = m.agent_id AND a.at >= %(midnight)s)
         FROM {membership} m JOIN {user} u ON u.id = m.agent_id
-        WHERE m.campaign_id = %s AND u.presence = '{available}' AND u.is_active""",
+        WHERE m.campaign_id = %(campaign)s AND u.presence = '{available}' AND u.is_active""",
     # Takes the agent's row lock; PostgreSQL re-checks the WHERE on the newest row version after any
     # wait, so no row means the agent left (Break, Offline, deactivated) meanwhile.
     "lock_agent": """
-        UPDATE {user} SET last_assigned_at = %s WHERE id = %s AND presence = '{available}' AND is_active""",
+        UPDATE {user} SET last_assigned_at = %(at)s
+        WHERE id = %(agent)s AND presence = '{available}' AND is_active""",
     # The re-count under the agent's lock: this statement starts after the lock was granted, so it
     # sees every assignment committed by whoever held the lock before. No row updated = full.
     "assign": """
@@ -456,32 +457,55 @@ def _try_assign_next(*, campaign_id: int) -> _Decision | object | None:
        agent's load holds that agent's lock, so a slot seen free here is free until commit. If the
        pick went stale, nothing is kept and _STALE_PICK says decide again: locking one row per
        decision keeps the transaction short with hundreds of members.
+
+    On PostgreSQL with client-side parameter binding (Django's default) 1–3 and the lock plus the
+    writes of 4 each go in one round trip: several statements in one simple-protocol query still
+    run one after another, each with its own snapshot taken when it starts, so every read sees the
+    same data as it would from separate round trips (the members read after the head lock, the
+    re-count after the agent lock).
     """
     sql = _dispatch_sql(connection.vendor)
-    ops = connection.ops
+    batched = connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get(
+        "server_side_binding"
+    )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql["lock_campaign"], [campaign_id])
-        row = cursor.fetchone()
+        params: dict[str, Any] = {"campaign": campaign_id}
+        members, sent_key = None, ""
+        if batched:
+            guess = _shape_seen.get(campaign_id, _DEFAULT_SHAPE)
+            sent_key = _members_statement(guess, params, now=clock.now())
+            cursor.execute(f"{sql['lock_campaign']}; {sql['lock_head']}; {sql[sent_key]}", params)
+            row = cursor.fetchone()
+            cursor.nextset()
+            head = cursor.fetchone()
+            cursor.nextset()
+            members = cursor.fetchall()
+        else:
+            cursor.execute(sql["lock_campaign"], params)
+            row = cursor.fetchone()
+            head = None
         if row is None:
             return None
         enabled, strategy, max_load, rr_last_id, timezone, rr_last_position = row
         if not enabled or strategy == Strategy.RINGALL:
             return None
-        cursor.execute(sql["lock_head"], [campaign_id])
-        head = cursor.fetchone()
+        if not batched:
+            cursor.execute(sql["lock_head"], params)
+            head = cursor.fetchone()
         if head is None:
             return None
         conversation_id, version, transferred, more_queued = head
         now = clock.now()
-        candidates = _candidates(
-            cursor,
-            sql,
-            campaign_id=campaign_id,
-            strategy=strategy,
-            max_load=max_load,
-            timezone=timezone,
-            now=now,
-        )
+        shape = (strategy, timezone)
+        _shape_seen[campaign_id] = shape
+        fresh: dict[str, Any] = {"campaign": campaign_id}
+        members_key = _members_statement(shape, fresh, now=now)
+        if members is None or members_key != sent_key or fresh != params:
+            # Not batched, or batched with the wrong statement: the strategy or time zone changed
+            # since this process last dispatched the campaign (or local midnight just passed).
+            cursor.execute(sql[members_key], fresh)
+            members = cursor.fetchall()
+        candidates = _candidates(members, strategy=strategy, max_load=max_load)
         last_is_away = all(c.agent_id != rr_last_id for c in candidates)
         if strategy == Strategy.RRMEMORY and rr_last_position is not None and last_is_away:
             # Away or full: not a candidate, but the turn passes on from their ring position.
@@ -493,33 +517,42 @@ def _try_assign_next(*, campaign_id: int) -> _Decision | object | None:
         )
         if agent_id is None:
             return None
-        at = ops.adapt_datetimefield_value(now)
-        cursor.execute(sql["lock_agent"], [at, agent_id])
-        if cursor.rowcount != 1:
-            return _STALE_PICK
+        ops = connection.ops
         writes = {
             "conversation": conversation_id,
             "campaign": campaign_id,
             "agent": agent_id,
-            "at": at,
+            "at": ops.adapt_datetimefield_value(now),
             "max_load": max_load,
             "event_data": ops.adapt_json_value({"agent_id": agent_id, "how": "routed"}, None),
         }
         move_pointer = strategy == Strategy.RRMEMORY and rr_last_id != agent_id
-        if connection.vendor == "postgresql":
-            cursor.execute(sql[f"assign_all:{move_pointer:d}:{bool(transferred):d}"], writes)
-            if cursor.rowcount != 1:
-                raise _StalePick  # undo the last_assigned_at write with the rest of the transaction
-        else:
-            cursor.execute(sql["assign"], writes)
-            if cursor.rowcount != 1:
+        assign_all = f"assign_all:{move_pointer:d}:{bool(transferred):d}"
+        if batched:
+            cursor.execute(f"{sql['lock_agent']}; {sql[assign_all]}", writes)
+            locked = cursor.rowcount
+            cursor.nextset()
+            if locked != 1 or cursor.rowcount != 1:
+                # Both ran; neither may stay: an assignment counts only under the agent's lock.
                 raise _StalePick
-            if move_pointer:
-                cursor.execute(sql["rr_pointer"], writes)
-            if transferred:  # only a transferred conversation can have a pending Transfer
-                cursor.execute(sql["accept_transfer"], writes)
-            cursor.execute(sql["insert_assignment"], writes)
-            cursor.execute(sql["insert_event"], writes)
+        else:
+            cursor.execute(sql["lock_agent"], writes)
+            if cursor.rowcount != 1:
+                return _STALE_PICK
+            if connection.vendor == "postgresql":
+                cursor.execute(sql[assign_all], writes)
+                if cursor.rowcount != 1:
+                    raise _StalePick  # undo the last_assigned_at write with the rest of the transaction
+            else:
+                cursor.execute(sql["assign"], writes)
+                if cursor.rowcount != 1:
+                    raise _StalePick
+                if move_pointer:
+                    cursor.execute(sql["rr_pointer"], writes)
+                if transferred:  # only a transferred conversation can have a pending Transfer
+                    cursor.execute(sql["accept_transfer"], writes)
+                cursor.execute(sql["insert_assignment"], writes)
+                cursor.execute(sql["insert_event"], writes)
         publish(
             ConversationAssigned(
                 conversation_id=conversation_id,
@@ -536,39 +569,39 @@ def _try_assign_next(*, campaign_id: int) -> _Decision | object | None:
         )
 
 
-def _candidates(
-    cursor: Any,
-    sql: dict[str, str],
-    *,
-    campaign_id: int,
-    strategy: str,
-    max_load: int,
-    timezone: str,
-    now: dt.datetime,
-) -> list[policy.Candidate]:
-    """The Available members with a free slot: the policy's inputs, one unlocked read.
+# (strategy, time zone) per campaign as this process last saw them under the campaign lock: which
+# members statement to send along with the locks. Only a guess; checked against the locked row on
+# every decision, and a wrong one costs one more round trip.
+_shape_seen: dict[int, tuple[str, str]] = {}
+_DEFAULT_SHAPE = (Strategy.RRMEMORY.value, "UTC")
+
+
+def _members_statement(shape: tuple[str, str], params: dict[str, Any], *, now: dt.datetime) -> str:
+    """The members statement for this strategy; adds its parameters to `params`."""
+    strategy, timezone = shape
+    if strategy == Strategy.FEWEST:
+        local_now = now.astimezone(zoneinfo.ZoneInfo(timezone))
+        midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        params["midnight"] = connection.ops.adapt_datetimefield_value(midnight)
+        return "candidates_fewest"
+    return "candidates_leastrecent" if strategy == Strategy.LEASTRECENT else "candidates"
+
+
+def _candidates(rows: list[tuple[Any, ...]], *, strategy: str, max_load: int) -> list[policy.Candidate]:
+    """The Available members with a free slot: the policy's inputs.
 
     Loads are a snapshot, re-checked under the picked agent's lock. Full members are dropped here,
     not in SQL: a WHERE on the count would run it twice per row.
     """
     if strategy == Strategy.FEWEST:
-        local_now = now.astimezone(zoneinfo.ZoneInfo(timezone))
-        midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-        cursor.execute(
-            sql["candidates_fewest"], [connection.ops.adapt_datetimefield_value(midnight), campaign_id]
-        )
         return [
-            policy.Candidate(
-                agent_id=a, position=p, penalty=w, load=n, assigned_today=t, last_assigned_at=_aware(last)
-            )
-            for a, p, w, last, n, t in cursor.fetchall()
+            policy.Candidate(agent_id=a, position=p, penalty=w, load=n, assigned_today=t)
+            for a, p, w, _last, n, t in rows
             if n < max_load
         ]
-    key = "candidates_leastrecent" if strategy == Strategy.LEASTRECENT else "candidates"
-    cursor.execute(sql[key], [campaign_id])
     return [
         policy.Candidate(agent_id=a, position=p, penalty=w, load=n, last_assigned_at=_aware(last))
-        for a, p, w, last, n in cursor.fetchall()
+        for a, p, w, last, n in rows
         if n < max_load
     ]
 

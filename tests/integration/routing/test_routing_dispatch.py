@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from pagedesk.accounts.models import Presence, User
+from pagedesk.accounts.services import presence_set
 from pagedesk.campaigns.models import Campaign, Membership
 from pagedesk.conversations.models import Conversation, ConversationEvent, ConversationState
 from pagedesk.core import clock
@@ -166,3 +167,45 @@ def test_dispatch_writes_what_take_and_transfer_write(frozen_clock, alice, publi
     )
     # The arrival announces a queue of 1, the dispatch pass that emptied it a queue of 0.
     assert [e.length for e, _ in published if e.type == "queue.changed"] == [1, 0]
+
+
+def test_a_strategy_change_between_dispatches_is_honoured_at_once(frozen_clock, alice, bob):
+    """PostgreSQL sends the members read along with the locks, guessing its shape from this process's
+    last dispatch of the campaign; the guess must never decide."""
+    campaign = make_campaign("C", agents=[alice, bob], strategy="linear", max_interactions_per_agent=5)
+    available(alice, bob)
+    assert [state_of(arrive(campaign))[1] for _ in range(2)] == [alice.pk, alice.pk]
+    Campaign.objects.filter(pk=campaign.pk).update(strategy="leastrecent")  # no hook: next arrival routes
+    frozen_clock.advance(seconds=1)
+    assert state_of(arrive(campaign))[1] == bob.pk  # never assigned first; linear would say alice
+    frozen_clock.advance(seconds=1)
+    assert state_of(arrive(campaign))[1] == alice.pk  # idle longer than bob now
+
+
+def test_a_pick_of_an_agent_who_left_is_undone_and_decided_again(
+    frozen_clock, alice, bob, lunch, monkeypatch
+):
+    """The agent lock re-checks presence. On PostgreSQL the lock and the writes travel together, so the
+    writes run even when the lock found nobody: they must not survive."""
+    campaign = make_campaign("C", agents=[bob, alice], strategy="linear", max_interactions_per_agent=2)
+    available(alice)
+    presence_set(agent=bob, presence=Presence.BREAK, break_reason=lunch)
+    waiting = queue_while_disabled(campaign, 1)[0]
+
+    real_pick = policy.pick
+    picks: list[int | None] = []
+
+    def pick_bob_first(**kwargs):  # type: ignore[no-untyped-def]
+        picked = bob.pk if not picks else real_pick(**kwargs)
+        picks.append(picked)
+        return picked
+
+    monkeypatch.setattr(services.policy, "pick", pick_bob_first)
+    routed = services.queue_dispatch(campaign=campaign)
+    assert picks == [bob.pk, alice.pk]
+    assert [(r.conversation_id, r.agent_id) for r in routed] == [(waiting.pk, alice.pk)]
+    assert state_of(waiting) == (A, alice.pk)
+    assert not Assignment.objects.filter(agent=bob).exists()
+    assert not ConversationEvent.objects.filter(conversation=waiting, data__agent_id=bob.pk).exists()
+    bob.refresh_from_db()
+    assert bob.last_assigned_at is None
