@@ -45,6 +45,13 @@ Findings (2026-11-25, 2 vCPU shared with five other sessions; load average with 
   3.0–5.9 put the PostgreSQL paced p50 at 4.24, 5.51 and 6.81 ms, the app's share (webhook minus raw
   paced) at 1.6–3.1 ms: the PostgreSQL latency target holds only while the database's own commit stays
   under ≈3 ms, which a shared disk does not guarantee.
+- Inside the PostgreSQL ack at 85/s (server instrumented, load 3.7–4.1): lean app p50 3.7–5.4 ms, of
+  which the database thread 3.3–4.8: known-pages SELECT 0.45–0.6 (the request's first query, so the
+  pool checkout too), task enqueue 0.65–1.0 (its INSERT plus the worker wake-up's NOTIFY: two round
+  trips), BEGIN + events INSERT ≈1, COMMIT ≈0.6; the hops to and from the thread 0.14 + 0.08. Each round
+  trip costs 0.3–0.5 ms when the processes were idle (two wake-ups on a busy CPU). psycopg pipeline
+  mode around the transaction was tried: the enqueue no longer waits, but the COMMIT then waits for all
+  of it; no consistent gain over four alternating runs, so not kept.
 """
 
 from __future__ import annotations
