@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -161,6 +162,22 @@ def _request_finished() -> None:
 
 
 _receive_async = sync_to_async(_receive_in_thread, thread_sensitive=False, executor=_executor)
+
+
+def webhook_threads_close_connections(timeout: float = 10) -> None:
+    """Close the database connections the webhook threads keep (SQLite), e.g. before a test database
+    is dropped: a connection still open then leaves the -wal and -shm files behind.
+
+    One job per thread: each waits at a barrier until every thread holds one, so no thread takes two.
+    """
+    barrier = threading.Barrier(WORKER_THREADS)
+
+    def close_mine() -> None:
+        barrier.wait(timeout)
+        connections.close_all()
+
+    for future in [_executor.submit(close_mine) for _ in range(WORKER_THREADS)]:
+        future.result(timeout)
 
 
 def _host_allowed(headers: dict[bytes, bytes]) -> bool:

@@ -28,6 +28,12 @@ URL = "/webhooks/messenger"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def webhook_threads_closed_afterwards():
+    yield
+    webhooks.webhook_threads_close_connections()
+
+
 @pytest.fixture(autouse=True)
 def facebook_settings(settings):
     settings.FACEBOOK_APP_SECRET = SECRET
