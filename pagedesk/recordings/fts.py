@@ -22,6 +22,8 @@ import re
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 FTS_TABLE = "recordings_message_fts"
+# FTS5's vocabulary (word → number of messages containing it): the SQLite plan choice's statistics.
+FTS_VOCAB_TABLE = "recordings_message_fts_vocab"
 PG_INDEX = "recordings_message_text_fts"
 PG_VECTOR_COLUMN = "text_search"
 
@@ -44,6 +46,13 @@ PG_ESTIMATE_SQL = (
 SQLITE_MATCH_SQL = (
     "SELECT m.conversation_id FROM conversations_message m "
     "WHERE m.id IN (SELECT rowid FROM recordings_message_fts WHERE recordings_message_fts MATCH %s)"
+)
+
+# One message row's match (the walk's probe), `{pk}` being that row's id: FTS5 seeks the id in each
+# word's document list instead of listing every match. (`id IN (SELECT rowid ... MATCH)` here instead
+# is planned as a list rebuilt per probe: minutes for a common word.)
+SQLITE_MESSAGE_MATCHES_SQL = (
+    "EXISTS (SELECT 1 FROM recordings_message_fts WHERE recordings_message_fts MATCH %s AND rowid = {pk})"
 )
 
 _SQLITE_TRIGGERS = [
@@ -125,6 +134,10 @@ def fts_ensure(connection: BaseDatabaseWrapper) -> None:
             "text, content='conversations_message', content_rowid='id', "
             "tokenize='unicode61 remove_diacritics 2')"
         )
+        cursor.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS recordings_message_fts_vocab "
+            "USING fts5vocab(recordings_message_fts, 'row')"
+        )
         for statement in _SQLITE_TRIGGERS + _LIST_INDEXES:
             cursor.execute(statement)
         if triggers < len(_SQLITE_TRIGGERS):
@@ -144,6 +157,7 @@ def fts_drop(connection: BaseDatabaseWrapper) -> None:
             cursor.execute("DROP TRIGGER IF EXISTS recordings_message_fts_ai")
             cursor.execute("DROP TRIGGER IF EXISTS recordings_message_fts_ad")
             cursor.execute("DROP TRIGGER IF EXISTS recordings_message_fts_au")
+            cursor.execute("DROP TABLE IF EXISTS recordings_message_fts_vocab")
             cursor.execute("DROP TABLE IF EXISTS recordings_message_fts")
             cursor.execute("DROP INDEX IF EXISTS recordings_conv_created_idx")
             cursor.execute("DROP INDEX IF EXISTS recordings_conv_campaign_created_idx")

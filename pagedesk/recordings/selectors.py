@@ -28,10 +28,12 @@ from pagedesk.conversations.models import (
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
 from pagedesk.recordings.fts import (
+    FTS_VOCAB_TABLE,
     PG_ESTIMATE_SQL,
     PG_MATCH_SQL,
     PG_MESSAGE_MATCHES_SQL,
     SQLITE_MATCH_SQL,
+    SQLITE_MESSAGE_MATCHES_SQL,
     fts_query,
     search_terms,
 )
@@ -119,14 +121,15 @@ def _day_bounds(campaign: Campaign, first: dt.date | None, last: dt.date | None)
     return condition
 
 
-# A word in at least this share of all messages is "common" on PostgreSQL: its conversations are found
-# by walking them newest first and probing each one's few messages (EXISTS), which stops after a page
-# (or, for the count, after COUNT_CAP + 1 matches). Below it, the GIN index lists the matching messages
-# once and they are joined to their conversations. At 1 M messages (bench/search.py) a word in ~28 % of
-# messages costs the GIN path ~0.5 s (a hash of 280,000 matches) and the walk ~0.1 s; a rare or absent
-# word costs the walk a probe of every conversation (seconds) and the GIN path a few milliseconds.
-# Where the two meet (~10 %) both cost about the same.
-COMMON_TERM_SHARE = 0.10
+# Words matching at least this share of all messages are "common" on PostgreSQL: their conversations
+# are found by walking conversations newest first and probing each one's few messages (EXISTS), which
+# stops after a page (or, for the count, after COUNT_CAP + 1 matches). Below it, the GIN index lists the
+# matching messages once and their conversations are looked up by id. Measured at 1 M messages
+# (bench/search.py data; first page, count included): share 28 % ("order") GIN ~0.5 s, walk ~0.05 s;
+# 8 % ("order refund") GIN 0.42-0.52 s, walk 0.07 s; 2.3 % ("order refund thanks") both ~0.2 s;
+# 1.1 % ("closed") GIN 0.05 s, walk 0.3 s; a rare or absent word: GIN milliseconds, walk seconds
+# (every conversation probed). Hence the line at 3 %, just above where the two cost the same.
+COMMON_TERM_SHARE = 0.03
 
 
 def _pg_term_share(text: str) -> float:
@@ -145,8 +148,26 @@ def _pg_term_share(text: str) -> float:
     return float(plan[0]["Plan"]["Plan Rows"]) / float(messages)
 
 
-class _PkInArray(Func):
-    """`pk = ANY(ARRAY(<sql>))`: the subquery's ids collected once, then looked up by primary key."""
+def _sqlite_term_share(text: str) -> float:
+    """The share of messages matching every word of `text`, from FTS5's own per-word document counts
+    (the fts5vocab table) over the highest message id; words taken as independent, like PostgreSQL's
+    estimate. A word the vocabulary spells differently (diacritics) counts as absent: the index path."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(id) FROM conversations_message")
+        (messages,) = cursor.fetchone()
+        if not messages:
+            return 0.0
+        share = 1.0
+        for term in search_terms(text):
+            cursor.execute(f"SELECT doc FROM {FTS_VOCAB_TABLE} WHERE term = %s", [term.lower()])  # noqa: S608
+            row = cursor.fetchone()
+            share *= (row[0] if row else 0) / messages
+    return share
+
+
+class _AroundPk(Func):
+    """Raw SQL with `{pk}` standing for the model's primary key column, compiled under whatever alias
+    the query gives the table (the message table is U0 inside an EXISTS, for instance)."""
 
     output_field = BooleanField()
 
@@ -164,16 +185,23 @@ class _PkInArray(Func):
         **extra_context: Any,
     ) -> Any:
         pk_sql, pk_params = compiler.compile(self.source_expressions[0])
-        return f"{pk_sql} = ANY(ARRAY({self.sql}))", [*pk_params, *self.params]
+        return self.sql.format(pk=pk_sql), [*pk_params, *self.params]
 
 
-def text_match_condition(text: str) -> Q | Exists | _PkInArray:
-    """Conversations with a message matching every word of `text`, through the full-text index."""
+def text_match_condition(text: str) -> Q | Exists | _AroundPk:
+    """Conversations with a message matching every word of `text`, through the full-text index.
+
+    Common words: EXISTS per conversation (the walk, see COMMON_TERM_SHARE); otherwise the index's
+    matches first. Both plans find the same conversations (tests run each for every word).
+    """
     if connection.vendor == "postgresql":
         if _pg_term_share(text) >= COMMON_TERM_SHARE:
             matches = RawSQL(PG_MESSAGE_MATCHES_SQL, [text], output_field=BooleanField())  # noqa: S611
             return Exists(Message.objects.filter(conversation_id=OuterRef("pk")).filter(matches))
-        return _PkInArray(PG_MATCH_SQL, [text])
+        return _AroundPk("{pk} = ANY(ARRAY(" + PG_MATCH_SQL + "))", [text])
+    if _sqlite_term_share(text) >= COMMON_TERM_SHARE:
+        probe = _AroundPk(SQLITE_MESSAGE_MATCHES_SQL, [fts_query(text)])
+        return Exists(Message.objects.filter(conversation_id=OuterRef("pk")).filter(probe))
     return Q(pk__in=RawSQL(SQLITE_MATCH_SQL, [fts_query(text)]))  # noqa: S611 - parameterised, fixed SQL
 
 
