@@ -102,7 +102,11 @@ def live_app(transactional_db: None, settings) -> Iterator[str]:
         # The server's request threads opened their own connections; close them before the flush.
         from django.db import connections
 
+        from pagedesk.messenger.webhooks import webhook_threads_close_connections
+
         connections.close_all()
+        # The webhook's lean path keeps one connection per pool thread (SQLite) that close_all can't see.
+        webhook_threads_close_connections()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from pagedesk.accounts.models import User
 from pagedesk.campaigns.models import Campaign
+from pagedesk.campaigns import schedule
 from pagedesk.campaigns.services import campaign_create
 from pagedesk.conversations.models import Conversation
 from pagedesk.core.worker import make_worker
@@ -40,7 +41,11 @@ def fb(settings) -> Iterator[Simulator]:
 
 @pytest.fixture
 def acme(transactional_db) -> Campaign:
-    return campaign_create(fields={"name": "Acme Support", "page_name": "Acme Support"})
+    # Open around the clock: the journey must not turn into an after-hours reply when CI runs at night.
+    return campaign_create(
+        fields={"name": "Acme Support", "page_name": "Acme Support"},
+        ranges=[schedule.Range(schedule.ALL_WEEKDAYS, 0, schedule.MINUTES_PER_DAY)],
+    )
 
 
 def activate_through_popup(page: Page, live_app: str, campaign: Campaign) -> None:
