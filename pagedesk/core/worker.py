@@ -35,6 +35,15 @@ logger = logging.getLogger(__name__)
 
 # PostgreSQL channel names are identifiers; NOTIFY is scoped to the database, so this needs no prefix.
 PG_CHANNEL = "pagedesk_tasks"
+# DATABASES OPTIONS that Django's PostgreSQL backend consumes itself, rather than libpq.
+_DJANGO_ONLY_OPTIONS = {
+    "pool",
+    "server_side_binding",
+    "assume_role",
+    "isolation_level",
+    "cursor_factory",
+    "context",
+}
 # A listener that lost its connection retries after this long (the poll covers the gap meanwhile).
 RECONNECT_SECONDS = 2.0
 
@@ -190,13 +199,15 @@ class Listener(threading.Thread):
         import psycopg
 
         db = connections[router.db_for_write(DBTaskResult)].settings_dict
-        params = {
-            "dbname": db["NAME"],
-            "user": db.get("USER"),
-            "password": db.get("PASSWORD"),
-            "host": db.get("HOST"),
-            "port": db.get("PORT"),
-        }
+        # libpq options from DATABASE_URL (sslmode, …) carry over; Django's own keys do not.
+        params = {k: v for k, v in db.get("OPTIONS", {}).items() if k not in _DJANGO_ONLY_OPTIONS}
+        params.update(
+            dbname=db["NAME"],
+            user=db.get("USER"),
+            password=db.get("PASSWORD"),
+            host=db.get("HOST"),
+            port=db.get("PORT"),
+        )
         # Its own connection, outside Django's pool: it sits in LISTEN for the life of the process.
         with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
             conn.execute(f"LISTEN {PG_CHANNEL}")
@@ -206,7 +217,7 @@ class Listener(threading.Thread):
                     self.target.notify()
 
 
-def listener_start(*, ready_timeout: float = 5) -> Listener | None:
+def listener_start(*, ready_timeout: float = 3) -> Listener | None:
     """Start the cross-process listener when the deployment has a transport; None on SQLite alone."""
     kind = transport()
     if not kind:
