@@ -3,7 +3,27 @@ search benchmark's data size, beside the same SQL statements run through the raw
 PostgreSQL and SQLite. The figure is the selector (all its queries plus building the rows), which is
 what a board refresh costs the server before template rendering; the rendered fragment is timed too.
 
+Findings at 1,003,839 messages (2026-11-25, 2 vCPUs shared with five other jobs; the evening of the
+last day: 273 queued and 286 active in the first campaign, 569 and 562 across both; p95 of 60 runs,
+app / raw driver, ms; the second PostgreSQL figure is a run at load average ~4.5, the first at ~2.6):
+
+                                   PostgreSQL 15              SQLite 3.40 (load ~3.5)
+    one campaign                   20 / 7    (40 / 19)        75 / 59
+    all campaigns                  37 / 16   (65 / 31)        175 / 164
+
+  Before: one campaign 67 / 13, all campaigns 103 / 33 (PostgreSQL). The 5× app/raw gap was not
+  query compilation but rows: the active and queued lists loaded whole Conversation + Contact models
+  (twenty columns and seven timestamps each, for ~560 rows); they now read the seven columns shown.
+  For all campaigns PostgreSQL hashed the whole contact table to name 569 queued customers (11-30
+  ms); names are now looked up per row by primary key (1-3 ms). What is left on PostgreSQL: the KPI
+  aggregate (~7 ms to run, ~4 ms for Django to build, per-campaign OR branches in every FILTER) and
+  the Python rows. SQLite reads every conversation of the agents (24 ms) and of the campaigns (31 ms)
+  for "completed today" and the KPIs: it does not combine the per-campaign index ranges the way
+  PostgreSQL's BitmapOr does (a top-level OR did not change its choice); no target is set for SQLite.
+  The fragment render (not part of the target) adds ~40-60 ms: template work, not queries.
+
 Usage: .venv/bin/python bench/board.py [--messages 1000000] [--only sqlite|postgres] [--repeats 60]
+       [--keep NAME]
 """
 
 from __future__ import annotations

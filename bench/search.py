@@ -2,13 +2,42 @@
 term, and term + date + campaign filters, on PostgreSQL and SQLite, beside the same SQL run through the
 raw driver in the same process.
 
-"The query" is what the recordings page runs for its first page: the total (counted up to 10,000, then
-shown as "more than 10,000") and the 50 newest matching conversations (with campaign, contact, agent, disposition joined). Data: tests/fixtures/
-traffic.py over 20 days × 2 campaigns. The issue's target size is 1 M messages; on a 2-vCPU machine
-building that takes a long time, so the size is a flag (default 200,000) and the run prints which size
-it used.
+"The query" is what the recordings page runs for its first page: the plan choice (the word's estimated
+share of messages), the total (counted up to 10,000, then shown as "more than 10,000") with the page's
+ids, and the 50 newest matching conversations (with campaign, contact, agent, disposition joined).
+Data: tests/fixtures/traffic.py over 20 days × 2 campaigns. The issue's target size is 1 M messages
+(about 3.5 min to build on a 2-vCPU machine), so the size is a flag (default 200,000) and the run
+prints which size it used. --keep NAME builds once into a named database and reuses it.
+
+Findings at 1,003,839 messages / 142,840 conversations (2026-11-25, 2 vCPUs shared with five other
+jobs; p95 of 40 runs (SQLite 20), app / raw driver, ms; the second PostgreSQL figure is a run at load
+average ~4.5, the first at ~2.7):
+
+                                   PostgreSQL 15                SQLite 3.40 (load ~2.9)
+    rare term (1,480 hits)         10 / 6     (32 / 23)         15 / 9
+    common term (10,000+)          45 / 36    (106 / 77)        284 / 457 (raw p50 242)
+    term + 3 days + campaign       27 / 29    (82 / 49)         183 / 179
+
+  Before (same data, same machine): rare 64 / 50, common 635 / 542, filtered 562 / 467 (PostgreSQL).
+  What changed and why:
+  - The raw figures were as slow as the app: the plans were the problem. A common word's matches
+    (280,000 messages for "order") were all hashed, then every conversation scanned to probe them.
+    Now a word whose estimated share of messages (PostgreSQL: the planner's statistics through
+    EXPLAIN, no rows read; SQLite: FTS5's vocabulary counts) is at least 3 % walks conversations
+    newest first with EXISTS over each one's messages, stopping at the page or at 10,001 for the count.
+    A rarer word keeps the index: PostgreSQL collects the GIN matches into an array and looks the
+    conversations up by primary key (`id IN (...)` had the planner seq-scan all conversations).
+  - The walk's probe recomputed to_tsvector for every message it touched (~5x the cost); PostgreSQL
+    now stores the vector in a generated column (conversations_message.text_search).
+  - Count and page are one statement when the matches fit under the cap (the usual rare-word case);
+    past the cap the page comes from the ordered walk, which stops after 50.
+  - SQLite, same data, same changes (its walk probes each message id in FTS5; the plan choice reads
+    FTS5's vocabulary counts): common term best-of-3 raw 300 → 255 ms (the page alone 187 → 1 ms; the
+    count of 10,001 is most of it), filtered 170-240 either plan, rare 14 → 13. No target is set for
+    SQLite; its p95 swings most with the machine's load (see the table).
 
 Usage: .venv/bin/python bench/search.py [--messages 1000000] [--only sqlite|postgres] [--repeats 40]
+       [--keep NAME] [--explain]
 """
 
 from __future__ import annotations
