@@ -26,13 +26,23 @@ average before and after (the machine is shared). Targets: decision p99 ≤ 50 m
 ≥ 30 % of the raw loop. Runs in well under two minutes; the database is created here and dropped at
 the end.
 
-Findings (2026-11-25, shared 2-vCPU box, load average ≈ 4–4.8, runs alternated with the previous
-ORM dispatch): app 139–151/s, decision p50 5.9–6.6 ms, p99 15–16 ms, against raw 297–325/s → ratio
-0.43–0.51, violations 0. The ORM dispatch in the same conditions: 57–66/s, p50 15–16 ms, p99 28 ms,
-ratio 0.16–0.29 (0.16 on an idle box: 143 vs 889/s). What changed and what is left:
-docs/decisions/routing-locks.md.
+`--serving-loop` publishes the way a server process does: `pagedesk serve` registers its socket-serving
+loop and publish hands each event to it (with Redis, to one long-lived loop). Without it, this process
+has no sockets and publish falls back to one `async_to_sync` hop (a new thread and loop) per event,
+≈ 1.4 ms wall and 0.5 ms CPU per assignment that no server pays. Both are reported; the default is
+unchanged.
 
-Usage: .venv/bin/python bench/routing_burst.py [--rounds N]
+Findings (2026-11-25, shared 2-vCPU box; the raw loop swings between ≈ 250/s and ≈ 900/s with the
+other sessions' load, so compare figures from the same run):
+- default, load 2.9–3.2: app 249/s, p50 3.8 ms, p99 12 ms vs raw 911/s → ratio 0.27; at load 2.3–3
+  (raw slowed to 260/s) 168/s → 0.64. Violations 0.
+- --serving-loop, same minutes: app 427/s, p50 2.2 ms, p99 9 ms vs raw 894/s → 0.48; 280 vs 706/s
+  → 0.40. Violations 0.
+- the ORM dispatch before (74504ee), default, runs alternated at load ≈ 4: 41–66/s, p50 12–23 ms,
+  ratio 0.08–0.29 (0.16 on an idle box: 143 vs 889/s). Client CPU per assignment 5.3 ms → 1.2 ms.
+What changed and what is left: docs/decisions/routing-locks.md.
+
+Usage: .venv/bin/python bench/routing_burst.py [--rounds N] [--serving-loop]
 """
 
 from __future__ import annotations
@@ -203,9 +213,32 @@ def run_raw(conn, campaign_id: int) -> tuple[float, list[float], int]:  # type: 
     return assigned / elapsed, decisions, assigned
 
 
+def start_serving_loop() -> None:
+    """Stand in for `pagedesk serve`'s socket-serving loop: publish then hands each event to this loop
+    (group_send runs there, in this process) instead of one async_to_sync hop per event, which is
+    what a process without sockets does."""
+    import asyncio
+    import threading
+
+    from pagedesk.realtime import publish
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="bench-serving-loop", daemon=True).start()
+
+    async def register() -> None:
+        publish.serving_loop_register()
+
+    asyncio.run_coroutine_threadsafe(register(), loop).result(timeout=5)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument(
+        "--serving-loop",
+        action="store_true",
+        help="publish the way a server process does (an event loop registered as the socket-serving loop)",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
 
@@ -234,6 +267,8 @@ def main() -> int:
 
         django.setup()
         call_command("migrate", verbosity=0, interactive=False)
+        if args.serving_loop:
+            start_serving_loop()
         campaign_id = setup("Bench burst")
         raw_conn = psycopg.connect(f"{PG_SERVER}/{name}", autocommit=True)
 
@@ -258,6 +293,14 @@ def main() -> int:
         app_rate, raw_rate = statistics.median(app_rates), statistics.median(raw_rates)
         print(
             f"scenario: burst of {BURST} on {AGENTS} agents, cap {MAX_LOAD}, {PREFILL:.0%} pre-filled, {args.rounds} rounds (medians)"
+        )
+        print(
+            "publish: "
+            + (
+                "to a registered serving loop (as in a server process)"
+                if args.serving_loop
+                else "async_to_sync per event (no serving loop)"
+            )
         )
         print(
             f"app  assignments/s: {app_rate:8.1f}   decision p50 {statistics.median(app_decisions) * 1000:6.2f} ms  p99 {p99(app_decisions) * 1000:6.2f} ms"
