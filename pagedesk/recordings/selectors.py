@@ -318,6 +318,8 @@ def _count_and_page(
         rows = cursor.fetchall()
         if rows:
             return int(rows[0][1]), [row[0] for row in rows]
+        if number == 1:  # no match at all
+            return 0, []
         cursor.execute(f"SELECT COUNT(*) FROM ({sql}) matches", params)  # noqa: S608 - Django's own SQL
         (total,) = cursor.fetchone()
     return int(total), []
