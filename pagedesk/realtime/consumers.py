@@ -6,6 +6,7 @@ user's groups, so the same rule decides what a view shows and what a socket hear
 
 from __future__ import annotations
 
+import collections
 import json
 
 from channels.db import database_sync_to_async
@@ -29,8 +30,15 @@ def _agent_disconnected(user: object) -> None:
     agent_disconnected(agent=user)  # type: ignore[arg-type]
 
 
+# How many recently forwarded event ids a socket remembers. The copies of one event (one per group the
+# socket is in) arrive back to back: `publish` sends an event to all its groups before the next event.
+RECENT_EVENT_IDS = 256
+
+
 class EventsConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
+    recent_ids: collections.deque[str]
+    recent_id_set: set[str]
     # An agent's socket counts for routing's disconnect grace period (issue 5): the last socket closing
     # for longer than AGENT_DISCONNECT_GRACE_SECONDS sets the agent Offline.
     counted_agent: object | None = None
@@ -38,6 +46,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
         self.counted_agent = None
+        self.recent_ids = collections.deque()
+        self.recent_id_set = set()
         # In-memory layer: publishes from worker threads are handed to this loop (realtime.publish).
         serving_loop_register()
         user = self.scope.get("user")
@@ -78,6 +88,15 @@ class EventsConsumer(AsyncWebsocketConsumer):
         await super().dispatch(message)
 
     async def event_forward(self, message: dict) -> None:
+        event_id = message.get("id")
+        if event_id is not None:
+            # The layer delivers once per group; a socket in two of the event's groups gets it twice.
+            if event_id in self.recent_id_set:
+                return
+            self.recent_id_set.add(event_id)
+            self.recent_ids.append(event_id)
+            if len(self.recent_ids) > RECENT_EVENT_IDS:
+                self.recent_id_set.discard(self.recent_ids.popleft())
         # `publish` sends the event already serialised; a hand-made message may carry the dict.
         text = message.get("text")
         await self.send(text_data=text if isinstance(text, str) else json.dumps(message["event"]))

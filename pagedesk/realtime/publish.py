@@ -13,6 +13,11 @@ Where the send runs. Services are sync code in worker or request threads, the ch
   keeps one connection instead of opening a loop (and a connection) per publish.
 Either way the hand-off is fire-and-forget and drained in order by one task per loop, so events
 leave in the order they were committed and the committing thread does not wait for the network.
+
+One event, one frame per socket. The layer delivers once per group, and a socket is often in several
+of an event's groups (an agent's own group and their campaign's queue group both hear
+conversation.assigned). Each published event carries a unique `id` in the layer message, and the
+consumer skips an id it has just forwarded.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import collections
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -132,7 +138,9 @@ def _send(event: Event, groups: list[str]) -> None:
         return
     # Serialised once here rather than by each of the (up to hundreds of) sockets that forward it.
     text = json.dumps(event.as_message())
-    item: Send = (layer, groups, {"type": "event.forward", "text": text}, event.type)
+    # uuid4, not a counter: unique across processes, including ones forked after this module loaded.
+    message = {"type": "event.forward", "text": text, "id": uuid.uuid4().hex}
+    item: Send = (layer, groups, message, event.type)
     outbox = _outbox_for(layer)
     if outbox is not None:
         outbox.put(item)

@@ -137,6 +137,15 @@ def media_root(settings, tmp_path):
 # --- the two sides ---------------------------------------------------------------------------------------
 
 
+ASSIGNED_TOAST = "A new conversation was assigned to you."
+RECORD_TOASTS = """() => {
+  window.toastsSeen = [];
+  new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach((node) => {
+    if (node.classList && node.classList.contains("toast")) window.toastsSeen.push(node.textContent);
+  }))).observe(document.getElementById("toasts"), {childList: true});
+}"""
+
+
 def agent_inbox(new_context, live_app: str, login, user: User) -> Page:
     page = new_context().new_page()
     page.set_default_timeout(TIMEOUT)
@@ -222,6 +231,8 @@ def test_three_customers_two_agents_then_after_hours(
     alice_page = agent_inbox(new_context, live_app, login, alice)
     bob_page = agent_inbox(new_context, live_app, login, bob)
     go_available(alice_page)
+    # Every toast alice's inbox shows, kept after it fades (a toast goes after 5 s).
+    alice_page.evaluate(RECORD_TOASTS)
     expect(bob_page.get_by_test_id("presence-state")).to_have_text("Offline")
     alice.refresh_from_db()
     bob.refresh_from_db()
@@ -248,6 +259,10 @@ def test_three_customers_two_agents_then_after_hours(
     expect(alice_page.locator("#count-active")).to_have_text("2")
     expect(alice_page.get_by_test_id("pending-list").locator("li.conv")).to_have_count(0)
     expect(bob_page.get_by_test_id("active-list").locator("li.conv")).to_have_count(0)
+    # One toast per assignment: her socket is in both groups conversation.assigned goes to (her own and
+    # the campaign's), and used to send it twice (four toasts, the sound twice). to_have_count retries
+    # until toasts fade, so four could pass it once two faded: the recorded list below is the check.
+    expect(alice_page.locator("#toasts .toast")).to_have_count(2)
     # Dora's dispatch runs right after her ingest commits, so it may still be under way: give the
     # workers a moment in which a wrong assignment would show, then check the database.
     time.sleep(0.5)
@@ -259,6 +274,7 @@ def test_three_customers_two_agents_then_after_hours(
         (carla.pk, alice.pk),
         (peter.pk, alice.pk),
     ]
+    assert alice_page.evaluate("window.toastsSeen") == [ASSIGNED_TOAST, ASSIGNED_TOAST]
     alice_page.screenshot(path=artifact_path("routing-alice-two.png"))
 
     # Bob turns Available in his inbox: the third conversation is his, live.
