@@ -182,7 +182,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # The project's subclass: its expiry sweep runs once a second, not on every receive (realtime/layers.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "pagedesk.realtime.layers.InMemoryChannelLayer"}}
 
 # --- Background tasks ------------------------------------------------------------------------------
 TASKS = {
