@@ -28,9 +28,3 @@ def run_startup_hooks() -> None:
         except Exception:
             # A failing hook must not keep the app from serving; it is logged and retried next start.
             logger.exception("start-up hook %s failed", getattr(hook, "__qualname__", hook))
-
-
-# Every process that loads the apps imports this module (the apps' ready() register their hooks here),
-# so importing the worker module here connects its wake-up-on-enqueue receiver in every process that
-# may enqueue, including web processes that run no worker themselves.
-from pagedesk.core import worker as _worker  # noqa: E402, F401
