@@ -6,13 +6,16 @@ seconds whenever it finds no task, so a task enqueued just after a poll waits up
 interruptible wait, and every committed enqueue wakes the waiting workers at once:
 - in-process (the worker threads of `pagedesk serve`): a condition variable, notified on commit;
 - across processes (`pagedesk worker`): Redis pub/sub when REDIS_URL is set, else PostgreSQL
-  LISTEN/NOTIFY on PostgreSQL; on SQLite a separate worker process only has the poll.
+  LISTEN/NOTIFY on PostgreSQL; on SQLite a separate worker process only has the poll. The cross-process
+  message is sent by one notifier thread per process, after commit, so the request that enqueued (a
+  webhook ack) waits for no extra round trip; a burst of enqueues becomes one message.
 A wake-up is a hint: the task row is the truth. A worker that misses one (a listener reconnecting, a
 notification lost) still finds the row on its next poll, so the poll stays as the fallback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -115,20 +118,109 @@ def _redis_client(url: str) -> Any:
         return client
 
 
-def _after_commit(kind: str) -> None:
+def _pg_params(using: str) -> dict[str, Any]:
+    """libpq connection parameters for a connection of our own, outside Django's pool."""
+    db = connections[using].settings_dict
+    # libpq options from DATABASE_URL (sslmode, …) carry over; Django's own keys do not.
+    params = {k: v for k, v in db.get("OPTIONS", {}).items() if k not in _DJANGO_ONLY_OPTIONS}
+    params.update(
+        dbname=db["NAME"],
+        user=db.get("USER"),
+        password=db.get("PASSWORD"),
+        host=db.get("HOST"),
+        port=db.get("PORT"),
+    )
+    return {k: v for k, v in params.items() if v}
+
+
+class Notifier(threading.Thread):
+    """Sends the cross-process wake-up for committed enqueues, off the committing thread.
+
+    `request()` only sets a flag; this thread sends one message per wake of its own, so every enqueue
+    committed before a send is covered by it and a burst of enqueues costs one message. The flag is
+    cleared *before* sending: an enqueue that commits during a send sets it again and gets its own.
+    On PostgreSQL it owns a connection (`SELECT pg_notify(...)`), closed after IDLE_CLOSE_SECONDS
+    without wake-ups so an idle process holds no backend (and a test database can be dropped).
+    """
+
+    IDLE_CLOSE_SECONDS = 1.0
+
+    def __init__(self, kind: str, using: str) -> None:
+        super().__init__(name=f"pagedesk-wakeup-notify-{kind}", daemon=True)
+        self.kind = kind
+        self.using = using
+        self._wanted = threading.Event()
+        self.connection: Any = None
+        # Counts messages sent; tests use it to see bursts coalesce.
+        self.sent = 0
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def run(self) -> None:
+        while True:
+            if not self._wanted.wait(self.IDLE_CLOSE_SECONDS if self.connection is not None else None):
+                self._close()
+                continue
+            self._wanted.clear()
+            # One retry on a fresh connection: a kept connection may have died while idle.
+            for attempt in (1, 2):
+                try:
+                    self._send()
+                    self.sent += 1
+                    break
+                except Exception as exc:
+                    self._close()
+                    if attempt == 2:
+                        # The task row is committed; a worker elsewhere finds it on its next poll.
+                        logger.warning("task wake-up not sent (%s): %s", self.kind, exc)
+
+    def _send(self) -> None:
+        if self.kind == "redis":
+            _redis_client(settings.REDIS_URL).publish(redis_channel(), b"1")
+            return
+        if self.connection is None:
+            import psycopg
+
+            self.connection = psycopg.connect(**_pg_params(self.using), autocommit=True, connect_timeout=2)
+        self.connection.execute("SELECT pg_notify(%s, '')", [PG_CHANNEL])
+
+    def _close(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            # A connection that died while idle may fail to close; it is dropped either way.
+            with contextlib.suppress(Exception):
+                connection.close()
+
+
+_notifiers: dict[tuple[str, str], Notifier] = {}
+_notifiers_lock = threading.Lock()
+
+
+def notifier_for(kind: str, using: str) -> Notifier:
+    """This process's notifier for a transport (started on first use, and again after a fork)."""
+    with _notifiers_lock:
+        notifier = _notifiers.get((kind, using))
+        if notifier is None or not notifier.is_alive():
+            notifier = Notifier(kind, using)
+            notifier.start()
+            _notifiers[(kind, using)] = notifier
+        return notifier
+
+
+def _after_commit(kind: str, using: str) -> None:
     wakeup.notify()
-    if kind != "redis":
-        return
-    try:
-        _redis_client(settings.REDIS_URL).publish(redis_channel(), b"1")
-    except Exception as exc:
-        # The task row is committed; a worker elsewhere finds it on its next poll.
-        logger.warning("task wake-up not published to Redis: %s", exc)
+    if kind:
+        notifier_for(kind, using).request()
 
 
 @receiver(task_enqueued, dispatch_uid="pagedesk.core.worker.wake_on_enqueue")
 def wake_on_enqueue(sender: type, task_result: Any, **kwargs: object) -> None:
-    """Wake idle workers once the transaction that enqueued the task commits (never on rollback)."""
+    """Wake idle workers once the transaction that enqueued the task commits (never on rollback).
+
+    Nothing is sent inside the enqueueing transaction: a NOTIFY there cost the request a round trip
+    and serialised its commit with every other notifying commit (docs/decisions/worker-wake-up.md).
+    """
     if not (isinstance(sender, type) and issubclass(sender, DatabaseBackend)):
         return
     run_after: dt.datetime | None = task_result.task.run_after
@@ -136,12 +228,7 @@ def wake_on_enqueue(sender: type, task_result: Any, **kwargs: object) -> None:
         return  # deferred: nobody can run it yet, and the poll notices it once it is due
     using = router.db_for_write(DBTaskResult)
     kind = transport(using)
-    if kind == "postgres":
-        # NOTIFY is transactional: PostgreSQL delivers it on commit and drops it on rollback, and folds
-        # repeats within one transaction into one. Outside a transaction the row is already committed.
-        with connections[using].cursor() as cursor:
-            cursor.execute(f"NOTIFY {PG_CHANNEL}")
-    transaction.on_commit(lambda: _after_commit(kind), using=using)
+    transaction.on_commit(lambda: _after_commit(kind, using), using=using)
 
 
 # --- the receiving side: a listener thread per worker process ----------------------------------------
@@ -198,18 +285,9 @@ class Listener(threading.Thread):
     def _listen_postgres(self) -> None:
         import psycopg
 
-        db = connections[router.db_for_write(DBTaskResult)].settings_dict
-        # libpq options from DATABASE_URL (sslmode, …) carry over; Django's own keys do not.
-        params = {k: v for k, v in db.get("OPTIONS", {}).items() if k not in _DJANGO_ONLY_OPTIONS}
-        params.update(
-            dbname=db["NAME"],
-            user=db.get("USER"),
-            password=db.get("PASSWORD"),
-            host=db.get("HOST"),
-            port=db.get("PORT"),
-        )
         # Its own connection, outside Django's pool: it sits in LISTEN for the life of the process.
-        with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
+        params = _pg_params(router.db_for_write(DBTaskResult))
+        with psycopg.connect(**params, autocommit=True) as conn:
             conn.execute(f"LISTEN {PG_CHANNEL}")
             self._listening()
             while not self._stopped.is_set():

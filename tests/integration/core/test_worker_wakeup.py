@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from pagedesk.core import worker as worker_module
@@ -29,6 +30,10 @@ POLL = 30.0  # seconds: longer than any bound below
 WOKEN_WITHIN = 15.0
 ROOT = Path(__file__).resolve().parents[3]
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+on_postgres = pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
+    reason="LISTEN/NOTIFY needs PostgreSQL (DATABASE_URL=postgres://…)",
+)
 
 
 def enqueue_noop() -> str:
@@ -184,10 +189,7 @@ def test_a_separate_worker_process_is_woken_over_redis(worker_process, settings)
     assert process.poll() is None
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
-    reason="LISTEN/NOTIFY needs PostgreSQL (DATABASE_URL=postgres://…)",
-)
+@on_postgres
 def test_a_separate_worker_process_is_woken_over_postgres_notify(worker_process, settings):
     settings.REDIS_URL = None
     process = worker_process(REDIS_URL=None)
@@ -210,22 +212,54 @@ def listen(kind: str) -> Iterator[Wakeup]:
 
 def assert_commit_wakes_and_rollback_does_not(target: Wakeup) -> None:
     before = target.generation
+    tasks_before = DBTaskResult.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():
         inbound_events_process.enqueue(streams=[])
         raise RuntimeError("rolled back")
+    assert DBTaskResult.objects.count() == tasks_before, "a rolled-back enqueue left a task"
     assert not target.wait(seen=before, timeout=1.0), "a rolled-back enqueue woke a worker elsewhere"
     enqueue_noop()
     assert target.wait(seen=before, timeout=WOKEN_WITHIN), "a committed enqueue woke nobody elsewhere"
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
-    reason="LISTEN/NOTIFY needs PostgreSQL (DATABASE_URL=postgres://…)",
-)
-def test_postgres_notify_arrives_on_commit_only(transactional_db, settings):
+@on_postgres
+def test_postgres_wake_up_is_sent_after_commit_only(transactional_db, settings):
     settings.REDIS_URL = None
     with listen("postgres") as target:
         assert_commit_wakes_and_rollback_does_not(target)
+
+
+@on_postgres
+def test_the_enqueueing_transaction_sends_nothing_itself(transactional_db, settings):
+    """The webhook ack's transaction carries no NOTIFY: the notifier thread sends it after commit."""
+    settings.REDIS_URL = None
+    with listen("postgres") as target, CaptureQueriesContext(connection) as queries:
+        before = target.generation
+        enqueue_noop()
+        statements = [query["sql"].upper() for query in queries.captured_queries]
+        assert target.wait(seen=before, timeout=WOKEN_WITHIN), "a committed enqueue woke nobody elsewhere"
+    assert any("INSERT" in sql for sql in statements)
+    assert not any("NOTIFY" in sql for sql in statements), statements
+
+
+@on_postgres
+def test_a_burst_of_enqueues_costs_one_message_and_the_idle_connection_is_closed(transactional_db, settings):
+    settings.REDIS_URL = None
+    with listen("postgres") as target:
+        notifier = worker_module.notifier_for("postgres", "default")
+        sent_before = notifier.sent
+        before = target.generation
+        with transaction.atomic():  # 20 tasks in one commit: 20 on-commit hand-offs back to back
+            for _ in range(20):
+                inbound_events_process.enqueue(streams=[])
+        assert target.wait(seen=before, timeout=WOKEN_WITHIN)
+        time.sleep(0.5)
+        # One, or two when the thread woke between two hand-offs and cleared the flag in between.
+        assert 1 <= notifier.sent - sent_before <= 2
+    deadline = time.monotonic() + 10
+    while notifier.connection is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert notifier.connection is None, "the notifier kept its connection while idle"
 
 
 @pytest.mark.skipif(not redis_reachable(), reason="Redis is not running on 127.0.0.1:6379")
