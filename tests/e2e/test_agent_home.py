@@ -8,6 +8,8 @@ right edge (the inbox clips overflow, so they could not even be scrolled to).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -86,6 +88,29 @@ def test_my_work_page_stays_clear_of_the_top_bar_at_every_width(
     page.locator("main #presence").get_by_role("button", name="Available").click()
     expect(page.locator("main [data-testid=presence-state]")).to_contain_text("Available")
     assert_top_bar_fits(page, WIDTHS[-1], parts=NAV_PARTS)
+
+
+A_TIME = re.compile(r"^\d+ (s|min)$")  # e.g. "12 s", "3 min": alice's status changed moments ago
+
+
+def test_my_work_page_shows_the_time_in_status_and_keeps_it_ticking(
+    page: Page, live_app: str, login, alice: User, campaign, lunch, artifact_path
+):
+    """The counter beside the status used to stay empty outside the inbox (only inbox.js filled it)."""
+    login(page, alice)
+    page.goto(f"{live_app}/accounts/me/")
+    counter = page.locator("main #presence [data-since]")
+    expect(counter).to_have_text(A_TIME)
+    page.screenshot(path=artifact_path("agent_home_time_in_status.png"))
+    shown = counter.inner_text()
+    expect(counter).not_to_have_text(shown)  # it ticks (within a few seconds)
+    expect(counter).to_have_text(A_TIME)
+
+    # A status change swaps the switch in; the new counter starts again from a few seconds.
+    page.locator("main #presence").get_by_role("button", name="Break").click()
+    expect(page.locator("main [data-testid=presence-state]")).to_contain_text("Break · Lunch")
+    expect(page.locator("main #presence [data-since]")).to_have_text(re.compile(r"^\d s$"))
+    page.screenshot(path=artifact_path("agent_home_time_in_status_break.png"))
 
 
 def test_inbox_status_bar_shares_the_top_bar_with_my_work_at_every_width(

@@ -51,6 +51,36 @@
   });
 })();
 
+// Time-in-status counters ([data-since="<ISO time>"], e.g. the presence switch on "My work" and in the
+// inbox): filled on every page that shows one, every second and as soon as htmx swaps one in.
+(function () {
+  "use strict";
+
+  function humanDuration(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    const d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600), m = Math.floor((seconds % 3600) / 60);
+    if (d) return `${d} d ${h} h`;
+    if (h) return `${h} h ${String(m).padStart(2, "0")} min`;
+    if (m) return `${m} min`;
+    return `${seconds} s`;
+  }
+
+  function tickSince() {
+    document.querySelectorAll("[data-since]").forEach((el) => {
+      const since = Date.parse(el.dataset.since);
+      if (!isNaN(since)) el.textContent = humanDuration((Date.now() - since) / 1000);
+    });
+  }
+
+  window.pagedesk.humanDuration = humanDuration;
+  document.addEventListener("DOMContentLoaded", () => {
+    tickSince();
+    setInterval(tickSince, 1000);
+  });
+  // A presence change swaps the switch (and its counter) in: show "0 s" at once, not up to 1 s later.
+  document.addEventListener("htmx:afterSettle", tickSince);
+})();
+
 // Repeating form rows (campaign schedule ranges, holidays, canned responses, members).
 // Markup: [data-rows="prefix"] holds a [data-row-list] of [data-row] elements, a <template data-row-template>
 // whose fields are named "prefix-__i__-…", and buttons with data-row-action="add|remove|up|down".
