@@ -222,11 +222,15 @@ def message_receive(
     if opened:
         # Routing decides what a new conversation becomes (queued, blocked, after_hours) and publishes
         # conversation.queued itself. Imported here: routing builds on conversations, not the reverse.
-        from pagedesk.routing.services import conversation_route_new
+        from pagedesk.routing.services import conversation_arrival_dispatch, conversation_route_new
 
-        conversation = conversation_route_new(conversation=conversation)
-    # After routing, so the audience matches the state it left the conversation in.
+        conversation = conversation_route_new(conversation=conversation, dispatch=False)
+    # After routing, so the audience matches the state it left the conversation in; before the
+    # dispatch is registered, so the customer's message leaves at commit instead of waiting for the
+    # dispatch transaction (on-commit callbacks run in the order they were registered).
     message_created_publish(message, conversation)
+    if opened:
+        conversation_arrival_dispatch(conversation=conversation)
     return Received(
         message=message, conversation=conversation, opened=opened, attachments=created_attachments
     )

@@ -90,14 +90,23 @@ def _queue_length(campaign_id: int) -> int:
     return Conversation.objects.filter(campaign_id=campaign_id, state=QUEUED).count()
 
 
+def _members_see_queue(campaign: Campaign) -> bool:
+    """Whether the members' pages show this campaign's queue: only an enabled ringall campaign's
+    members have a Pending list (inbox_lists). Other members show nothing of a queued conversation,
+    its arrival or its assignment to someone else, so routing's events for it leave their group out:
+    with hundreds of members that was most of the frames an arrival sent (docs/events.md)."""
+    return campaign.enabled and campaign.strategy == Strategy.RINGALL
+
+
 def _audience(campaign: Campaign, *agent_ids: int | None) -> list[str]:
-    return _audience_of(campaign.pk, *agent_ids, enabled=campaign.enabled)
+    return _audience_of(campaign.pk, *agent_ids, members=_members_see_queue(campaign))
 
 
-def _audience_of(campaign_id: int, *agent_ids: int | None, enabled: bool) -> list[str]:
-    """Supervisors always; members' queue group only while the campaign routes (disabled = invisible)."""
+def _audience_of(campaign_id: int, *agent_ids: int | None, members: bool) -> list[str]:
+    """Supervisors always, the agents named, and the members' queue group when their pages show
+    the queue."""
     to = [groups.supervisors(campaign_id), *(groups.agent(a) for a in agent_ids if a)]
-    if enabled:
+    if members:
         to.append(groups.campaign_queue(campaign_id))
     return to
 
@@ -106,8 +115,35 @@ def _publish(campaign: Campaign, event: Event, *agent_ids: int | None) -> None:
     publish(event, to=_audience(campaign, *agent_ids))
 
 
-def _publish_queue_changed(campaign: Campaign) -> None:
-    _publish(campaign, QueueChanged(campaign_id=campaign.pk, length=_queue_length(campaign.pk)))
+def _publish_queue_changed(campaign: Campaign, *, members: bool = False) -> None:
+    """The new queue length, for the board. Members hear it only with members=True: every other
+    change of a queue they see also sends them a conversation event in the same transaction
+    (queued, assigned, transferred, abandoned, closed), on which their Pending list and its count
+    re-fetch anyway; a second event would be one more frame per member and one more re-fetch."""
+    publish(
+        QueueChanged(campaign_id=campaign.pk, length=_queue_length(campaign.pk)),
+        to=_audience_of(campaign.pk, members=members and _members_see_queue(campaign)),
+    )
+
+
+def _routes_itself(campaign: Campaign) -> bool:
+    """An enabled campaign that assigns without a click (every strategy but ringall)."""
+    return campaign.enabled and campaign.strategy != Strategy.RINGALL
+
+
+def _queue_grew(campaign: Campaign) -> None:
+    """The campaign's queue gained a conversation in this transaction: announce the new length and,
+    when the campaign routes itself, dispatch after commit.
+
+    A routing campaign's QueueChanged comes from the dispatch pass instead, with the length it left:
+    the arrival's own length is out of date a few milliseconds later, and one event per change is
+    enough (the board refreshes on it; no member's page shows a routing campaign's queue).
+    """
+    if _routes_itself(campaign):
+        campaign_id = campaign.pk
+        _after_commit(lambda: queue_dispatch(campaign=Campaign(pk=campaign_id), announce=True))
+    else:
+        _publish_queue_changed(campaign)
 
 
 def _bump(conversation: Conversation, **fields: Any) -> None:
@@ -174,13 +210,17 @@ def _send_system_message(*, conversation: Conversation, text: str) -> None:
 # --- new conversations ---------------------------------------------------------------------------------
 
 
-def conversation_route_new(*, conversation: Conversation) -> Conversation:
+def conversation_route_new(*, conversation: Conversation, dispatch: bool = True) -> Conversation:
     """Hand a newly opened, `queued` conversation to routing. Called inside the ingest transaction.
 
     Blocked contact → `blocked`, nothing sent. Outside the schedule → the after-hours message (once
     per closed period per contact) and `after_hours`. Otherwise it stays queued: a dispatch runs
     after the ingest commits (a disabled campaign records it and routes nothing), and a dropout
     timer is set.
+
+    dispatch=False: the caller calls `conversation_arrival_dispatch` itself, after registering what
+    it publishes about the arrival. On-commit callbacks run in registration order, so those events
+    (the customer's message.created) then leave before the dispatch transaction runs, not after it.
     """
     if conversation.state != QUEUED:
         return conversation
@@ -204,12 +244,17 @@ def conversation_route_new(*, conversation: Conversation) -> Conversation:
             reason="new",
         ),
     )
-    _publish_queue_changed(campaign)
     _schedule_dropout(conversation, campaign=campaign)
-    if campaign.enabled and campaign.strategy != Strategy.RINGALL:
-        campaign_id = campaign.pk
-        _after_commit(lambda: queue_dispatch(campaign=Campaign(pk=campaign_id)))
+    if dispatch:
+        conversation_arrival_dispatch(conversation=conversation)
     return conversation
+
+
+def conversation_arrival_dispatch(*, conversation: Conversation) -> None:
+    """The queue-length event and the after-commit dispatch for a conversation that
+    `conversation_route_new(dispatch=False)` left queued; nothing when it closed it."""
+    if conversation.state == QUEUED:
+        _queue_grew(conversation.campaign)
 
 
 def _close_after_hours(conversation: Conversation, *, campaign: Campaign, now: dt.datetime) -> None:
@@ -260,11 +305,12 @@ class Routed(NamedTuple):
     agent_id: int
 
 
-def queue_dispatch(*, campaign: Campaign) -> list[Routed]:
+def queue_dispatch(*, campaign: Campaign, announce: bool = False) -> list[Routed]:
     """Assign queued conversations, oldest first, while an eligible agent exists.
 
     One short transaction per assignment. ringall and disabled campaigns assign nothing here (ringall
-    waits for a Take). Returns what was assigned, in order; one QueueChanged per pass.
+    waits for a Take). Returns what was assigned, in order; one QueueChanged per pass that assigned,
+    or (announce=True: the queue grew just before, see _queue_grew) per pass whatever it did.
 
     The pass stops as soon as the last decision's own reads show an empty queue or no free member,
     without another transaction to find that out: whatever changes that afterwards (an arrival, a
@@ -273,6 +319,21 @@ def queue_dispatch(*, campaign: Campaign) -> list[Routed]:
     """
     campaign_id = campaign.pk
     assigned: list[Routed] = []
+    try:
+        _dispatch_pass(campaign_id, assigned)
+    finally:
+        # Also after a failed decision: what was assigned before it, or the arrival that asked for
+        # the announcement, still changed the length the board shows.
+        if assigned or announce:
+            # A dispatching campaign is not ringall: the members' pages do not show its queue.
+            publish(
+                QueueChanged(campaign_id=campaign_id, length=_queue_length(campaign_id)),
+                to=_audience_of(campaign_id, members=False),
+            )
+    return assigned
+
+
+def _dispatch_pass(campaign_id: int, assigned: list[Routed]) -> None:
     stale_picks = 0
     for _step in range(MAX_ASSIGNMENTS_PER_PASS):
         outcome = _assign_next(campaign_id=campaign_id)
@@ -293,13 +354,6 @@ def queue_dispatch(*, campaign: Campaign) -> list[Routed]:
         assigned.append(outcome.routed)
         if not (outcome.more_queued and outcome.more_free):
             break
-    if assigned:
-        # Only an enabled campaign assigns, so the members' queue group is part of the audience.
-        publish(
-            QueueChanged(campaign_id=campaign_id, length=_queue_length(campaign_id)),
-            to=_audience_of(campaign_id, enabled=True),
-        )
-    return assigned
 
 
 _STALE_PICK = object()
@@ -561,7 +615,8 @@ def _try_assign_next(*, campaign_id: int) -> _Decision | object | None:
                 version=version + 1,
                 how="routed",
             ),
-            to=_audience_of(campaign_id, agent_id, enabled=True),
+            # Only a non-ringall campaign dispatches: the other members' pages show nothing of it.
+            to=_audience_of(campaign_id, agent_id, members=False),
         )
         more_free = any(c.load + (c.agent_id == agent_id) < max_load for c in candidates if c.available)
         return _Decision(
@@ -869,8 +924,7 @@ def conversation_return_to_queue(*, conversation: Conversation, by: User) -> Con
             ),
             owner_id,
         )
-        _publish_queue_changed(campaign)
-        _after_commit(lambda: queue_dispatch(campaign=campaign))
+        _queue_grew(campaign)
         if owner_id is not None:
             _after_commit(lambda: agent_redispatch(agent_id=owner_id))
     return locked
@@ -937,7 +991,8 @@ def conversation_transfer_to_agent(
             version=locked.version + 1,
         )
         _publish(campaign, transferred, from_agent_id, target.pk)
-        _assign(locked, campaign=campaign, agent=target, how="transferred", actor=by)
+        # Assigned before and after: the queue's length did not change.
+        _assign(locked, campaign=campaign, agent=target, how="transferred", actor=by, queue_event=False)
         if from_agent_id is not None:
             _after_commit(lambda: agent_redispatch(agent_id=from_agent_id))
     return locked
@@ -979,6 +1034,7 @@ def conversation_transfer_to_campaign(
                 status=409,
             )
         from_agent_id = locked.agent_id
+        left_source_queue = locked.state == QUEUED
         now = clock.now()
         _bump(
             locked,
@@ -1022,15 +1078,15 @@ def conversation_transfer_to_campaign(
                 conversation_id=locked.pk, campaign_id=target.pk, version=locked.version, reason="transferred"
             ),
         )
-        _publish_queue_changed(source)
-        _publish_queue_changed(target)
+        if left_source_queue:  # an assigned conversation leaves no queue shorter
+            _publish_queue_changed(source)
+        _queue_grew(target)
         if target.strategy == Strategy.RINGALL and target.transfer_timeout_seconds and from_agent_id:
             from pagedesk.routing.tasks import transfer_timeout
 
             transfer_timeout.using(
                 run_after=now + dt.timedelta(seconds=target.transfer_timeout_seconds)
             ).enqueue(transfer_id=transfer.pk)
-        _after_commit(lambda: queue_dispatch(campaign=target))
         if from_agent_id is not None:
             _after_commit(lambda: agent_redispatch(agent_id=from_agent_id))
     return locked
@@ -1081,7 +1137,8 @@ def transfer_timeout_expire(*, transfer_id: int) -> bool:
             if _load_counts([sender.pk]).get(sender.pk, 0) >= source.max_interactions_per_agent:
                 sender = None
         if sender is not None:
-            _assign(conversation, campaign=source, agent=sender, how="transfer_returned")
+            # It was queued in the target, not the source: only the target's length changes.
+            _assign(conversation, campaign=source, agent=sender, how="transfer_returned", queue_event=False)
         else:
             _requeue_front(conversation, campaign=source)
             _publish(
@@ -1093,9 +1150,9 @@ def transfer_timeout_expire(*, transfer_id: int) -> bool:
                     reason="transfer_returned",
                 ),
             )
-            _publish_queue_changed(source)
-            _after_commit(lambda: queue_dispatch(campaign=source))
-        _publish_queue_changed(target)
+            _queue_grew(source)
+        # The target's members saw it waiting in their Pending list; nothing else tells them it left.
+        _publish_queue_changed(target, members=True)
     return True
 
 

@@ -105,7 +105,11 @@
     document.title = unread > 0 ? `(${unread}) ${baseTitle}` : baseTitle;
   }
 
-  const refreshLists = debounce(() => {
+  // Re-fetches asked for and finished, so an event about a conversation the lists do not show yet
+  // can tell whether a re-fetch that may bring it is still on its way.
+  let listsAsked = 0;
+  let listsDone = 0;
+  const fetchLists = debounce((asked) => {
     const url = root.dataset.listsUrl + (openId ? `?open=${openId}` : "");
     htmx.ajax("GET", url, { target: "#lists-sink", swap: "innerHTML" }).then(() => {
       tickSince();
@@ -113,8 +117,17 @@
       applySearch("pending");
       markOpenInLists();
       updateTitle();
-    });
+    }).finally(() => { listsDone = Math.max(listsDone, asked); });
   }, 120);
+
+  function refreshLists() {
+    listsAsked += 1;
+    fetchLists(listsAsked);
+  }
+
+  function listed(id) {
+    return !!document.querySelector(`#active-list [data-conversation-id="${id}"], #pending-list [data-conversation-id="${id}"]`);
+  }
 
   function loadHistory(offset) {
     const input = document.querySelector('[data-search="history"]');
@@ -570,7 +583,14 @@
     if (!result.ok) { toast(errorText(result), "bad"); return; }
     toast(result.data.message, "ok");
     refreshLists();
-    if (openId) loadPane(openId, false);
+    if (!openId) return;
+    await loadPane(openId, false);
+    // Returned to the queue of a campaign that routes by itself: members hear nothing more about it
+    // (only ringall queues are shown to members, docs/events.md), so a pane left open would go stale
+    // when routing hands it to someone. Routing already ran by the time the answer came back; if it
+    // came straight back to this agent the pane shows it assigned and stays.
+    const p = pane();
+    if (p && p.dataset.followed === "0") showEmpty();
   }
 
   async function openTransfer(url) {
@@ -681,6 +701,11 @@
 
   window.pagedesk.on("message.created", (event) => {
     const here = event.conversation_id === openId;
+    // A member hears the messages of every queued conversation of their campaigns, also of those that
+    // route by themselves, whose queue no list here shows: such a conversation shows up with the
+    // conversation.assigned that hands it to this agent. Nothing to re-fetch or ring for until then,
+    // unless a re-fetch that may bring it is still on its way.
+    if (!here && !listed(event.conversation_id) && listsDone >= listsAsked) return;
     if (here) fetchNewer().then(() => { if (!document.hidden) markSeen(); });
     refreshLists();
     if (event.direction === "in" && (document.hidden || !here)) ding();

@@ -1,0 +1,152 @@
+"""Who hears routing's events (docs/events.md): the members' queue group only for a ringall campaign,
+whose members show a Pending list; the agents concerned on their own groups; supervisors always; and
+one queue.changed per change of the queue."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from pagedesk.conversations import services as conversation_services
+from pagedesk.conversations.models import ConversationState
+from pagedesk.messenger.models import PageConnection
+from pagedesk.realtime import groups
+from pagedesk.routing import services
+from pagedesk.routing.models import Transfer
+
+from .conftest import arrive, available, make_campaign, state_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+A = ConversationState.ASSIGNED
+Q = ConversationState.QUEUED
+
+
+def sent(published) -> list[tuple[str, list[str]]]:
+    return [(event.type, sorted(to)) for event, to in published]
+
+
+def test_a_routed_arrival_reaches_supervisors_and_the_assigned_agent_only(
+    frozen_clock, alice, bob, published
+):
+    campaign = make_campaign("C", agents=[alice, bob], strategy="rrmemory")
+    available(alice, bob)
+    published.clear()
+    conversation = arrive(campaign)
+    agent_id = state_of(conversation)[1]
+    assert agent_id in (alice.pk, bob.pk)
+    supervisors = groups.supervisors(campaign.pk)
+    assert sent(published) == [
+        ("conversation.queued", [supervisors]),
+        ("conversation.assigned", sorted([supervisors, groups.agent(agent_id)])),
+        ("queue.changed", [supervisors]),
+    ]
+    assert published[-1][0].length == 0
+
+
+def test_an_arrival_nobody_can_take_still_announces_the_queue_once(frozen_clock, alice, published):
+    campaign = make_campaign("C", agents=[alice], strategy="linear")  # alice is offline
+    published.clear()
+    conversation = arrive(campaign)
+    assert state_of(conversation) == (Q, None)
+    supervisors = groups.supervisors(campaign.pk)
+    assert sent(published) == [("conversation.queued", [supervisors]), ("queue.changed", [supervisors])]
+    assert published[-1][0].length == 1
+
+
+def test_a_ringall_arrival_and_take_reach_the_members(frozen_clock, alice, bob, published):
+    campaign = make_campaign("C", agents=[alice, bob], strategy="ringall")
+    available(alice, bob)
+    published.clear()
+    conversation = arrive(campaign)
+    supervisors = groups.supervisors(campaign.pk)
+    both = sorted([supervisors, groups.campaign_queue(campaign.pk)])
+    # The members' Pending list re-fetches on conversation.queued: queue.changed is the board's.
+    assert sent(published) == [("conversation.queued", both), ("queue.changed", [supervisors])]
+    published.clear()
+    services.conversation_take(conversation=conversation, agent=bob)
+    assert sent(published) == [
+        ("conversation.assigned", sorted([*both, groups.agent(bob.pk)])),  # the others see it go
+        ("queue.changed", [supervisors]),
+    ]
+
+
+def test_a_ringall_transfer_that_times_out_tells_the_target_members_it_left(
+    frozen_clock, alice, bob, published
+):
+    sales = make_campaign("Sales", agents=[alice], strategy="linear", max_interactions_per_agent=2)
+    billing = make_campaign("Billing", agents=[bob], strategy="ringall", transfer_timeout_seconds=60)
+    available(alice, bob)
+    conversation = arrive(sales)
+    published.clear()
+    services.conversation_transfer_to_campaign(conversation=conversation, campaign=billing, by=alice)
+    billing_members = groups.campaign_queue(billing.pk)
+    assert [t for t, to in sent(published) if billing_members in to] == [
+        "conversation.transferred",
+        "conversation.queued",
+    ]
+    assert all(groups.campaign_queue(sales.pk) not in to for _, to in sent(published))
+    frozen_clock.advance(seconds=61)
+    published.clear()
+    assert (
+        services.transfer_timeout_expire(transfer_id=Transfer.objects.get(conversation=conversation).pk)
+        is True
+    )
+    assert state_of(conversation) == (A, alice.pk)
+    # Back with alice: no conversation event reaches billing's members, so its queue length does.
+    assert [(t, to) for t, to in sent(published) if billing_members in to] == [
+        ("queue.changed", sorted([groups.supervisors(billing.pk), billing_members]))
+    ]
+
+
+def test_return_to_queue_and_redispatch_tell_the_owner_not_the_members(frozen_clock, alice, bob, published):
+    campaign = make_campaign("C", agents=[alice, bob], strategy="linear", max_interactions_per_agent=1)
+    available(alice)
+    conversation = arrive(campaign)
+    assert state_of(conversation) == (A, alice.pk)
+    available(bob)
+    published.clear()
+    services.conversation_return_to_queue(conversation=conversation, by=alice)
+    assert state_of(conversation)[0] == A  # dispatched again at once (linear: alice, first in line)
+    supervisors = groups.supervisors(campaign.pk)
+    routing_events = [(t, to) for t, to in sent(published) if t != "agent.status_changed"]
+    assert routing_events[0] == ("conversation.queued", sorted([supervisors, groups.agent(alice.pk)]))
+    assigned = [to for t, to in routing_events if t == "conversation.assigned"]
+    assert assigned and all(groups.campaign_queue(campaign.pk) not in to for to in assigned)
+    assert [t for t, _ in routing_events].count("queue.changed") == 1
+
+
+def test_a_transfer_to_an_agent_changes_no_queue(frozen_clock, alice, bob, published):
+    campaign = make_campaign("C", agents=[alice, bob], strategy="linear")
+    available(alice, bob)
+    conversation = arrive(campaign)
+    owner = alice if state_of(conversation)[1] == alice.pk else bob
+    target = bob if owner is alice else alice
+    published.clear()
+    services.conversation_transfer_to_agent(conversation=conversation, to_agent=target, by=owner)
+    supervisors = groups.supervisors(campaign.pk)
+    assert sent(published) == [
+        ("conversation.transferred", sorted([supervisors, groups.agent(owner.pk), groups.agent(target.pk)])),
+        ("conversation.assigned", sorted([supervisors, groups.agent(target.pk)])),
+    ]
+
+
+def test_the_customer_message_leaves_before_the_dispatch_transaction(frozen_clock, alice, published):
+    """On-commit callbacks run in registration order: message.created is registered before the
+    dispatch, so it does not wait for the dispatch transaction."""
+    campaign = make_campaign("C", agents=[alice], strategy="rrmemory")
+    PageConnection.objects.update_or_create(campaign=campaign, defaults={"page_id": "104729538099999"})
+    available(alice)
+    published.clear()
+    with transaction.atomic():
+        contact = conversation_services.contact_lock(page_id="104729538099999", psid="61234")
+        received = conversation_services.message_receive(
+            contact=contact, campaign=campaign, page_id="104729538099999", mid="m_a", kind="text", text="hi"
+        )
+    assert state_of(received.conversation) == (A, alice.pk)
+    assert [event.type for event, _ in published] == [
+        "conversation.queued",
+        "message.created",
+        "conversation.assigned",
+        "queue.changed",
+    ]
