@@ -146,6 +146,18 @@ def _queue_grew(campaign: Campaign) -> None:
         _publish_queue_changed(campaign)
 
 
+def _timer_run_after(due: dt.datetime) -> dt.datetime:
+    """When a timer re-armed for `due` (a pagedesk.core.clock time) should run.
+
+    The worker compares run_after with the real time, while `due` is on routing's clock, which tests
+    and the simulator may freeze: re-armed at `due` itself, a timer whose clock is frozen in the past
+    would run at once, find itself not due by that clock and re-arm for the same past time, for ever.
+    Real time plus the wait still left runs it when it is due on a clock that moves, and at most once
+    per wait on one that does not.
+    """
+    return dt.datetime.now(dt.UTC) + max(due - clock.now(), dt.timedelta(0))
+
+
 def _bump(conversation: Conversation, **fields: Any) -> None:
     for name, value in fields.items():
         setattr(conversation, name, value)
@@ -900,7 +912,7 @@ def agent_wrap_up_end(*, agent_id: int) -> bool:
         if agent.wrap_up_until is not None and agent.wrap_up_until > clock.now():
             from pagedesk.routing.tasks import wrap_up_end
 
-            wrap_up_end.using(run_after=agent.wrap_up_until).enqueue(agent_id=agent_id)
+            wrap_up_end.using(run_after=_timer_run_after(agent.wrap_up_until)).enqueue(agent_id=agent_id)
             return False
         # presence_set's hook re-dispatches after commit.
         presence_set(agent=agent, presence=Presence.AVAILABLE, note="wrap-up ended")
@@ -1113,7 +1125,7 @@ def transfer_timeout_expire(*, transfer_id: int) -> bool:
         if due > now:
             from pagedesk.routing.tasks import transfer_timeout
 
-            transfer_timeout.using(run_after=due).enqueue(transfer_id=transfer.pk)
+            transfer_timeout.using(run_after=_timer_run_after(due)).enqueue(transfer_id=transfer.pk)
             return False
         source = Campaign.objects.get(pk=transfer.from_campaign_id)
         target = conversation.campaign
@@ -1196,7 +1208,7 @@ def conversation_dropout_check(*, conversation_id: int) -> bool:
         if due > now:
             from pagedesk.routing.tasks import dropout_check
 
-            dropout_check.using(run_after=due).enqueue(conversation_id=conversation_id)
+            dropout_check.using(run_after=_timer_run_after(due)).enqueue(conversation_id=conversation_id)
             return False
         _bump(conversation, state=ConversationState.ABANDONED, abandoned_at=now)
         _event(conversation, "abandoned", threshold_seconds=campaign.dropout_threshold_seconds)

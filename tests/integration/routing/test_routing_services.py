@@ -544,7 +544,9 @@ def test_dropout_abandons_a_waiting_customer_and_rearms_when_they_write_again(fr
     DBTaskResult.objects.all().delete()
     assert tasks.dropout_check.call(conversation_id=conversation.pk) is False
     [rearmed] = tasks_named("dropout_check")
-    assert rearmed.run_after == clock.now() + dt.timedelta(seconds=90)
+    # The wait left (90 s) from now in real time: the worker compares run_after with the real time.
+    waited = rearmed.run_after - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(seconds=85) < waited <= dt.timedelta(seconds=90)
     frozen_clock.advance(seconds=90)
     published.clear()
     assert services.conversation_dropout_check(conversation_id=conversation.pk) is True
