@@ -8,27 +8,17 @@ nothing outside their own conversations and their campaigns' pending queue (403 
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from functools import wraps
-from typing import IO, Any
+from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.handlers.asgi import ASGIRequest
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    JsonResponse,
-    StreamingHttpResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -39,6 +29,7 @@ from pagedesk.campaigns.models import Campaign, Disposition
 from pagedesk.conversations.sending import ATTACHMENT_MAX_BYTES, message_retry, messages_send
 from pagedesk.core.errors import ApplicationError, NotFound
 from pagedesk.core.permissions import forbidden
+from pagedesk.core.streaming import streaming_file_response
 from pagedesk.inbox import selectors
 from pagedesk.inbox.emoji_data import emoji_groups
 from pagedesk.inbox.forms import ACCEPT, MAX_FILES, CloseForm, ReplyForm, TransferForm
@@ -398,51 +389,16 @@ def attachment_view(request: HttpRequest, attachment_id: int) -> HttpResponseBas
         safe_name = get_valid_filename(name)
     except SuspiciousFileOperation:
         safe_name = "attachment"
-    response: HttpResponseBase
-    if isinstance(request, ASGIRequest):
-        # Under ASGI (how pagedesk is served) Django can only stream an *async* iterator: given
-        # FileResponse's file it warns and reads the whole file into memory first (up to Facebook's
-        # 25 MB per attachment, per download). Reading fully on purpose would be the same cost, so the
-        # file is streamed in chunks read in worker threads instead.
-        response = StreamingHttpResponse(_AsyncFileChunks(handle), content_type=content_type)
-        response["Content-Length"] = str(attachment.file.size)
-        disposition = content_disposition_header(not inline, safe_name)
-        if disposition:
-            response["Content-Disposition"] = disposition
-    else:
-        # A WSGI server (and Django's test client) iterates synchronously; FileResponse lets it use
-        # wsgi.file_wrapper (sendfile) and sets the same headers.
-        response = FileResponse(
-            handle,
-            as_attachment=not inline,
-            filename=safe_name,
-            content_type=content_type,
-        )
+    # Streamed from an async iterator under ASGI (how pagedesk is served), where a FileResponse would
+    # be read whole into memory first: up to Facebook's 25 MB per attachment, per download.
+    response = streaming_file_response(
+        request,
+        handle,
+        content_type=content_type,
+        filename=safe_name,
+        as_attachment=not inline,
+        size=attachment.file.size,
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
-
-
-class _AsyncFileChunks:
-    """A stored file as an async iterable of chunks, for StreamingHttpResponse under ASGI.
-
-    Each read runs in a worker thread (not the event loop, which it would block, nor the one shared
-    sync thread the ORM calls queue on). `close` is here so the response closes the file when it is
-    done or the client goes away, whether or not iteration reached the end.
-    """
-
-    chunk_size = 64 * 1024
-
-    def __init__(self, handle: IO[bytes]):
-        self.handle = handle
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._chunks()
-
-    async def _chunks(self) -> AsyncIterator[bytes]:
-        read = sync_to_async(self.handle.read, thread_sensitive=False)
-        while chunk := await read(self.chunk_size):
-            yield chunk
-
-    def close(self) -> None:
-        self.handle.close()
