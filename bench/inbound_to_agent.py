@@ -4,7 +4,9 @@
 HTTP and websockets (uvicorn, as `pagedesk serve`) with its task worker threads inside, on SQLite, and
 the customer messages arrive as signed POST /webhooks/messenger. Two scenarios per channel layer:
 - routed: a new customer on an rrmemory campaign of the 200 agents → the `message.created` frame at the
-  agent the conversation was assigned to (the first frame for that message id anywhere);
+  socket of the agent the conversation was assigned to (found by the `conversation.assigned` frame only
+  that agent gets; its time is printed too), and the first `message.created` frame at any socket (a
+  queued conversation's messages go to every member: that is how the agent hears the first one);
 - ringall: a new customer on a ringall campaign → the frame at all 200 members' sockets (first and last).
 Layers: the in-memory layer, and RedisPubSubChannelLayer on redis://127.0.0.1:6379 with its own key
 prefix (deleted afterwards). Baseline in the same run: a raw Redis PUBLISH → SUBSCRIBE round trip.
@@ -19,7 +21,7 @@ Everything binds to 127.0.0.1; the whole run is bounded (< 3 min).
 Findings (2026-11-25, shared 2-vCPU box, SQLite; earlier notes in git history):
 - Before (16:59–18:05, workers polling): routed p50/p99 881/1345 ms in-memory with the shipped 0.5 s
   poll (load ≈ 2–4.7); with a 10 ms poll 507/1211 ms in-memory, 345/584 ms Redis pub/sub.
-- Now (18:33–18:36, load 3.8–5.4, two runs): routed p50/p99 233–251 / 518–529 ms in-memory as
+- Earlier (18:33–18:36, load 3.8–5.4, two runs): routed p50/p99 233–251 / 518–529 ms in-memory as
   shipped, 136–189 / 388–801 ms with pagedesk.realtime.layers, 122–147 / 258–545 ms Redis pub/sub;
   ringall to all 200 sockets (last frame) p50 173–218 / 145 / 58–116 ms; webhook ack p50 10–28 ms;
   raw Redis round trip 0.09–0.12 ms. Targets (p50 ≤ 20 ms, p99 ≤ 100 ms) are still not met.
@@ -34,6 +36,19 @@ Findings (2026-11-25, shared 2-vCPU box, SQLite; earlier notes in git history):
   67 ms in both layers (load ≈ 4). Then processing (~10–14 ms, 37 queries, two transactions) and
   SQLite commits (≈ 5 ms fsync each with synchronous=FULL; store, claim, process, dispatch: four on the
   path). The raw Redis round trip shows the layer itself is not the problem.
+- Routing's audiences (19:07–19:10, load 1.7–2.0, two alternated runs each of the tree just before
+  and after; the project's in-memory layer class and the wake-up notifier both in): routing's events
+  for a non-ringall campaign no longer go to its members (docs/events.md), one queue.changed per
+  arrival, and message.created is registered before the dispatch. Routed, at the assigned agent,
+  p50/p99: in-memory 49–85 / 158–188 ms → 19 / 27–30 ms; Redis pub/sub 43–65 / 82–144 ms →
+  16–21 / 21–31 ms (first socket: 16–17 / 27–30 and 12–18 / 16–21 ms; the agent's
+  conversation.assigned frame 26–33 / 37–38 and 22–30 / 25–42 ms). Ringall, last of 200 sockets:
+  in-memory 38–58 / 150–178 → 27–40 / 103–156 ms; Redis 32–53 / 39–60 → 39–40 / 47–58 ms; first
+  socket in-memory 23–33 / 99–143 ms. Ack p50 3–6 ms. Raw Redis round trip 0.09–0.10 ms.
+- What remains: a ringall arrival still sends conversation.queued and message.created to every member
+  (two rounds of 200 frames, ~125 µs each, before the last socket has the message); the in-memory
+  runs have p99 outliers of 100–150 ms in the ringall scenario that the Redis runs do not (not
+  profiled here); and the ~10 ms of processing plus SQLite commits before the first frame.
 
 Usage: .venv/bin/python bench/inbound_to_agent.py [--samples 20] [--agents 200]
 """
@@ -178,42 +193,80 @@ def webhook(page_id: str) -> tuple[bytes, dict[str, str]]:
 
 
 class Frames:
-    """Arrival times of `message.created` frames: per message id, the first time and the count."""
+    """Arrival times of `message.created` frames (per message id: the first, the last, the count, and
+    each socket's) and of `conversation.assigned` frames (per conversation id: the socket and time)."""
 
     def __init__(self) -> None:
         self.first: dict[int, float] = {}
         self.last: dict[int, float] = {}
         self.count: dict[int, int] = {}
+        self.conversation: dict[int, int] = {}  # message id → conversation id
+        self.at_socket: dict[tuple[int, int], float] = {}  # (socket, message id) → arrival
+        self.assigned: dict[int, tuple[int, float]] = {}  # conversation id → (socket, arrival)
         self.changed = asyncio.Event()
 
-    def add(self, message_id: int, at: float) -> None:
-        self.first.setdefault(message_id, at)
-        self.last[message_id] = at
-        self.count[message_id] = self.count.get(message_id, 0) + 1
+    def add(self, socket_index: int, event: dict, at: float) -> None:
+        if event["type"] == "message.created":
+            message_id = int(event["message_id"])
+            self.conversation[message_id] = int(event["conversation_id"])
+            self.first.setdefault(message_id, at)
+            self.last[message_id] = at
+            self.count[message_id] = self.count.get(message_id, 0) + 1
+            self.at_socket.setdefault((socket_index, message_id), at)
+        elif event["type"] == "conversation.assigned" and event.get("how") == "routed":
+            self.assigned.setdefault(int(event["conversation_id"]), (socket_index, at))
         self.changed.set()
 
 
-async def reader(ws, frames: Frames) -> None:
+async def reader(ws, socket_index: int, frames: Frames) -> None:
     with contextlib.suppress(Exception):
         async for raw in ws:
             at = time.perf_counter()
-            if '"message.created"' in raw:
-                frames.add(int(json.loads(raw)["message_id"]), at)
+            if '"message.created"' in raw or '"conversation.assigned"' in raw:
+                frames.add(socket_index, json.loads(raw), at)
+
+
+async def wait_until(frames: Frames, found, timeout: float):
+    """The first non-None value of found() within the timeout, re-checked as frames arrive."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        value = found()
+        if value is not None:
+            return value
+        frames.changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(frames.changed.wait(), max(0.001, deadline - time.perf_counter()))
+    return found()
 
 
 async def wait_for(
     frames: Frames, seen: set[int], need: int, timeout: float
 ) -> tuple[int, float, float] | None:
     """The first message id not in `seen` that reached `need` sockets: (id, first, last) arrival."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
+
+    def found() -> tuple[int, float, float] | None:
         for message_id, n in frames.count.items():
             if message_id not in seen and n >= need:
                 return message_id, frames.first[message_id], frames.last[message_id]
-        frames.changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(frames.changed.wait(), max(0.001, deadline - time.perf_counter()))
-    return None
+        return None
+
+    return await wait_until(frames, found, timeout)
+
+
+async def wait_for_agent(
+    frames: Frames, message_id: int, timeout: float
+) -> tuple[float | None, float] | None:
+    """For a routed message: (its message.created frame at the socket of the agent it was assigned to,
+    or None if that socket never got one; that socket's conversation.assigned frame)."""
+    conversation_id = frames.conversation[message_id]
+    got = await wait_until(frames, lambda: frames.assigned.get(conversation_id), timeout)
+    if got is None:
+        return None
+    socket_index, assigned_at = got
+    # The message frame may come after the assigned one (it did while message.created was published
+    # behind the dispatch transaction).
+    at = await wait_until(frames, lambda: frames.at_socket.get((socket_index, message_id)), timeout=2)
+    return at, assigned_at
 
 
 async def measure_server(port: int, sessions: list[str], cookie: str, samples: int) -> dict[str, list[float]]:
@@ -239,9 +292,11 @@ async def measure_server(port: int, sessions: list[str], cookie: str, samples: i
     for start in range(0, len(sessions), 25):
         sockets += await asyncio.gather(*(connect(k) for k in sessions[start : start + 25]))
     print(f"  {len(sockets)} sockets connected in {time.perf_counter() - began:.1f} s", flush=True)
-    readers = [asyncio.create_task(reader(ws, frames)) for ws in sockets]
+    readers = [asyncio.create_task(reader(ws, index, frames)) for index, ws in enumerate(sockets)]
     results: dict[str, list[float]] = {
-        "routed": [],
+        "routed, first socket": [],
+        "routed, at the assigned agent": [],
+        "routed, its assigned frame": [],
         "ringall first": [],
         "ringall last": [],
         "ack (200 OK)": [],
@@ -262,10 +317,21 @@ async def measure_server(port: int, sessions: list[str], cookie: str, samples: i
                     continue
                 message_id, first, last = got
                 seen.add(message_id)
+                at_agent = (
+                    await wait_for_agent(frames, message_id, timeout=5) if scenario == "routed" else None
+                )
+                if scenario == "routed" and (at_agent is None or at_agent[0] is None):
+                    print(
+                        f"  routed: no message.created frame at the assigned agent ({at_agent})", flush=True
+                    )
                 if index >= 3:
                     results["ack (200 OK)"].append((acked - t0) * 1000)
                     if scenario == "routed":
-                        results["routed"].append((first - t0) * 1000)
+                        results["routed, first socket"].append((first - t0) * 1000)
+                        if at_agent is not None:
+                            if at_agent[0] is not None:
+                                results["routed, at the assigned agent"].append((at_agent[0] - t0) * 1000)
+                            results["routed, its assigned frame"].append((at_agent[1] - t0) * 1000)
                     else:
                         results["ringall first"].append((first - t0) * 1000)
                         results["ringall last"].append((last - t0) * 1000)
@@ -376,9 +442,9 @@ def run_layer(
 
 def line(name: str, values: list[float]) -> str:
     if not values:
-        return f"  {name:<34} no samples"
+        return f"  {name:<46} no samples"
     return (
-        f"  {name:<34} p50 {statistics.median(values):7.2f} ms   p99 {pct(values, 99):7.2f} ms   "
+        f"  {name:<46} p50 {statistics.median(values):7.2f} ms   p99 {pct(values, 99):7.2f} ms   "
         f"max {max(values):7.2f} ms   n={len(values)}"
     )
 
@@ -429,7 +495,7 @@ def main() -> None:
             print(line(label, values))
             if values:
                 print(
-                    f"  {'':<34} ratio to raw Redis round trip: {statistics.median(values) / baseline:7.1f}×"
+                    f"  {'':<46} ratio to raw Redis round trip: {statistics.median(values) / baseline:7.1f}×"
                 )
     print(
         f"targets: p50 ≤ 20 ms, p99 ≤ 100 ms; redis keys removed: {removed}; run took {time.monotonic() - started:.0f} s"
