@@ -36,7 +36,7 @@ Findings (2026-11-25, shared 2-vCPU box, SQLite; earlier notes in git history):
   67 ms in both layers (load ≈ 4). Then processing (~10–14 ms, 37 queries, two transactions) and
   SQLite commits (≈ 5 ms fsync each with synchronous=FULL; store, claim, process, dispatch: four on the
   path). The raw Redis round trip shows the layer itself is not the problem.
-- Routing's audiences (19:07–19:10, load 1.7–2.0, two alternated runs each of the tree just before
+- Routing's audiences (19:00–19:03, load 1.7–2.0, two alternated runs each of the tree just before
   and after; the project's in-memory layer class and the wake-up notifier both in): routing's events
   for a non-ringall campaign no longer go to its members (docs/events.md), one queue.changed per
   arrival, and message.created is registered before the dispatch. Routed, at the assigned agent,
