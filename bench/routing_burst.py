@@ -26,23 +26,25 @@ average before and after (the machine is shared). Targets: decision p99 ≤ 50 m
 ≥ 30 % of the raw loop. Runs in well under two minutes; the database is created here and dropped at
 the end.
 
-`--serving-loop` publishes the way a server process does: `pagedesk serve` registers its socket-serving
-loop and publish hands each event to it (with Redis, to one long-lived loop). Without it, this process
-has no sockets and publish falls back to one `async_to_sync` hop (a new thread and loop) per event,
-≈ 1.4 ms wall and 0.5 ms CPU per assignment that no server pays. Both are reported; the default is
-unchanged.
+Publishing is measured the way a server process does it: routing runs in worker threads of `pagedesk
+serve`, whose socket-serving loop is registered, so publish hands each event to it (with Redis, to one
+long-lived loop) without waiting. This process has no sockets, so the bench registers a loop of its
+own. `--no-serving-loop` shows the fallback that only a socket-less process with the in-memory layer
+takes (tests driving the layer by hand): one `async_to_sync` hop (a new thread and loop) per event,
+≈ 1.4 ms wall and 0.5 ms CPU per assignment that no server pays. Until 2026-11-25 evening that
+fallback was the default and `--serving-loop` the option; the figures below name the mode.
 
 Findings (2026-11-25, shared 2-vCPU box; the raw loop swings between ≈ 250/s and ≈ 900/s with the
 other sessions' load, so compare figures from the same run):
-- default, load 2.9–3.2: app 249/s, p50 3.8 ms, p99 12 ms vs raw 911/s → ratio 0.27; at load 2.3–3
+- no serving loop (then the default), load 2.9–3.2: app 249/s, p50 3.8 ms, p99 12 ms vs raw 911/s → ratio 0.27; at load 2.3–3
   (raw slowed to 260/s) 168/s → 0.64. Violations 0.
-- --serving-loop, same minutes: app 427/s, p50 2.2 ms, p99 9 ms vs raw 894/s → 0.48; 280 vs 706/s
+- serving loop (now the default), same minutes: app 427/s, p50 2.2 ms, p99 9 ms vs raw 894/s → 0.48; 280 vs 706/s
   → 0.40. Violations 0.
-- the ORM dispatch before (74504ee), default, runs alternated at load ≈ 4: 41–66/s, p50 12–23 ms,
+- the ORM dispatch before (74504ee), no serving loop, runs alternated at load ≈ 4: 41–66/s, p50 12–23 ms,
   ratio 0.08–0.29 (0.16 on an idle box: 143 vs 889/s). Client CPU per assignment 5.3 ms → 1.2 ms.
 What changed and what is left: docs/decisions/routing-locks.md.
 
-Usage: .venv/bin/python bench/routing_burst.py [--rounds N] [--serving-loop]
+Usage: .venv/bin/python bench/routing_burst.py [--rounds N] [--no-serving-loop]
 """
 
 from __future__ import annotations
@@ -235,9 +237,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument(
-        "--serving-loop",
-        action="store_true",
-        help="publish the way a server process does (an event loop registered as the socket-serving loop)",
+        "--no-serving-loop",
+        dest="serving_loop",
+        action="store_false",
+        help="publish through the no-socket fallback (one async_to_sync hop per event), which no server takes",
     )
     args = parser.parse_args()
     load_before = os.getloadavg()
