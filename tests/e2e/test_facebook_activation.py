@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from pagedesk.accounts.models import User
-from pagedesk.campaigns.models import Campaign
 from pagedesk.campaigns import schedule
+from pagedesk.campaigns.models import Campaign
 from pagedesk.campaigns.services import campaign_create
 from pagedesk.conversations.models import Conversation
 from pagedesk.core.worker import make_worker
