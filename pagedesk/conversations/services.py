@@ -221,10 +221,14 @@ def message_receive(
     contact.save(update_fields=["last_message_at"])
     if opened:
         # Routing decides what a new conversation becomes (queued, blocked, after_hours) and publishes
-        # conversation.queued itself. Imported here: routing builds on conversations, not the reverse.
+        # conversation.queued itself, to the supervisors only: the members hear of the arrival through
+        # this message's message.created (one frame each, not two; docs/events.md). Imported here:
+        # routing builds on conversations, not the reverse.
         from pagedesk.routing.services import conversation_arrival_dispatch, conversation_route_new
 
-        conversation = conversation_route_new(conversation=conversation, dispatch=False)
+        conversation = conversation_route_new(
+            conversation=conversation, dispatch=False, message_tells_members=True
+        )
     # After routing, so the audience matches the state it left the conversation in; before the
     # dispatch is registered, so the customer's message leaves at commit instead of waiting for the
     # dispatch transaction (on-commit callbacks run in the order they were registered).
@@ -246,9 +250,20 @@ def message_created_publish(message: Message, conversation: Conversation) -> Non
             direction=message.direction,
             sender_type=message.sender_type,
             version=conversation.version,
+            pending=_listed_as_pending(conversation),
         ),
         to=audience(conversation),
     )
+
+
+def _listed_as_pending(conversation: Conversation) -> bool:
+    """Whether the members list the conversation as Pending: queued in a campaign whose members see
+    its queue. For a new conversation the message is how they learn of it (MessageCreated.pending)."""
+    if conversation.state != ConversationState.QUEUED:
+        return False
+    from pagedesk.routing.services import members_see_queue  # routing builds on conversations
+
+    return members_see_queue(conversation.campaign)
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,13 @@ class MessageStatusChanged(Event):
 
 
 class MessageCreated(Event):
-    """A message was added to a conversation: from the customer, or an echo of a reply sent from Facebook."""
+    """A message was added to a conversation: from the customer, or an echo of a reply sent from Facebook.
+
+    `pending`: the conversation waits in a queue its campaign's members list as Pending (an enabled
+    ringall campaign). A ringall member hears of a new conversation only through its opening message
+    (conversation.queued goes to supervisors then), so a page that does not list the conversation yet
+    re-fetches its lists on this flag instead of ignoring the message.
+    """
 
     type: Literal["message.created"] = "message.created"
     message_id: int
@@ -127,6 +133,7 @@ class MessageCreated(Event):
     direction: str
     sender_type: str
     version: int
+    pending: bool = False
 
 
 class MessageUpdated(Event):

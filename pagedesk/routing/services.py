@@ -90,7 +90,7 @@ def _queue_length(campaign_id: int) -> int:
     return Conversation.objects.filter(campaign_id=campaign_id, state=QUEUED).count()
 
 
-def _members_see_queue(campaign: Campaign) -> bool:
+def members_see_queue(campaign: Campaign) -> bool:
     """Whether the members' pages show this campaign's queue: only an enabled ringall campaign's
     members have a Pending list (inbox_lists). Other members show nothing of a queued conversation,
     its arrival or its assignment to someone else, so routing's events for it leave their group out:
@@ -99,7 +99,7 @@ def _members_see_queue(campaign: Campaign) -> bool:
 
 
 def _audience(campaign: Campaign, *agent_ids: int | None) -> list[str]:
-    return _audience_of(campaign.pk, *agent_ids, members=_members_see_queue(campaign))
+    return _audience_of(campaign.pk, *agent_ids, members=members_see_queue(campaign))
 
 
 def _audience_of(campaign_id: int, *agent_ids: int | None, members: bool) -> list[str]:
@@ -122,7 +122,7 @@ def _publish_queue_changed(campaign: Campaign, *, members: bool = False) -> None
     re-fetch anyway; a second event would be one more frame per member and one more re-fetch."""
     publish(
         QueueChanged(campaign_id=campaign.pk, length=_queue_length(campaign.pk)),
-        to=_audience_of(campaign.pk, members=members and _members_see_queue(campaign)),
+        to=_audience_of(campaign.pk, members=members and members_see_queue(campaign)),
     )
 
 
@@ -222,7 +222,9 @@ def _send_system_message(*, conversation: Conversation, text: str) -> None:
 # --- new conversations ---------------------------------------------------------------------------------
 
 
-def conversation_route_new(*, conversation: Conversation, dispatch: bool = True) -> Conversation:
+def conversation_route_new(
+    *, conversation: Conversation, dispatch: bool = True, message_tells_members: bool = False
+) -> Conversation:
     """Hand a newly opened, `queued` conversation to routing. Called inside the ingest transaction.
 
     Blocked contact → `blocked`, nothing sent. Outside the schedule → the after-hours message (once
@@ -233,6 +235,11 @@ def conversation_route_new(*, conversation: Conversation, dispatch: bool = True)
     dispatch=False: the caller calls `conversation_arrival_dispatch` itself, after registering what
     it publishes about the arrival. On-commit callbacks run in registration order, so those events
     (the customer's message.created) then leave before the dispatch transaction runs, not after it.
+
+    message_tells_members=True: the caller publishes the opening message's message.created to the
+    campaign's members in the same commit (marked `pending` when they list the conversation), so
+    conversation.queued goes to the supervisors only: one frame per member per arrival, not two
+    (docs/events.md).
     """
     if conversation.state != QUEUED:
         return conversation
@@ -247,14 +254,14 @@ def conversation_route_new(*, conversation: Conversation, dispatch: bool = True)
     if not campaign_is_open(campaign=campaign, at=now):
         _close_after_hours(conversation, campaign=campaign, now=now)
         return conversation
-    _publish(
-        campaign,
+    publish(
         ConversationQueued(
             conversation_id=conversation.pk,
             campaign_id=campaign.pk,
             version=conversation.version,
             reason="new",
         ),
+        to=_audience_of(campaign.pk, members=members_see_queue(campaign) and not message_tells_members),
     )
     _schedule_dropout(conversation, campaign=campaign)
     if dispatch:

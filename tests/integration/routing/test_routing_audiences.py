@@ -1,6 +1,7 @@
 """Who hears routing's events (docs/events.md): the members' queue group only for a ringall campaign,
-whose members show a Pending list; the agents concerned on their own groups; supervisors always; and
-one queue.changed per change of the queue."""
+whose members show a Pending list, and for a customer's arrival only through the opening message
+(one frame per member); the agents concerned on their own groups; supervisors always; and one
+queue.changed per change of the queue."""
 
 from __future__ import annotations
 
@@ -69,6 +70,74 @@ def test_a_ringall_arrival_and_take_reach_the_members(frozen_clock, alice, bob, 
         ("conversation.assigned", sorted([*both, groups.agent(bob.pk)])),  # the others see it go
         ("queue.changed", [supervisors]),
     ]
+
+
+def _receive(campaign, *, page_id: str, psid: str, mid: str):
+    PageConnection.objects.update_or_create(campaign=campaign, defaults={"page_id": page_id})
+    with transaction.atomic():
+        contact = conversation_services.contact_lock(page_id=page_id, psid=psid)
+        return conversation_services.message_receive(
+            contact=contact, campaign=campaign, page_id=page_id, mid=mid, kind="text", text="hi"
+        )
+
+
+def test_a_ringall_arrival_from_a_customer_sends_each_member_one_frame(frozen_clock, alice, bob, published):
+    """The opening message tells the members: its message.created carries `pending`, on which the
+    inbox re-fetches its lists (conversation and preview); conversation.queued is the board's."""
+    campaign = make_campaign("C", agents=[alice, bob], strategy="ringall")
+    available(alice, bob)
+    published.clear()
+    received = _receive(campaign, page_id="104729538088888", psid="61235", mid="m_r1")
+    assert state_of(received.conversation) == (Q, None)
+    supervisors = groups.supervisors(campaign.pk)
+    members = groups.campaign_queue(campaign.pk)
+    assert sent(published) == [
+        ("conversation.queued", [supervisors]),
+        ("message.created", sorted([supervisors, members])),
+        ("queue.changed", [supervisors]),
+    ]
+    assert [t for t, to in sent(published) if members in to] == ["message.created"]
+    message_event = published[1][0]
+    assert message_event.pending is True
+    assert message_event.message_id == received.message.pk
+    assert message_event.conversation_id == received.conversation.pk
+
+    # A second message while it waits: still one frame per member, still marked pending.
+    published.clear()
+    with transaction.atomic():
+        contact = conversation_services.contact_lock(page_id="104729538088888", psid="61235")
+        conversation_services.message_receive(
+            contact=contact, campaign=campaign, page_id="104729538088888", mid="m_r2", kind="text", text="?"
+        )
+    assert sent(published) == [("message.created", sorted([supervisors, members]))]
+    assert published[0][0].pending is True
+
+    # Taken: the members see it go; its messages are then the taker's alone and no longer pending.
+    services.conversation_take(conversation=received.conversation, agent=bob)
+    published.clear()
+    with transaction.atomic():
+        contact = conversation_services.contact_lock(page_id="104729538088888", psid="61235")
+        conversation_services.message_receive(
+            contact=contact, campaign=campaign, page_id="104729538088888", mid="m_r3", kind="text", text="!"
+        )
+    assert sent(published) == [("message.created", sorted([supervisors, groups.agent(bob.pk)]))]
+    assert published[0][0].pending is False
+
+
+def test_a_routed_arrival_from_a_customer_is_not_pending(frozen_clock, alice, published):
+    """Members of a campaign that routes by itself list no queue: the opening message is not marked
+    pending, so their inbox ignores it (it does not list the conversation)."""
+    campaign = make_campaign("C", agents=[alice], strategy="linear")  # alice offline: it stays queued
+    published.clear()
+    received = _receive(campaign, page_id="104729538077777", psid="61236", mid="m_l1")
+    assert state_of(received.conversation) == (Q, None)
+    supervisors = groups.supervisors(campaign.pk)
+    assert sent(published) == [
+        ("conversation.queued", [supervisors]),
+        ("message.created", sorted([supervisors, groups.campaign_queue(campaign.pk)])),
+        ("queue.changed", [supervisors]),
+    ]
+    assert published[1][0].pending is False
 
 
 def test_a_ringall_transfer_that_times_out_tells_the_target_members_it_left(

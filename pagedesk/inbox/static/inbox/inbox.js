@@ -704,8 +704,10 @@
     // A member hears the messages of every queued conversation of their campaigns, also of those that
     // route by themselves, whose queue no list here shows: such a conversation shows up with the
     // conversation.assigned that hands it to this agent. Nothing to re-fetch or ring for until then,
-    // unless a re-fetch that may bring it is still on its way.
-    if (!here && !listed(event.conversation_id) && listsDone >= listsAsked) return;
+    // unless a re-fetch that may bring it is still on its way. `pending` marks a conversation the
+    // Pending list shows (ringall): its opening message is the only event this page gets about a new
+    // one (docs/events.md), so it re-fetches the lists, which bring the conversation and its preview.
+    if (!here && !event.pending && !listed(event.conversation_id) && listsDone >= listsAsked) return;
     if (here) fetchNewer().then(() => { if (!document.hidden) markSeen(); });
     refreshLists();
     if (event.direction === "in" && (document.hidden || !here)) ding();
@@ -726,7 +728,6 @@
         ding();
         toast(event.how === "transferred" ? "A conversation was transferred to you." : "A new conversation was assigned to you.", "info");
       }
-      if (type === "conversation.queued" && event.reason === "new") ding();
     });
   });
 
