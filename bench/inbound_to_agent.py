@@ -46,19 +46,22 @@ Findings (2026-11-25, shared 2-vCPU box, SQLite; earlier notes in git history):
   conversation.assigned frame 26–33 / 37–38 and 22–30 / 25–42 ms). Ringall, last of 200 sockets:
   in-memory 38–58 / 150–178 → 27–40 / 103–156 ms; Redis 32–53 / 39–60 → 39–40 / 47–58 ms; first
   socket in-memory 23–33 / 99–143 ms. Ack p50 3–6 ms. Raw Redis round trip 0.09–0.10 ms.
-- One frame per member per ringall arrival (19:09, then 19:16 and 19:17: one run of the tree just
-  before, two after; load 0.3–0.5 before, 1.4–2.1 after): a customer's new conversation reaches the
+- One frame per member per ringall arrival (19:09–19:21, two runs of the tree just before and two
+  after, alternated; load 0.3–1.3 before, 1.4–2.1 after): a customer's new conversation reaches the
   ringall members only as its opening message.created, marked `pending` (the inbox re-fetches its
   lists on it); conversation.queued goes to supervisors (docs/events.md). Ringall, last of 200
-  sockets, p50/p99: in-memory 27 / 136 → 22–23 / 90–117 ms (the project's layer class 30 / 138 →
-  21–25 / 93–128 ms); Redis pub/sub 33 / 46 → 19–22 / 27–28 ms. First socket: in-memory 23 / 132 →
-  14–16 / 83–112 ms, Redis 28 / 38 → 13–16 / 19–21 ms. Routed, not changed by this: at the assigned
-  agent 15–22 / 21–29 ms. Raw Redis round trip 0.10 ms.
-- What remains: the in-memory runs have one outlier of 80–140 ms per 20 samples in the ringall
-  scenario (p99 with n=20 is that sample) that the Redis runs do not. The after runs show one in the
-  in-memory webhook ack too (p99 70–109 ms; the before run's was 5–6 ms), so it is a stall of the
-  serving process that lands in whichever window is open, not the fan-out itself (not profiled
-  here). And the ~10 ms of processing plus SQLite commits before the first frame.
+  sockets, p50/p99: in-memory 26–27 / 102–136 → 22–23 / 90–117 ms (the project's layer class
+  29–30 / 128–138 → 21–25 / 93–128 ms); Redis pub/sub 27–33 / 32–46 → 19–22 / 27–28 ms. First
+  socket: in-memory 22–23 / 98–132 → 14–16 / 83–112 ms, Redis 23–28 / 26–38 → 13–16 / 19–21 ms.
+  Routed, not changed by this: at the assigned agent 15–22 / 21–29 ms. Raw Redis round trip
+  0.09–0.10 ms.
+- What remains: the in-memory runs, before and after, have one outlier of 80–140 ms per 20 ringall
+  samples (p99 with n=20 is that sample) that the Redis runs do not. A scratch run printing every
+  sample (after, load 1.0) put it at the second measured ringall sample, with its first socket as
+  late (113 ms) and its ack on time (3 ms): a delay before the fan-out starts, not the fan-out. The
+  two after runs above also had one in-memory ack outlier each (p99 70–109 ms; before, and in the
+  scratch run, 4–8 ms). Not profiled here. And the ~10 ms of processing plus SQLite commits before
+  the first frame.
 
 Usage: .venv/bin/python bench/inbound_to_agent.py [--samples 20] [--agents 200]
 """
