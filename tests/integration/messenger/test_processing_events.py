@@ -130,10 +130,13 @@ def test_text_opens_a_queued_conversation_and_publishes_it(page, campaign, publi
     queue_audience = sorted([groups.campaign_queue(campaign.pk), groups.supervisors(campaign.pk)])
     queued = [(e, to) for e, to in published if isinstance(e, ConversationQueued)]
     created = [(e, to) for e, to in published if isinstance(e, MessageCreated)]
+    # Ringall members hear of the arrival through the opening message alone (docs/events.md).
     assert [(e.conversation_id, e.reason, to) for e, to in queued] == [
-        (conversation.pk, "new", queue_audience)
+        (conversation.pk, "new", [groups.supervisors(campaign.pk)])
     ]
-    assert [(e.message_id, e.direction, to) for e, to in created] == [(message.pk, "in", queue_audience)]
+    assert [(e.message_id, e.direction, e.pending, to) for e, to in created] == [
+        (message.pk, "in", True, queue_audience)
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
