@@ -6,7 +6,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from pagedesk.core.startup import run_startup_hooks
+from pagedesk.core.startup import heap_freeze, run_startup_hooks
 from pagedesk.core.worker import EmbeddedWorkers, transport
 
 
@@ -47,6 +47,7 @@ class Command(BaseCommand):
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("The database is not up to date. Run `pagedesk migrate` first.")
         run_startup_hooks()
+        heap_freeze()
         workers = None
         if not no_worker:
             workers = EmbeddedWorkers(settings.EMBEDDED_WORKER_THREADS)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from pagedesk.core.startup import run_startup_hooks
+from pagedesk.core.startup import heap_freeze, run_startup_hooks
 from pagedesk.core.worker import listener_start, make_worker, transport
 
 
@@ -22,6 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, interval: float, **options: object) -> None:
         run_startup_hooks()
+        heap_freeze()
         # Listening before the first poll: an enqueue committed after that poll still wakes this worker.
         listener = listener_start()
         worker = make_worker(interval=interval)
