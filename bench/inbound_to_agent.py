@@ -55,13 +55,15 @@ Findings (2026-11-25, shared 2-vCPU box, SQLite; earlier notes in git history):
   socket: in-memory 22–23 / 98–132 → 14–16 / 83–112 ms, Redis 23–28 / 26–38 → 13–16 / 19–21 ms.
   Routed, not changed by this: at the assigned agent 15–22 / 21–29 ms. Raw Redis round trip
   0.09–0.10 ms.
-- What remains: the in-memory runs, before and after, have one outlier of 80–140 ms per 20 ringall
-  samples (p99 with n=20 is that sample) that the Redis runs do not. A scratch run printing every
-  sample (after, load 1.0) put it at the second measured ringall sample, with its first socket as
-  late (113 ms) and its ack on time (3 ms): a delay before the fan-out starts, not the fan-out. The
-  two after runs above also had one in-memory ack outlier each (p99 70–109 ms; before, and in the
-  scratch run, 4–8 ms). Not profiled here. And the ~10 ms of processing plus SQLite commits before
-  the first frame.
+- The in-memory outlier (one sample of 80–140 ms per 20, acks included) was a full garbage collection:
+  a gen-2 pass over every object loaded at start-up took 80–84 ms with the GIL held (gc.callbacks in
+  the server). `serve` and `worker` now freeze the start-up heap (core.startup.heap_freeze); the same
+  passes take 30–41 ms. Run at 19:55 (load 0.7), p50/p99: routed at the assigned agent 17.3 / 22.1 ms
+  in-memory, 17.9 / 22.4 ms Redis (first socket 14.7 / 19.2 and 15.2 / 16.5); ringall first socket
+  18.5 / 28.9 and 16.8 / 20.6 ms; ringall last of 200 sockets 25.3 / 39.4 and 23.2 / 30.2 ms; ack p50
+  4.0 ms; raw Redis round trip 0.1 ms. Every p99 is under 100 ms now; the last of 200 ringall sockets
+  is still over 20 ms at p50 (≈ 7 ms of fan-out after the first frame, plus ≈ 10 ms of processing
+  and SQLite commits before it).
 
 Usage: .venv/bin/python bench/inbound_to_agent.py [--samples 20] [--agents 200]
 """
