@@ -8,34 +8,22 @@ sends it; the test client would not do: it is synchronous, and consumes the body
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import tracemalloc
-import warnings
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
-from django.core.handlers.asgi import ASGIHandler
-from django.test import Client
 
 from pagedesk.conversations.models import Attachment, Message
+from tests.asgi_client import asgi_get, iterator_warnings, open_files_under, session_cookie
 from tests.integration.inbox.conftest import make_contact, make_conversation
 
 # The view runs in a worker thread with its own database connection: rows must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BIG = 6 * 1024 * 1024
-
-
-def session_cookie(user) -> str:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return (
-        f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
-    )
 
 
 @pytest.fixture
@@ -61,89 +49,13 @@ def stored(settings, tmp_path, campaign, alice, bob) -> dict[str, Any]:  # type:
     }
 
 
-class Download:
-    """What an ASGI server would send to the client; the body is hashed as it arrives, not kept."""
-
-    def __init__(self) -> None:
-        self.status = 0
-        self.headers: dict[str, str] = {}
-        self.sha = hashlib.sha256()
-        self.size = 0
-        self.chunks: list[int] = []
-        self.warnings: list[str] = []
-
-
-async def asgi_get(path: str, cookie: str | None, *, leave_after_chunks: int = 0) -> Download:
-    """GET through the ASGI handler; with leave_after_chunks, the client disconnects after that many."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver")] + ([(b"cookie", cookie.encode())] if cookie else []),
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-    delivered = False
-    download = Download()
-    left = asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await left.wait()  # the client stays connected until it leaves
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            download.status = message["status"]
-            download.headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
-        elif message.get("body"):
-            download.sha.update(message["body"])
-            download.size += len(message["body"])
-            download.chunks.append(len(message["body"]))
-            if len(download.chunks) == leave_after_chunks:
-                left.set()
-                await asyncio.sleep(0.05)  # the handler notices while the body is still streaming
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        await ASGIHandler()(scope, receive, send)
-    download.warnings = [str(w.message) for w in caught]
-    return download
-
-
-def open_files_under(root) -> list[str]:  # type: ignore[no-untyped-def]
-    """This process's open file descriptors on files under root (Linux /proc)."""
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(root)):
-            found.append(target)
-    return found
-
-
-def iterator_warnings(download: Download) -> list[str]:
-    return [w for w in download.warnings if "iterator" in w]
-
-
 async def test_a_large_attachment_streams_without_the_sync_iterator_warning(stored):
     report = stored["report"]
     # A first request pays for imports and caches, which would dwarf the figure measured below.
     assert (await asgi_get(f"/inbox/attachments/{stored['photo'].pk}/", stored["alice"])).status == 200
     tracemalloc.start()
     try:
-        download = await asgi_get(f"/inbox/attachments/{report.pk}/", stored["alice"])
+        download = await asgi_get(f"/inbox/attachments/{report.pk}/", stored["alice"], keep_body=False)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -8,24 +8,19 @@ sends it; the test client would not do: it is synchronous, and consumes the body
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import os
 import threading
 import tracemalloc
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connection, connections
-from django.test import Client
 
 from pagedesk.campaigns import schedule
 from pagedesk.campaigns.models import Disposition
@@ -41,6 +36,7 @@ from pagedesk.conversations.models import (
     SenderType,
 )
 from pagedesk.recordings import selectors, views
+from tests.asgi_client import Download, asgi_get, iterator_warnings, open_files_under, session_cookie
 from tests.conftest import make_user
 
 # The view runs in a worker thread with its own database connection: rows must be committed. The
@@ -68,105 +64,6 @@ async def in_sync_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> A
             connections.close_all()
 
     return await sync_to_async(run)()
-
-
-def session_cookie(user) -> str:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return (
-        f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
-    )
-
-
-class Download:
-    """What an ASGI server would send to the client."""
-
-    def __init__(self, keep_body: bool) -> None:
-        self.keep_body = keep_body
-        self.status = 0
-        self.headers: dict[str, str] = {}
-        self.cookies: list[str] = []
-        self.body = bytearray()
-        self.sha = hashlib.sha256()
-        self.size = 0
-        self.newlines = 0
-        self.chunks: list[int] = []
-        self.warnings: list[str] = []
-
-    @property
-    def text(self) -> str:
-        return self.body.decode()
-
-
-async def asgi_get(
-    path: str,
-    cookie: str | None,
-    *,
-    query: dict[str, str] | None = None,
-    leave_after_chunks: int = 0,
-    on_chunk: Callable[[Download], None] | None = None,
-    keep_body: bool = True,
-    handler: ASGIHandler | None = None,
-) -> Download:
-    """GET through the ASGI handler. With leave_after_chunks the client disconnects after that many body
-    chunks; on_chunk sees the download after each chunk arrives; keep_body=False only counts and hashes
-    the body (a memory measurement must not count the test's own copy of it). A handler loads the
-    middleware when created, as a server does once: a memory measurement passes one it has used before."""
-    query_string = urlencode(query or {}).encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query_string,
-        "root_path": "",
-        "headers": [(b"host", b"testserver")] + ([(b"cookie", cookie.encode())] if cookie else []),
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-    delivered = False
-    download = Download(keep_body)
-    left = asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await left.wait()  # the client stays connected until it leaves
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            download.status = message["status"]
-            for key, value in message["headers"]:
-                if key.lower() == b"set-cookie":
-                    download.cookies.append(value.decode())
-                else:
-                    download.headers[key.decode().lower()] = value.decode()
-        elif message.get("body"):
-            body = message["body"]
-            if download.keep_body:
-                download.body += body
-            download.sha.update(body)
-            download.size += len(body)
-            download.newlines += body.count(b"\n")
-            download.chunks.append(len(body))
-            if on_chunk is not None:
-                on_chunk(download)
-            if len(download.chunks) == leave_after_chunks:
-                left.set()
-                await asyncio.sleep(0.05)  # the handler notices while the body is still streaming
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warnings.filterwarnings("error", "StreamingHttpResponse must consume synchronous iterators")
-        await (handler or ASGIHandler())(scope, receive, send)
-    download.warnings = [str(w.message) for w in caught]
-    return download
 
 
 class Export:
@@ -216,10 +113,6 @@ class Export:
     def assert_cursor_closed(self) -> None:
         if connection.vendor == "postgresql":
             assert self.open_cursors_while_reading and self.open_cursors_after_close == []
-
-
-def iterator_warnings(download: Download) -> list[str]:
-    return [w for w in download.warnings if "iterator" in w]
 
 
 @pytest.fixture
@@ -506,19 +399,6 @@ def stored(settings, tmp_path, campaign, alice):  # type: ignore[no-untyped-def]
         "photo": attach("photo.png", "image/png", "image", b"\x89PNG small"),
         "svg": attach("evil.svg", "image/svg+xml", "image", b"<svg onload=alert(1)>"),
     }
-
-
-def open_files_under(root) -> list[str]:  # type: ignore[no-untyped-def]
-    """This process's open file descriptors on files under root (Linux /proc)."""
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(root)):
-            found.append(target)
-    return found
 
 
 async def test_attachments_stream_with_their_headers_and_access_rules(stored, settings, sam, bob, beta):
