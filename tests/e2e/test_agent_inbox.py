@@ -32,6 +32,7 @@ from pagedesk.conversations.models import (
     SenderType,
 )
 from pagedesk.core import clock
+from tests.e2e.simulated import acme_connected
 from tests.integration.inbox.conftest import make_contact, make_conversation
 
 pytestmark = pytest.mark.e2e
@@ -270,46 +271,9 @@ SOCKET_SPY = """
 @pytest.fixture
 def stack(live_app, settings, media, campaign, alice, bob) -> Iterator[object]:
     """The simulator delivering webhooks to the live pagedesk, Acme activated, worker threads running."""
-    import threading
-
-    from pagedesk.core.worker import make_worker
-    from pagedesk.messenger.oauth import SCOPES, PageInfo, page_connection_activate
-    from tests.integration.messenger.facebook_simulator import (
-        ACME_PAGE_ID,
-        ACME_SEED_PAGE_TOKEN,
-        running_simulator,
-    )
-
     settings.AGENT_DISCONNECT_GRACE_SECONDS = 120
-    with running_simulator() as sim:
-        sim.reset()
-        sim.point_settings(settings)
-        sim.http.patch(
-            "/_control/config", json={"webhook_url": f"{live_app}/webhooks/messenger"}
-        ).raise_for_status()
-        page_connection_activate(
-            campaign=campaign,
-            page=PageInfo(
-                id=ACME_PAGE_ID,
-                name="Acme Support",
-                tasks=("MANAGE", "MESSAGING"),
-                access_token=ACME_SEED_PAGE_TOKEN,
-            ),
-            permissions=list(SCOPES),
-        )
-        workers = [make_worker(interval=0.05) for _ in range(2)]
-        threads = [
-            threading.Thread(target=w.run, daemon=True, name=f"e2e-worker-{i}") for i, w in enumerate(workers)
-        ]
-        for thread in threads:
-            thread.start()
-        try:
-            yield sim
-        finally:
-            for worker in workers:
-                worker.running = False
-            for thread in threads:
-                thread.join(10)
+    with acme_connected(settings=settings, live_app=live_app, campaign=campaign) as sim:
+        yield sim
 
 
 def customer_page(new_context, sim, psid: str = CARLA) -> Page:

@@ -17,7 +17,6 @@ Monday would look like.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
@@ -39,11 +38,10 @@ from pagedesk.conversations.models import (
 )
 from pagedesk.routing.models import AfterHoursNotice, Assignment
 from pagedesk.routing.selectors import queue_list_for_campaign
+from tests.e2e.simulated import acme_connected
 from tests.integration.messenger.facebook_simulator import (
     ACME_PAGE_ID,
-    ACME_SEED_PAGE_TOKEN,
     Simulator,
-    running_simulator,
 )
 
 pytestmark = pytest.mark.e2e
@@ -93,39 +91,8 @@ def monday_ten(frozen_clock) -> dt.datetime:
 def fb(live_app: str, settings, media_root, monday_ten, sales: Campaign) -> Iterator[Simulator]:
     """The simulator delivering webhooks to the live pagedesk, Acme Support connected to Acme Sales,
     and two background worker threads (ingest, routing, Send API, profiles) in this process."""
-    from pagedesk.core.worker import make_worker
-    from pagedesk.messenger.oauth import SCOPES, PageInfo, page_connection_activate
-
-    with running_simulator() as sim:
-        sim.reset()
-        sim.point_settings(settings)
-        sim.http.patch(
-            "/_control/config", json={"webhook_url": f"{live_app}/webhooks/messenger"}
-        ).raise_for_status()
-        page_connection_activate(
-            campaign=sales,
-            page=PageInfo(
-                id=ACME_PAGE_ID,
-                name="Acme Support",
-                tasks=("MANAGE", "MESSAGING"),
-                access_token=ACME_SEED_PAGE_TOKEN,
-            ),
-            permissions=list(SCOPES),
-        )
-        workers = [make_worker(interval=0.05) for _ in range(2)]
-        threads = [
-            threading.Thread(target=w.run, daemon=True, name=f"e2e-routing-worker-{i}")
-            for i, w in enumerate(workers)
-        ]
-        for thread in threads:
-            thread.start()
-        try:
-            yield sim
-        finally:
-            for worker in workers:
-                worker.running = False
-            for thread in threads:
-                thread.join(10)
+    with acme_connected(settings=settings, live_app=live_app, campaign=sales) as sim:
+        yield sim
 
 
 @pytest.fixture
