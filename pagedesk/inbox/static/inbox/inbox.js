@@ -68,14 +68,8 @@
     return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
   }
 
-  function humanDuration(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
-    const d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600), m = Math.floor((seconds % 3600) / 60);
-    if (d) return `${d} d ${h} h`;
-    if (h) return `${h} h ${String(m).padStart(2, "0")} min`;
-    if (m) return `${m} min`;
-    return `${seconds} s`;
-  }
+  // app.js (loaded first, on every page) owns the duration format and the [data-since] counters.
+  const humanDuration = window.pagedesk.humanDuration;
 
   // --- lists on the left -----------------------------------------------------------------------
 
@@ -649,10 +643,6 @@
     document.querySelectorAll("[data-relative]").forEach((el) => {
       const at = Date.parse(el.dataset.relative);
       if (!isNaN(at)) el.textContent = relative(at);
-    });
-    document.querySelectorAll("[data-since]").forEach((el) => {
-      const since = Date.parse(el.dataset.since);
-      if (!isNaN(since)) el.textContent = humanDuration((Date.now() - since) / 1000);
     });
   }
 
