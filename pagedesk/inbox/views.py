@@ -13,13 +13,11 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import SuspiciousFileOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -29,7 +27,7 @@ from pagedesk.campaigns.models import Campaign, Disposition
 from pagedesk.conversations.sending import ATTACHMENT_MAX_BYTES, message_retry, messages_send
 from pagedesk.core.errors import ApplicationError, NotFound
 from pagedesk.core.permissions import forbidden
-from pagedesk.core.streaming import streaming_file_response
+from pagedesk.core.streaming import stored_file_response
 from pagedesk.inbox import selectors
 from pagedesk.inbox.emoji_data import emoji_groups
 from pagedesk.inbox.forms import ACCEPT, MAX_FILES, CloseForm, ReplyForm, TransferForm
@@ -381,24 +379,4 @@ def attachment_view(request: HttpRequest, attachment_id: int) -> HttpResponseBas
         attachment.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
     ).lower()
     inline = content_type in INLINE_TYPES or content_type.startswith(INLINE_PREFIXES)
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    try:
-        safe_name = get_valid_filename(name)
-    except SuspiciousFileOperation:
-        safe_name = "attachment"
-    # Streamed from an async iterator under ASGI (how pagedesk is served), where a FileResponse would
-    # be read whole into memory first: up to Facebook's 25 MB per attachment, per download.
-    response = streaming_file_response(
-        request,
-        handle,
-        content_type=content_type,
-        filename=safe_name,
-        as_attachment=not inline,
-        size=attachment.file.size,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return stored_file_response(request, attachment.file, name=name, content_type=content_type, inline=inline)

@@ -7,10 +7,8 @@ import mimetypes
 from collections.abc import Iterable, Iterator
 from typing import cast
 
-from django.core.exceptions import SuspiciousFileOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -19,7 +17,7 @@ from pagedesk.conversations.models import Conversation
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.permissions import any_role_required
-from pagedesk.core.streaming import streaming_file_response, streaming_iterator_response
+from pagedesk.core.streaming import stored_file_response, streaming_iterator_response
 from pagedesk.recordings.forms import RecordingFilterForm
 from pagedesk.recordings.selectors import (
     EXPORT_COLUMNS,
@@ -220,22 +218,11 @@ def attachment_view(request: HttpRequest, attachment_id: int) -> HttpResponse:
     )
     content_type = content_type or "application/octet-stream"
     inline = request.GET.get("inline") == "1" and content_type in INLINE_IMAGE_TYPES
-    try:
-        filename = get_valid_filename(attachment.filename or attachment.file.name.rsplit("/", 1)[-1])
-    except SuspiciousFileOperation:  # a name with nothing usable left, such as ".."
-        filename = "attachment"
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = streaming_file_response(
+    response = stored_file_response(
         request,
-        handle,
+        attachment.file,
+        name=attachment.filename or attachment.file.name.rsplit("/", 1)[-1],
         content_type=content_type,
-        filename=filename,
-        as_attachment=not inline,
-        size=attachment.file.size,
+        inline=inline,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return cast(HttpResponse, response)
