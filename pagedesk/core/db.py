@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from django.db import models
+from django.db import close_old_connections, connections, models
 
 M = TypeVar("M", bound=models.Model)
 
@@ -24,3 +24,19 @@ def lock_objects(queryset: models.QuerySet[M]) -> list[M]:
 
 def ids(objects: Iterable[models.Model]) -> list[int]:
     return [obj.pk for obj in objects]
+
+
+def sqlite_connections_keep() -> None:
+    """Mark this thread's SQLite connections persistent, then close what Django would close anyway.
+
+    For threads that live as long as the process (the task workers, the webhook threads). With
+    CONN_MAX_AGE = 0, close_old_connections() reopens SQLite on every task or request: 1.5–2 ms of
+    connect and PRAGMAs, on the way from a customer's message to the agents' screens (profiled with
+    bench/inbound_to_agent.py). CONN_MAX_AGE itself stays 0: under ASGI each request context gets a
+    new thread, whose connection would leak. An unusable connection (after an error) is still
+    closed, and PostgreSQL connections still go back to their pool.
+    """
+    for db in connections.all(initialized_only=True):
+        if db.vendor == "sqlite":
+            db.close_at = None
+    close_old_connections()

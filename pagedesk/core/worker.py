@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections, router, transaction
+from django.db import connections, router, transaction
 from django.db.utils import OperationalError
 from django.dispatch import receiver
 from django.utils import timezone
@@ -33,6 +33,8 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker as DBWorker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from pagedesk.core.db import sqlite_connections_keep
 
 logger = logging.getLogger(__name__)
 
@@ -353,8 +355,19 @@ class Worker(DBWorker):
 
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
+        try:
+            self._loop()
+        finally:
+            # The SQLite connection was kept across tasks (sqlite_connections_keep); a test database
+            # dropped with it still open would leave its -wal and -shm files behind. (Not inside an
+            # atomic block: a test that runs the worker in its own thread keeps its transaction.)
+            for db in connections.all(initialized_only=True):
+                if db.vendor == "sqlite" and not db.in_atomic_block:
+                    db.close()
+
+    def _loop(self) -> None:
         while self.running:
-            close_old_connections()
+            sqlite_connections_keep()
             # Read before looking: an enqueue that commits while we query moves it, and the wait below
             # then returns at once instead of sleeping past that task.
             seen = self.wakeup.generation
@@ -367,7 +380,7 @@ class Worker(DBWorker):
             if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
                 logger.info("Ran %d tasks on worker_id=%s - exiting.", self._run_tasks, self.worker_id)
                 return
-            close_old_connections()
+            sqlite_connections_keep()
             if self.running and task_result is None:
                 self.idle.set()
                 try:
