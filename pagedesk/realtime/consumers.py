@@ -6,13 +6,13 @@ user's groups, so the same rule decides what a view shows and what a socket hear
 
 from __future__ import annotations
 
-import collections
 import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from pagedesk.core import metrics
+from pagedesk.realtime.hub import SocketOutbox, hub_for
 from pagedesk.realtime.publish import serving_loop_register
 from pagedesk.realtime.selectors import groups_for_user
 
@@ -30,15 +30,9 @@ def _agent_disconnected(user: object) -> None:
     agent_disconnected(agent=user)  # type: ignore[arg-type]
 
 
-# How many recently forwarded event ids a socket remembers. The copies of one event (one per group the
-# socket is in) arrive back to back: `publish` sends an event to all its groups before the next event.
-RECENT_EVENT_IDS = 256
-
-
 class EventsConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
-    recent_ids: collections.deque[str]
-    recent_id_set: set[str]
+    outbox: SocketOutbox | None = None
     # An agent's socket counts for routing's disconnect grace period (issue 5): the last socket closing
     # for longer than AGENT_DISCONNECT_GRACE_SECONDS sets the agent Offline.
     counted_agent: object | None = None
@@ -46,8 +40,6 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
         self.counted_agent = None
-        self.recent_ids = collections.deque()
-        self.recent_id_set = set()
         # In-memory layer: publishes from worker threads are handed to this loop (realtime.publish).
         serving_loop_register()
         user = self.scope.get("user")
@@ -55,19 +47,25 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.close(code=4401)
             return
         self.groups_joined = await database_sync_to_async(groups_for_user)(user=user)
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
+        # Joined before the handshake, so no event between the page's snapshot and this socket is lost;
+        # the outbox holds them until the hello frame has gone.
+        self.outbox = SocketOutbox(self._send_text)
+        await hub_for(self.channel_layer).join(self.outbox, self.groups_joined)
         metrics.websocket_connections.inc()
+        await self.accept()
         if getattr(user, "is_agent", False):
             await database_sync_to_async(_agent_connected)(user)
             self.counted_agent = user
         await self.send(text_data=json.dumps({"type": "hello", "groups": len(self.groups_joined)}))
+        self.outbox.open()
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
 
     async def disconnect(self, code: int) -> None:
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        if self.groups_joined:
+        if self.outbox is not None:
+            await hub_for(self.channel_layer).leave(self.outbox, self.groups_joined)
+            self.outbox = None
             metrics.websocket_connections.dec()
         if self.counted_agent is not None:
             agent, self.counted_agent = self.counted_agent, None
@@ -76,27 +74,3 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == "ping":
             await self.send(text_data="pong")
-
-    async def dispatch(self, message: dict) -> None:
-        # channels runs close_old_connections() before every handler: a hop to the one thread that runs
-        # sync code. Forwarding an event touches no database, and with 200 sockets hearing each queue
-        # event that hop per frame was most of the fan-out's cost (profiled with
-        # bench/inbound_to_agent.py), and it queued behind the requests' own sync work.
-        if message.get("type") == "event.forward":
-            await self.event_forward(message)
-            return
-        await super().dispatch(message)
-
-    async def event_forward(self, message: dict) -> None:
-        event_id = message.get("id")
-        if event_id is not None:
-            # The layer delivers once per group; a socket in two of the event's groups gets it twice.
-            if event_id in self.recent_id_set:
-                return
-            self.recent_id_set.add(event_id)
-            self.recent_ids.append(event_id)
-            if len(self.recent_ids) > RECENT_EVENT_IDS:
-                self.recent_id_set.discard(self.recent_ids.popleft())
-        # `publish` sends the event already serialised; a hand-made message may carry the dict.
-        text = message.get("text")
-        await self.send(text_data=text if isinstance(text, str) else json.dumps(message["event"]))

@@ -45,9 +45,13 @@ async def test_an_agent_hears_only_their_own_groups(alice, bob, campaign):
     socket = await connect(alice)
     layer = get_channel_layer()
     event = {"type": "event.forward", "event": {"type": "message.created", "conversation_id": 1}}
-    await layer.group_send(groups.agent(bob.pk), event)
-    await layer.group_send(groups.supervisors(campaign.pk), event)
+    await layer.group_send(groups.agent(bob.pk), {**event, "group": groups.agent(bob.pk)})
+    await layer.group_send(
+        groups.supervisors(campaign.pk), {**event, "group": groups.supervisors(campaign.pk)}
+    )
     assert await socket.receive_nothing(timeout=0.2)
-    await layer.group_send(groups.campaign_queue(campaign.pk), event)
+    await layer.group_send(
+        groups.campaign_queue(campaign.pk), {**event, "group": groups.campaign_queue(campaign.pk)}
+    )
     assert (await socket.receive_json_from())["conversation_id"] == 1
     await socket.disconnect()

@@ -1,0 +1,220 @@
+"""The fan-out to this process's sockets: one layer channel per process in each group, not one per socket.
+
+Channels' pattern puts every socket's own channel in its groups, so an event for a group of 200 agents
+became 200 layer messages, and each went through that socket's receive task, asyncio.wait and
+dispatch before its frame was written: about three event-loop steps per socket, run breadth-first,
+so the first socket was written only after every socket had been woken, and the last one about
+8–10 ms after the publish (bench/inbound_to_agent.py). Here the process's hub is the only member of
+each group in this process: one layer message per group per process, and the hub writes the frame
+to each of its sockets in one loop (docs/decisions/realtime-fan-out.md).
+
+Everything here runs on the event loop that serves the sockets. A layer message carries its group
+(`publish` adds it), the serialised event (`text`) and the event's id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# How many recently sent event ids a socket remembers. The copies of one event (one per group the socket
+# is in) arrive back to back: `publish` sends an event to all its groups before the next event.
+RECENT_EVENT_IDS = 256
+# The in-memory layer forgets a group membership after a day (channels' group_expiry); the hub renews
+# its own long before that, since it may stay in a group for as long as the process lives.
+MEMBERSHIP_RENEW_SECONDS = 3600.0
+
+
+def run_eagerly(coroutine: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
+    """Run `coroutine` in the caller's step up to its first suspension.
+
+    None when it finished without suspending (a websocket send to a socket whose buffer has room);
+    otherwise a task that finishes it. Exceptions raised before the first suspension propagate.
+    A task per frame instead would cost a task and a loop step for each of hundreds of sockets.
+    """
+    try:
+        waiting_on = coroutine.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_finish(coroutine, waiting_on))
+
+
+async def _finish(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+    # Drives the rest of the coroutine as a task would: wait for what it yielded, then resume it with
+    # the outcome (asyncio futures yield themselves; a bare yield, as asyncio.sleep(0) does, is None).
+    while True:
+        try:
+            if waiting_on is None:
+                await asyncio.sleep(0)
+            else:
+                await waiting_on
+        except BaseException as exc:  # handed to the coroutine, as a task would
+            try:
+                waiting_on = coroutine.throw(exc)
+            except StopIteration:
+                return
+            continue
+        try:
+            waiting_on = coroutine.send(None)
+        except StopIteration:
+            return
+
+
+class SocketOutbox:
+    """The frames one socket is sent, in order, each event once.
+
+    Held until `open()` (the consumer opens it after its hello frame), so nothing reaches the socket
+    before the handshake, and what arrived meanwhile is sent then. A frame is written in the hub's own
+    step when the socket can take it; a socket that cannot (a full buffer) finishes in a task and its
+    later frames wait behind it, so one slow browser never holds up the others.
+    """
+
+    def __init__(self, send: Callable[[str], Awaitable[None]]) -> None:
+        self._send = send
+        self._backlog: collections.deque[str] = collections.deque()
+        self._busy = True
+        self._closed = False
+        self._recent: collections.deque[str] = collections.deque()
+        self._recent_set: set[str] = set()
+
+    def put(self, text: str, event_id: str | None = None) -> None:
+        if self._closed:
+            return
+        if event_id is not None:
+            # The layer delivers once per group; a socket in two of the event's groups gets it twice.
+            if event_id in self._recent_set:
+                return
+            self._recent_set.add(event_id)
+            self._recent.append(event_id)
+            if len(self._recent) > RECENT_EVENT_IDS:
+                self._recent_set.discard(self._recent.popleft())
+        self._backlog.append(text)
+        if not self._busy:
+            self._pump()
+
+    def open(self) -> None:
+        self._busy = False
+        self._pump()
+
+    def close(self) -> None:
+        self._closed = True
+        self._backlog.clear()
+
+    def _pump(self) -> None:
+        while self._backlog and not self._closed:
+            try:
+                pending = run_eagerly(self._send(self._backlog.popleft()))  # type: ignore[arg-type]
+            except Exception as exc:
+                self._failed(exc)
+                return
+            if pending is not None:
+                self._busy = True
+                pending.add_done_callback(self._resumed)
+                return
+
+    def _resumed(self, task: asyncio.Future[None]) -> None:
+        self._busy = False
+        if task.cancelled():
+            self.close()
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._failed(exc)
+            return
+        self._pump()
+
+    def _failed(self, exc: BaseException) -> None:
+        # The socket is gone (its consumer's disconnect leaves the hub); the others are not affected.
+        logger.debug("could not send to a socket: %r", exc)
+        self.close()
+
+
+class Hub:
+    """This process's member of each group that has a socket here, for one channel layer and loop."""
+
+    def __init__(self, layer: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.layer = layer
+        self.loop = loop
+        self.members: dict[str, set[SocketOutbox]] = {}
+        self._channel: str | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+
+    async def join(self, outbox: SocketOutbox, groups: Iterable[str]) -> None:
+        async with self._lock:
+            if self._channel is None:
+                self._channel = await self.layer.new_channel("hub.")
+                self._tasks = [self.loop.create_task(self._receive()), self.loop.create_task(self._renew())]
+            for group in groups:
+                members = self.members.get(group)
+                if members is None:
+                    members = self.members[group] = set()
+                    await self.layer.group_add(group, self._channel)
+                members.add(outbox)
+
+    async def leave(self, outbox: SocketOutbox, groups: Iterable[str]) -> None:
+        outbox.close()
+        async with self._lock:
+            for group in groups:
+                members = self.members.get(group)
+                if members is None:
+                    continue
+                members.discard(outbox)
+                if not members:
+                    del self.members[group]
+                    await self.layer.group_discard(group, self._channel)
+            if not self.members and self._channel is not None:
+                # Nobody left here: stop receiving (a Redis layer unsubscribes the channel on cancel).
+                for task in self._tasks:
+                    task.cancel()
+                self._tasks, self._channel = [], None
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        members = self.members.get(message.get("group", ""))
+        if not members:
+            return
+        text = message.get("text")
+        if not isinstance(text, str):
+            text = json.dumps(message["event"])  # a hand-made message may carry the event as a dict
+        event_id = message.get("id")
+        for outbox in list(members):
+            outbox.put(text, event_id)
+
+    async def _receive(self) -> None:
+        channel = self._channel
+        while True:
+            try:
+                message = await self.layer.receive(channel)
+                if message.get("type") == "event.forward":
+                    self.deliver(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A realtime hint is lost at worst; the pages re-fetch their snapshot on reconnect.
+                logger.exception("realtime hub: could not deliver an event")
+                await asyncio.sleep(0.1)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(MEMBERSHIP_RENEW_SECONDS)
+            async with self._lock:
+                for group in list(self.members):
+                    await self.layer.group_add(group, self._channel)
+
+
+_hub: Hub | None = None
+
+
+def hub_for(layer: Any) -> Hub:
+    """The hub of the running loop and this layer (a test's settings may swap the layer)."""
+    global _hub
+    loop = asyncio.get_running_loop()
+    if _hub is None or _hub.loop is not loop or _hub.layer is not layer:
+        _hub = Hub(layer, loop)
+    return _hub
