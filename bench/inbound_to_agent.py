@@ -14,10 +14,10 @@ prefix (deleted afterwards). Baseline in the same run: a raw Redis PUBLISH → S
 
 The server is `pagedesk serve` itself (call_command), so what is measured is what ships: its uvicorn
 settings, its worker thread(s) with the 0.5 s fallback poll and the wake-up on enqueue
-(docs/decisions/worker-wake-up.md). A third run, labelled, swaps in the in-memory layer class that
-pagedesk/config/settings.py should name (docs/decisions/realtime-fan-out.md); `--memory-layer-class ''`
-skips it. Samples are sequential (one message in flight) so each frame is attributed to its POST.
-Everything binds to 127.0.0.1; the whole run is bounded (< 3 min).
+(docs/decisions/worker-wake-up.md); `--memory-layer-class X` adds a labelled run with another in-memory
+layer class. Samples are sequential (one message in flight) so each frame is attributed to its POST.
+A frame's time is when its bytes reach the bench's socket (`FrameReader`). Everything binds to
+127.0.0.1; the whole run is bounded (< 3 min).
 
 Findings (2026-11-25, shared 2-vCPU box, SQLite; earlier notes in git history):
 - Before (16:59–18:05, workers polling): routed p50/p99 881/1345 ms in-memory with the shipped 0.5 s
@@ -64,6 +64,18 @@ Findings (2026-11-25, shared 2-vCPU box, SQLite; earlier notes in git history):
   4.0 ms; raw Redis round trip 0.1 ms. Every p99 is under 100 ms now; the last of 200 ringall sockets
   is still over 20 ms at p50 (≈ 7 ms of fan-out after the first frame, plus ≈ 10 ms of processing
   and SQLite commits before it).
+- Where the rest went (2026-11-26, traced: perf_counter stamps in the server beside the bench's, py-spy):
+  a ringall arrival's publish → first frame written 1–3 ms, → last of 200 written 8.5–9.5 ms; of a
+  frame's ≈ 30 µs, 19 µs was the socket write itself, the rest each socket's receive task, asyncio.wait
+  and dispatch, run breadth-first. The worker reopened SQLite before every claim (1.5–2 ms). Now one
+  hub per process writes a group's frames in one loop (docs/decisions/realtime-fan-out.md), the
+  worker keeps its connection, the in-memory layer's group_send is a plain loop, and a frame is
+  timed when its bytes reach the bench's socket (the websocket library's per-socket parsing had put
+  the bench's last socket 2–4 ms behind its bytes). Two runs at 02:19–02:20 (load 1.0), p50 / p99:
+  ringall, last of 200 sockets: in-memory 17.3 / 19.0 and 15.5 / 18.1 ms, Redis pub/sub 15.4 / 17.3
+  and 16.6 / 19.7 ms; ringall first socket 12.7–14.1 / 14.0–16.2 in-memory, 12.4–14.8 / 14.0–16.0
+  Redis; routed, at the assigned agent 12.8–13.8 / 15.6–16.2 in-memory, 12.3–13.3 / 15.4–18.2 Redis;
+  ack p50 3.5–4.0 ms; raw Redis round trip 0.09–0.11 ms. Every target is met on both layers.
 
 Usage: .venv/bin/python bench/inbound_to_agent.py [--samples 20] [--agents 200]
 """
@@ -92,9 +104,6 @@ SECRET = "bench-inbound-secret"
 PAGE_ROUTED = "910000000000001"
 PAGE_RINGALL = "910000000000002"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-# The in-memory layer the settings should name (docs/decisions/realtime-fan-out.md); measured beside the
-# shipped one until they do.
-PROPOSED_MEMORY_LAYER = "pagedesk.realtime.layers.InMemoryChannelLayer"
 DEADLINE_SECONDS = 170  # the whole run stays under 3 minutes
 
 
@@ -233,12 +242,48 @@ class Frames:
         self.changed.set()
 
 
-async def reader(ws, socket_index: int, frames: Frames) -> None:
-    with contextlib.suppress(Exception):
-        async for raw in ws:
-            at = time.perf_counter()
-            if '"message.created"' in raw or '"conversation.assigned"' in raw:
-                frames.add(socket_index, json.loads(raw), at)
+class FrameReader(asyncio.Protocol):
+    """Takes over a connected websocket's transport and timestamps each server frame as its bytes arrive.
+
+    One Python process reads all 200 sockets here, while each real agent's browser reads only its own.
+    With a websocket library parsing each frame and waking a reader task per socket, the last of 200
+    sockets was stamped 2–4 ms after its bytes had arrived (measured beside the server's own send
+    times, 2026-11-26): the bench's queue, not pagedesk's. This parses the (unmasked, server-to-client)
+    frame header itself, in the callback that receives the bytes.
+    """
+
+    def __init__(self, socket_index: int, frames: Frames, transport: asyncio.Transport) -> None:
+        self.index = socket_index
+        self.frames = frames
+        self.transport = transport
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        at = time.perf_counter()
+        buffer = self.buffer
+        buffer += data
+        while len(buffer) >= 2:
+            opcode, length, start = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                length, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                length, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + length:
+                return
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            if opcode == 0x9:
+                # The server's keepalive ping: a pong, masked as a client must (a zero mask keeps the bytes).
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + bytes(4) + payload)
+            elif opcode == 0x1 and (b'"message.created"' in payload or b'"conversation.assigned"' in payload):
+                self.frames.add(self.index, json.loads(payload), at)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        pass
 
 
 async def wait_until(frames: Frames, found, timeout: float):
@@ -307,7 +352,9 @@ async def measure_server(port: int, sessions: list[str], cookie: str, samples: i
     for start in range(0, len(sessions), 25):
         sockets += await asyncio.gather(*(connect(k) for k in sessions[start : start + 25]))
     print(f"  {len(sockets)} sockets connected in {time.perf_counter() - began:.1f} s", flush=True)
-    readers = [asyncio.create_task(reader(ws, index, frames)) for index, ws in enumerate(sockets)]
+    await asyncio.sleep(0.5)  # whatever the connects published has arrived: the next byte starts a frame
+    for index, ws in enumerate(sockets):
+        ws.transport.set_protocol(FrameReader(index, frames, ws.transport))
     results: dict[str, list[float]] = {
         "routed, first socket": [],
         "routed, at the assigned agent": [],
@@ -353,9 +400,7 @@ async def measure_server(port: int, sessions: list[str], cookie: str, samples: i
                 await asyncio.sleep(0.01)
             print(f"  {scenario}: {samples + 3} samples in {time.perf_counter() - began:.1f} s", flush=True)
     for ws in sockets:
-        await ws.close()
-    for task in readers:
-        task.cancel()
+        ws.transport.close()
     return results
 
 
@@ -474,8 +519,8 @@ def main() -> None:
     parser.add_argument("--ready-file", default="")
     parser.add_argument(
         "--memory-layer-class",
-        default=PROPOSED_MEMORY_LAYER,
-        help="also measure the in-memory scenario with this channel layer class ('' to skip the variant)",
+        default="",
+        help="also measure the in-memory scenario with this channel layer class",
     )
     args = parser.parse_args()
     if args.serve:
