@@ -7,7 +7,7 @@ responses either lands whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -83,8 +83,25 @@ def _clean(obj: object, *, exclude: Sequence[str] = ()) -> None:
         raise from_validation_error(exc) from None
 
 
-def _changed(campaign: Campaign) -> None:
-    publish(CampaignChanged(campaign_id=campaign.pk), to=[groups.admins(), groups.supervisors(campaign.pk)])
+def _changed(
+    campaign: Campaign, *, agent_ids: Iterable[int] = (), supervisor_ids: Iterable[int] = ()
+) -> None:
+    """Tell the pages that show the campaign, and the users who joined or left it (after commit).
+
+    Members hear it too (strategy, enabled, canned responses and dispositions shape their inbox), and
+    so do agents and supervisors added or removed: their sockets re-join their groups on it
+    (realtime/consumers.py, "resubscribe"), so a new member hears the campaign's queue without a reload.
+    """
+    publish(
+        CampaignChanged(campaign_id=campaign.pk),
+        to=[
+            groups.admins(),
+            groups.supervisors(campaign.pk),
+            groups.campaign_queue(campaign.pk),
+            *(groups.agent(agent_id) for agent_id in agent_ids),
+            *(groups.supervisor(user_id) for user_id in supervisor_ids),
+        ],
+    )
     # Members, max interactions, enabled or strategy may have changed: re-route the queue after
     # commit (issue 5). Imported here: routing imports campaign models and selectors at import time.
     from pagedesk.routing.services import campaign_redispatch
@@ -367,6 +384,7 @@ def membership_set(*, campaign: Campaign, members: Sequence[MemberSpec]) -> list
         _check_penalty(member.penalty)
     _agents_by_id(ids)
     with transaction.atomic():
+        before = set(campaign.memberships.values_list("agent_id", flat=True))
         campaign.memberships.exclude(agent_id__in=ids).delete()
         existing = {m.agent_id: m for m in campaign.memberships.all()}
         result = []
@@ -376,7 +394,7 @@ def membership_set(*, campaign: Campaign, members: Sequence[MemberSpec]) -> list
             membership.penalty = spec.penalty
             membership.save()
             result.append(membership)
-        _changed(campaign)
+        _changed(campaign, agent_ids=before.symmetric_difference(ids))
     return result
 
 
@@ -391,7 +409,7 @@ def membership_add(*, campaign: Campaign, agent_id: int, penalty: int = 0) -> Me
         membership = Membership.objects.create(
             campaign=campaign, agent_id=agent_id, penalty=penalty, position=campaign.memberships.count()
         )
-        _changed(campaign)
+        _changed(campaign, agent_ids=[agent_id])
     return membership
 
 
@@ -418,7 +436,7 @@ def membership_remove(*, membership: Membership) -> None:
         campaign = membership.campaign
         membership.delete()
         _renumber(campaign.memberships.all())
-        _changed(campaign)
+        _changed(campaign, agent_ids=[membership.agent_id])
 
 
 def campaign_set_supervisors(*, campaign: Campaign, supervisor_ids: Sequence[int]) -> None:
@@ -432,8 +450,9 @@ def campaign_set_supervisors(*, campaign: Campaign, supervisor_ids: Sequence[int
             "not_a_supervisor", _("Only users with the supervisor role can supervise."), field="supervisors"
         )
     with transaction.atomic():
+        before = set(campaign.supervisors.values_list("pk", flat=True))
         campaign.supervisors.set(users)
-        _changed(campaign)
+        _changed(campaign, supervisor_ids=before.symmetric_difference(u.pk for u in users))
 
 
 def disposition_create(*, campaign: Campaign, name: str, parent: Disposition | None = None) -> Disposition:

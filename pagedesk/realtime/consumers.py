@@ -74,3 +74,23 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == "ping":
             await self.send(text_data="pong")
+        elif text_data == "resubscribe" and self.outbox is not None:
+            await self._resubscribe()
+
+    async def _resubscribe(self) -> None:
+        """Re-join the groups the user may see now; pages ask after a campaign.changed (memberships and
+        supervised campaigns change while the page is open). The reply tells the page to re-fetch its
+        snapshot: it is sent after the joins, so nothing published in between is missed."""
+        assert self.outbox is not None
+        user = self.scope["user"]
+        await database_sync_to_async(user.refresh_from_db)()
+        if not user.is_active:
+            await self.close(code=4401)
+            return
+        now = await database_sync_to_async(groups_for_user)(user=user)
+        hub = hub_for(self.channel_layer)
+        await hub.join(self.outbox, [group for group in now if group not in self.groups_joined])
+        gone = [group for group in self.groups_joined if group not in now]
+        self.groups_joined = now
+        await hub.leave_groups(self.outbox, gone)
+        self.outbox.put(json.dumps({"type": "resubscribed", "groups": len(now)}))

@@ -7,6 +7,11 @@ def agent(agent_id: int) -> str:
     return f"agent.{agent_id}"
 
 
+def supervisor(user_id: int) -> str:
+    """One supervisor's sockets: told when the campaigns they supervise change."""
+    return f"supervisor.{user_id}"
+
+
 def campaign_queue(campaign_id: int) -> str:
     """Members of a campaign: they see its pending (ringall) queue."""
     return f"campaign.{campaign_id}.queue"

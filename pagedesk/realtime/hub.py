@@ -159,7 +159,11 @@ class Hub:
                 members.add(outbox)
 
     async def leave(self, outbox: SocketOutbox, groups: Iterable[str]) -> None:
+        """The socket closed: nothing more is sent to it."""
         outbox.close()
+        await self.leave_groups(outbox, groups)
+
+    async def leave_groups(self, outbox: SocketOutbox, groups: Iterable[str]) -> None:
         async with self._lock:
             for group in groups:
                 members = self.members.get(group)

@@ -13,6 +13,6 @@ def groups_for_user(*, user: User) -> list[str]:
         return [groups.admins(), *(groups.supervisors(cid) for cid in campaign_ids)]
     if user.is_supervisor:
         campaign_ids = list(user.supervised_campaigns.values_list("pk", flat=True))
-        return [groups.supervisors(cid) for cid in campaign_ids]
+        return [groups.supervisor(user.pk), *(groups.supervisors(cid) for cid in campaign_ids)]
     campaign_ids = list(user.memberships.values_list("campaign_id", flat=True))
     return [groups.agent(user.pk), *(groups.campaign_queue(cid) for cid in campaign_ids)]

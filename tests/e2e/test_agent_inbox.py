@@ -464,3 +464,36 @@ def test_websocket_drop_and_reconnect_shows_no_gap(new_context, live_app, login,
         "#messages li[data-message-id]", "els => els.map((e) => e.dataset.messageId)"
     )
     assert len(ids) == len(set(ids)) == 4
+
+
+def test_campaign_changes_reach_an_open_inbox_without_a_reload(
+    new_context, live_app, login, stack, campaign, alice, bob
+):
+    """The strategy switched to ringall shows the waiting customer in Pending; removing alice from the
+    campaign takes it away, adding her back brings it back and its next arrivals ring live."""
+    from pagedesk.campaigns.services import MemberSpec, campaign_update, membership_set
+
+    campaign_update(campaign=campaign, fields={"strategy": "rrmemory"})  # nobody is available: it waits
+    page = agent_page(new_context, live_app, login, alice)
+    wait_live(page)
+    page.get_by_role("tab", name=re.compile("Pending")).click()
+    pending = page.get_by_test_id("pending-list").locator("li.conv")
+    customer_writes(customer_page(new_context, stack), "Is anyone there?")
+    deadline = time.monotonic() + 15
+    while not Conversation.objects.filter(contact__psid=CARLA, state=ConversationState.QUEUED).exists():
+        assert time.monotonic() < deadline, "the customer's conversation was not queued"
+        time.sleep(0.05)
+    expect(pending).to_have_count(0)  # a campaign that routes by itself lists no queue
+
+    campaign_update(campaign=campaign, fields={"strategy": "ringall"})
+    expect(pending).to_have_count(1)
+    expect(pending.first).to_contain_text("Carla Customer")
+
+    membership_set(campaign=campaign, members=[MemberSpec(agent_id=bob.pk)])
+    expect(pending).to_have_count(0)
+
+    membership_set(campaign=campaign, members=[MemberSpec(agent_id=bob.pk), MemberSpec(agent_id=alice.pk)])
+    expect(pending).to_have_count(1)
+    # Her socket hears the campaign's queue again: the next customer shows up live.
+    customer_writes(customer_page(new_context, stack, psid="7000000000000002"), "Hello?")
+    expect(pending).to_have_count(2)

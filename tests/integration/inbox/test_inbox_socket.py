@@ -55,3 +55,70 @@ async def test_an_agent_hears_only_their_own_groups(alice, bob, campaign):
     )
     assert (await socket.receive_json_from())["conversation_id"] == 1
     await socket.disconnect()
+
+
+async def queue_event_reaches(socket: WebsocketCommunicator, campaign_id: int) -> bool:
+    """Whether an event sent to the campaign's members reaches this socket."""
+    group = groups.campaign_queue(campaign_id)
+    event = {"type": "event.forward", "event": {"type": "queue.changed", "campaign_id": campaign_id}}
+    await get_channel_layer().group_send(group, {**event, "group": group})
+    if await socket.receive_nothing(timeout=0.3):
+        return False
+    return (await socket.receive_json_from())["campaign_id"] == campaign_id
+
+
+async def resubscribe_after(socket: WebsocketCommunicator, change) -> dict:
+    """Make the change (as the admin pages do, in a sync thread); the page's socket hears campaign.changed,
+    asks to re-join its groups as app.js does, and gets the answer."""
+    await database_sync_to_async(change)()
+    assert (await socket.receive_json_from(timeout=5))["type"] == "campaign.changed"
+    await socket.send_to(text_data="resubscribe")
+    return await socket.receive_json_from(timeout=5)
+
+
+async def test_an_agent_added_to_a_campaign_hears_its_queue_without_reconnecting(alice, bob, campaign):
+    from pagedesk.campaigns.services import MemberSpec, campaign_create, membership_remove, membership_set
+
+    other = await database_sync_to_async(campaign_create)(fields={"name": "Other", "page_name": "Other"})
+    await database_sync_to_async(membership_set)(campaign=other, members=[MemberSpec(agent_id=bob.pk)])
+    socket = await connect(alice)
+    assert not await queue_event_reaches(socket, other.pk)
+
+    answer = await resubscribe_after(
+        socket,
+        lambda: membership_set(
+            campaign=other, members=[MemberSpec(agent_id=bob.pk), MemberSpec(agent_id=alice.pk)]
+        ),
+    )
+    assert answer == {"type": "resubscribed", "groups": 3}
+    assert await queue_event_reaches(socket, other.pk)
+
+    answer = await resubscribe_after(
+        socket, lambda: membership_remove(membership=other.memberships.get(agent=alice))
+    )
+    assert answer == {"type": "resubscribed", "groups": 2}
+    assert not await queue_event_reaches(socket, other.pk)
+    assert await queue_event_reaches(socket, campaign.pk)
+    await socket.disconnect()
+
+
+async def test_a_supervisor_given_a_campaign_hears_of_it(alice, sam, campaign):
+    from pagedesk.campaigns.services import campaign_create, campaign_set_supervisors
+
+    other = await database_sync_to_async(campaign_create)(fields={"name": "Other", "page_name": "Other"})
+    socket = await connect(sam)
+    answer = await resubscribe_after(
+        socket, lambda: campaign_set_supervisors(campaign=other, supervisor_ids=[sam.pk])
+    )
+    # supervisor.<id> and the supervisors group of each campaign
+    assert answer == {"type": "resubscribed", "groups": 3}
+    await socket.disconnect()
+
+
+async def test_a_deactivated_users_socket_is_closed_when_it_resubscribes(alice, campaign):
+    from pagedesk.accounts.models import User
+
+    socket = await connect(alice)
+    await database_sync_to_async(User.objects.filter(pk=alice.pk).update)(is_active=False)
+    await socket.send_to(text_data="resubscribe")
+    assert (await socket.receive_output(timeout=5))["type"] == "websocket.close"

@@ -20,6 +20,10 @@
       if (msg.data === "pong") return;
       let event;
       try { event = JSON.parse(msg.data); } catch (e) { return; }
+      // The socket re-joined the groups the user may see now: pages re-fetch, as after a reconnect.
+      if (event.type === "resubscribed") { emit("snapshot", {}); return; }
+      // A campaign's members or supervisors may have changed, and with them what this user may see.
+      if (event.type === "campaign.changed") socket.send("resubscribe");
       emit(event.type, event);
       emit("*", event);
     });
