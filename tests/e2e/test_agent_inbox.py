@@ -248,6 +248,27 @@ def test_inbox_layout_and_screenshots(
     page.get_by_role("tab", name=re.compile("Pending")).click()
     page.screenshot(path=artifact_path("inbox_pending.png"))
 
+    # A phone: one column, the open conversation or the lists, nothing wider than the screen.
+    page.set_viewport_size({"width": 375, "height": 740})
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    expect(page.get_by_test_id("pane-title")).to_be_visible()
+    expect(page.get_by_test_id("active-list")).to_be_hidden()
+    expect(page.get_by_role("button", name="Close", exact=True)).to_be_visible()
+    page.screenshot(path=artifact_path("inbox_375_conversation.png"))
+    assert page.evaluate(overflow) == 0
+    page.get_by_role("link", name="Back to the conversations").click()
+    expect(page.get_by_test_id("pane")).to_be_hidden()
+    page.get_by_role("tab", name=re.compile("Active")).click()
+    expect(page.get_by_test_id("active-list").locator("li.conv")).to_have_count(3)
+    assert page.evaluate(overflow) == 0
+    page.screenshot(path=artifact_path("inbox_375_lists.png"))
+    page.get_by_test_id("active-list").get_by_text("Carla Customer").click()
+    expect(page.get_by_test_id("pane-title")).to_have_text("Acme Support — Carla Customer")
+    # Wide again: both columns.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(page.get_by_test_id("active-list")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to the conversations")).to_be_hidden()
+
 
 # --- the real path: customer chat ⇄ simulator ⇄ pagedesk ⇄ alice's browser --------------------------
 

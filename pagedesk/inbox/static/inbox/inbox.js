@@ -736,6 +736,8 @@
       loadPane(Number(link.dataset.openConversation), true);
       return;
     }
+    // A phone shows the lists or the conversation (app.css): back to the lists.
+    if (target.closest("[data-pane-back]") && !event.ctrlKey && !event.metaKey) { event.preventDefault(); showEmpty(); return; }
     const takeButton = target.closest("[data-take]");
     if (takeButton) { takeButton.disabled = true; take(Number(takeButton.dataset.take)).finally(() => { takeButton.disabled = false; }); return; }
     const tab = target.closest("[role=tab][data-tab]");
