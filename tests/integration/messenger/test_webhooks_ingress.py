@@ -18,33 +18,17 @@ from pagedesk.core.worker import make_worker
 from pagedesk.messenger import fixtures, signatures
 from pagedesk.messenger.ingest import inbound_events_reprocess_for_page
 from pagedesk.messenger.models import InboundEvent, PageConnection
+from tests.integration.messenger import webhook_door
+from tests.integration.messenger.webhook_door import SECRET, URL, VERIFY, signed
 
-SECRET = "app-secret-for-tests"
-VERIFY = "verify-me-please"
-URL = "/webhooks/messenger"
-
-
-@pytest.fixture(autouse=True)
-def facebook_settings(settings):
-    settings.FACEBOOK_APP_SECRET = SECRET
-    settings.FACEBOOK_VERIFY_TOKEN = VERIFY
-
-
-@pytest.fixture
-def page(campaign) -> PageConnection:
-    connection, _ = PageConnection.objects.update_or_create(
-        campaign=campaign, defaults={"page_id": fixtures.PAGE_ID, "page_name": "Acme"}
-    )
-    return connection
+# The shared fixtures, taken by name so that pytest finds them in this module.
+facebook_settings = webhook_door.facebook_settings
+page = webhook_door.page
 
 
 def post(body: dict | bytes, *, signature: str | None = "good", client: Client | None = None):
-    raw = body if isinstance(body, bytes) else fixtures.encode(body)
-    headers = {}
-    if signature == "good":
-        headers["HTTP_X_HUB_SIGNATURE_256"] = fixtures.sign(raw, SECRET)
-    elif signature is not None:
-        headers["HTTP_X_HUB_SIGNATURE_256"] = signature
+    raw, header = signed(body, signature)
+    headers = {} if header is None else {"HTTP_X_HUB_SIGNATURE_256": header}
     return (client or Client()).post(URL, data=raw, content_type="application/json", **headers)
 
 

@@ -19,11 +19,9 @@ from django_tasks_db.models import DBTaskResult
 
 from pagedesk.core import metrics
 from pagedesk.messenger import fixtures, webhooks
-from pagedesk.messenger.models import InboundEvent, PageConnection
-
-SECRET = "app-secret-for-tests"
-VERIFY = "verify-me-please"
-URL = "/webhooks/messenger"
+from pagedesk.messenger.models import InboundEvent
+from tests.integration.messenger import webhook_door
+from tests.integration.messenger.webhook_door import SECRET, URL, VERIFY, signed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,18 +32,9 @@ def webhook_threads_closed_afterwards():
     webhooks.webhook_threads_close_connections()
 
 
-@pytest.fixture(autouse=True)
-def facebook_settings(settings):
-    settings.FACEBOOK_APP_SECRET = SECRET
-    settings.FACEBOOK_VERIFY_TOKEN = VERIFY
-
-
-@pytest.fixture
-def page(campaign) -> PageConnection:
-    connection, _ = PageConnection.objects.update_or_create(
-        campaign=campaign, defaults={"page_id": fixtures.PAGE_ID, "page_name": "Acme"}
-    )
-    return connection
+# The shared fixtures, taken by name so that pytest finds them in this module.
+facebook_settings = webhook_door.facebook_settings
+page = webhook_door.page
 
 
 class Answer:
@@ -112,12 +101,10 @@ def call(
 
 
 def signed_post(body: dict | bytes, *, signature: str | None = "good", chunk: int = 0) -> Answer:
-    raw = body if isinstance(body, bytes) else fixtures.encode(body)
+    raw, header = signed(body, signature)
     headers = {"content-type": "application/json"}
-    if signature == "good":
-        headers["x-hub-signature-256"] = fixtures.sign(raw, SECRET)
-    elif signature is not None:
-        headers["x-hub-signature-256"] = signature
+    if header is not None:
+        headers["x-hub-signature-256"] = header
     return call("POST", body=raw, headers=headers, chunk=chunk)
 
 
