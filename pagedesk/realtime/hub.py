@@ -21,6 +21,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
+from pagedesk.realtime.layers import HUB_CHANNEL_PREFIX
+
 logger = logging.getLogger(__name__)
 
 # How many recently sent event ids a socket remembers. The copies of one event (one per group the socket
@@ -149,7 +151,7 @@ class Hub:
     async def join(self, outbox: SocketOutbox, groups: Iterable[str]) -> None:
         async with self._lock:
             if self._channel is None:
-                self._channel = await self.layer.new_channel("hub.")
+                self._channel = await self.layer.new_channel(HUB_CHANNEL_PREFIX)
                 self._tasks = [self.loop.create_task(self._receive()), self.loop.create_task(self._renew())]
             for group in groups:
                 members = self.members.get(group)

@@ -10,6 +10,9 @@ from typing import Any
 from channels import layers
 from channels.exceptions import ChannelFull
 
+# The prefix of a hub's channel name (realtime/hub.py), the one member per process of each group.
+HUB_CHANNEL_PREFIX = "hub."
+
 # Values a message can share between its receivers: nothing a receiver does can change them.
 _IMMUTABLE = (str, bytes, int, float, bool, type(None))
 
@@ -57,6 +60,15 @@ class InMemoryChannelLayer(layers.InMemoryChannelLayer):
         for channel, queue in list(self.channels.items()):
             if queue.empty() and not getattr(queue, "_getters", None):
                 del self.channels[channel]
+
+    def get_capacity(self, channel: str) -> int:
+        # A process's hub channel (realtime/hub.py) carries every event for every socket here, and the
+        # publisher puts a burst of them without yielding to the hub: upstream's 100 per channel would
+        # drop the 101st event of a burst (a redispatch, a bulk close). Unbounded, like a Redis layer's
+        # local queues; what nobody reads still expires after `expiry`.
+        if channel.startswith(HUB_CHANNEL_PREFIX):
+            return 0
+        return int(super().get_capacity(channel))
 
     def _put(self, channel: str, message: dict[str, Any]) -> None:
         queue = self.channels.get(channel)

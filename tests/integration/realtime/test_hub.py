@@ -154,3 +154,22 @@ async def test_hub_joins_each_group_once_delivers_by_group_and_leaves_when_empty
     assert "agent.1" not in layer.groups and channel in layer.groups["campaign.1.queue"]
     await hub.leave(bob_outbox, ["agent.2", "campaign.1.queue"])
     assert not layer.groups and hub._channel is None and not hub.members
+
+
+async def test_a_burst_of_events_larger_than_a_channels_capacity_all_arrive():
+    # The publisher hands a burst to the layer without yielding; the hub's channel holds all of it.
+    layer = InMemoryChannelLayer(capacity=100)
+    hub = Hub(layer, asyncio.get_running_loop())
+    socket = FakeSocket()
+    outbox = SocketOutbox(socket.send)
+    await hub.join(outbox, ["campaign.1.supervisors"])
+    outbox.open()
+    group = "campaign.1.supervisors"
+    for n in range(500):
+        await layer.group_send(
+            group, {"type": "event.forward", "text": str(n), "id": f"e{n}", "group": group}
+        )
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert socket.sent == [str(n) for n in range(500)]
+    await hub.leave(outbox, [group])
