@@ -8,7 +8,6 @@ shared); they separate "woken" from "polled", they do not time anything.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,11 +24,11 @@ from django_tasks_db.models import DBTaskResult
 from pagedesk.core import worker as worker_module
 from pagedesk.core.worker import Listener, Wakeup, make_worker
 from pagedesk.messenger.tasks import inbound_events_process
+from tests.redis_helpers import REDIS_URL, needs_redis, use_redis_layer
 
 POLL = 30.0  # seconds: longer than any bound below
 WOKEN_WITHIN = 15.0
 ROOT = Path(__file__).resolve().parents[3]
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 on_postgres = pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
     reason="LISTEN/NOTIFY needs PostgreSQL (DATABASE_URL=postgres://…)",
@@ -106,14 +105,6 @@ def test_stop_interrupts_an_idle_worker(transactional_db):
 # --- across processes ---------------------------------------------------------------------------------
 
 
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def database_url() -> str:
     db = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -174,16 +165,10 @@ def assert_separate_worker_is_woken() -> None:
         assert wait_finished(enqueue_noop()) < WOKEN_WITHIN
 
 
-@pytest.mark.skipif(not redis_reachable(), reason="Redis is not running on 127.0.0.1:6379")
+@needs_redis
 def test_a_separate_worker_process_is_woken_over_redis(worker_process, settings):
-    prefix = f"pagedesk-test-wakeup-{os.getpid()}"
     settings.REDIS_URL = REDIS_URL
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": prefix},
-        }
-    }
+    prefix = use_redis_layer(settings, "wakeup")
     process = worker_process(REDIS_URL=REDIS_URL, PAGEDESK_REDIS_PREFIX=prefix)
     assert_separate_worker_is_woken()
     assert process.poll() is None
@@ -262,15 +247,10 @@ def test_a_burst_of_enqueues_costs_one_message_and_the_idle_connection_is_closed
     assert notifier.connection is None, "the notifier kept its connection while idle"
 
 
-@pytest.mark.skipif(not redis_reachable(), reason="Redis is not running on 127.0.0.1:6379")
+@needs_redis
 def test_redis_wake_up_is_published_on_commit_only(transactional_db, settings):
     settings.REDIS_URL = REDIS_URL
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"pagedesk-test-wakeup-{os.getpid()}"},
-        }
-    }
+    use_redis_layer(settings, "wakeup")
     with listen("redis") as target:
         assert_commit_wakes_and_rollback_does_not(target)
 

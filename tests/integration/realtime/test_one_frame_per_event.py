@@ -7,8 +7,6 @@ per-socket de-duplication alice's page showed two toasts (and played the sound t
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 
 import pytest
@@ -19,6 +17,7 @@ from pagedesk.realtime import groups
 from pagedesk.realtime.consumers import EventsConsumer
 from pagedesk.realtime.events import CampaignChanged, ConversationAssigned
 from pagedesk.realtime.publish import publish
+from tests.redis_helpers import needs_redis, use_redis_layer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,22 +97,7 @@ async def test_in_memory_layer_sends_an_event_in_two_groups_once(alice, campaign
     await assert_one_frame_per_event(alice, campaign)
 
 
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not redis_reachable(), reason="Redis is not running on 127.0.0.1:6379")
+@needs_redis
 async def test_redis_pubsub_layer_sends_an_event_in_two_groups_once(alice, campaign, settings):
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    # Pub/sub channels leave no keys behind; the prefix keeps parallel runs apart.
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [url], "prefix": f"pagedesk-test-once-{os.getpid()}"},
-        }
-    }
+    use_redis_layer(settings, "once")
     await assert_one_frame_per_event(alice, campaign)

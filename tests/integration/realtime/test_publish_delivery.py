@@ -7,8 +7,6 @@ not wake it) shows up as a timeout, not as a slow figure. Bounds are generous on
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 
@@ -20,6 +18,7 @@ from pagedesk.realtime import groups
 from pagedesk.realtime.consumers import EventsConsumer
 from pagedesk.realtime.events import CampaignChanged
 from pagedesk.realtime.publish import publish
+from tests.redis_helpers import needs_redis, use_redis_layer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,21 +73,7 @@ async def test_in_memory_layer_delivers_a_worker_threads_events_promptly_and_in_
     await assert_prompt_and_in_order(alice)
 
 
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not redis_reachable(), reason="Redis is not running on 127.0.0.1:6379")
+@needs_redis
 async def test_redis_pubsub_layer_delivers_a_worker_threads_events_promptly_and_in_order(alice, settings):
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [url], "prefix": f"pagedesk-test-publish-{os.getpid()}"},
-        }
-    }
+    use_redis_layer(settings, "publish")
     await assert_prompt_and_in_order(alice)
