@@ -6,6 +6,7 @@ user's groups, so the same rule decides what a view shows and what a socket hear
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from channels.db import database_sync_to_async
@@ -15,6 +16,9 @@ from pagedesk.core import metrics
 from pagedesk.realtime.hub import SocketOutbox, hub_for
 from pagedesk.realtime.publish import serving_loop_register
 from pagedesk.realtime.selectors import groups_for_user
+
+# 1013 "try again later": app.js reconnects on any code but 4401 (logged out).
+CLOSE_TOO_FAR_BEHIND = 1013
 
 
 def _agent_connected(user: object) -> None:
@@ -33,6 +37,7 @@ def _agent_disconnected(user: object) -> None:
 class EventsConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
     outbox: SocketOutbox | None = None
+    closing: asyncio.Future[None] | None = None  # held: a task nobody references may be collected
     # An agent's socket counts for routing's disconnect grace period (issue 5): the last socket closing
     # for longer than AGENT_DISCONNECT_GRACE_SECONDS sets the agent Offline.
     counted_agent: object | None = None
@@ -49,7 +54,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.groups_joined = await database_sync_to_async(groups_for_user)(user=user)
         # Joined before the handshake, so no event between the page's snapshot and this socket is lost;
         # the outbox holds them until the hello frame has gone.
-        self.outbox = SocketOutbox(self._send_text)
+        self.outbox = SocketOutbox(self._send_text, on_overflow=self._overflowed)
         await hub_for(self.channel_layer).join(self.outbox, self.groups_joined)
         metrics.websocket_connections.inc()
         await self.accept()
@@ -61,6 +66,10 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)
+
+    def _overflowed(self) -> None:
+        # Too far behind to catch up frame by frame: the page reconnects and re-fetches its snapshot.
+        self.closing = asyncio.ensure_future(self.close(code=CLOSE_TOO_FAR_BEHIND))
 
     async def disconnect(self, code: int) -> None:
         if self.outbox is not None:

@@ -31,6 +31,10 @@ RECENT_EVENT_IDS = 256
 # The in-memory layer forgets a group membership after a day (channels' group_expiry); the hub renews
 # its own long before that, since it may stay in a group for as long as the process lives.
 MEMBERSHIP_RENEW_SECONDS = 3600.0
+# Frames a socket may have waiting behind a write that cannot finish (a browser that stopped reading).
+# Past this the socket is closed: the page reconnects and re-fetches its snapshot, which is cheaper
+# than holding an ever longer backlog of hints in the server's memory.
+MAX_BACKLOG = 1000
 
 
 def run_eagerly(coroutine: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
@@ -77,8 +81,11 @@ class SocketOutbox:
     later frames wait behind it, so one slow browser never holds up the others.
     """
 
-    def __init__(self, send: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self, send: Callable[[str], Awaitable[None]], *, on_overflow: Callable[[], None] | None = None
+    ) -> None:
         self._send = send
+        self._on_overflow = on_overflow
         self._backlog: collections.deque[str] = collections.deque()
         self._busy = True
         self._closed = False
@@ -96,6 +103,11 @@ class SocketOutbox:
             self._recent.append(event_id)
             if len(self._recent) > RECENT_EVENT_IDS:
                 self._recent_set.discard(self._recent.popleft())
+        if len(self._backlog) >= MAX_BACKLOG:
+            self.close()
+            if self._on_overflow is not None:
+                self._on_overflow()
+            return
         self._backlog.append(text)
         if not self._busy:
             self._pump()

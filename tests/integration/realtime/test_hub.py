@@ -173,3 +173,20 @@ async def test_a_burst_of_events_larger_than_a_channels_capacity_all_arrive():
         await asyncio.sleep(0)
     assert socket.sent == [str(n) for n in range(500)]
     await hub.leave(outbox, [group])
+
+
+async def test_a_socket_too_far_behind_is_closed_instead_of_queueing_for_ever():
+    from pagedesk.realtime.hub import MAX_BACKLOG
+
+    stuck = FakeSocket()
+    stuck.gate = asyncio.get_running_loop().create_future()  # the browser stopped reading
+    overflowed: list[bool] = []
+    outbox = SocketOutbox(stuck.send, on_overflow=lambda: overflowed.append(True))
+    outbox.open()
+    for n in range(MAX_BACKLOG + 5):
+        outbox.put(str(n))
+    assert overflowed == [True]
+    stuck.gate.set_result(None)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert stuck.sent == ["0"]  # the write that was under way; the backlog went with the socket
