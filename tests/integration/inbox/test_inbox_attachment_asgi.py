@@ -8,16 +8,15 @@ sends it; the test client would not do: it is synchronous, and consumes the body
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tracemalloc
 from typing import Any
 
 import pytest
-from django.core.files.base import ContentFile
 
-from pagedesk.conversations.models import Attachment, Message
+from pagedesk.conversations.models import Message
 from tests.asgi_client import asgi_get, iterator_warnings, open_files_under, session_cookie
+from tests.attachment_downloads import assert_streamed_attachment, attach
 from tests.integration.inbox.conftest import make_contact, make_conversation
 
 # The view runs in a worker thread with its own database connection: rows must be committed.
@@ -32,19 +31,14 @@ def stored(settings, tmp_path, campaign, alice, bob) -> dict[str, Any]:  # type:
     mine = make_conversation(campaign, agent=alice)
     bobs = make_conversation(campaign, agent=bob, contact=make_contact(first_name="Other"))
 
-    def attach(conversation, name: str, content_type: str, kind: str, data: bytes) -> Attachment:  # type: ignore[no-untyped-def]
-        message = Message.objects.filter(conversation=conversation)[0]
-        attachment = Attachment(message=message, type=kind, filename=name, content_type=content_type)
-        attachment.file.save("upload.bin", ContentFile(data), save=True)
-        return attachment
-
+    mine_first, bobs_first = (Message.objects.filter(conversation=c)[0] for c in (mine, bobs))
     big = os.urandom(BIG)
     return {
         "big": big,
-        "report": attach(mine, "quarterly report.pdf", "application/pdf", "file", big),
-        "photo": attach(mine, "photo.png", "image/png", "image", b"\x89PNG small"),
-        "empty": attach(mine, "empty.txt", "text/plain", "file", b""),
-        "foreign": attach(bobs, "secret.pdf", "application/pdf", "file", b"not yours"),
+        "report": attach(mine_first, "quarterly report.pdf", "application/pdf", "file", big),
+        "photo": attach(mine_first, "photo.png", "image/png", "image", b"\x89PNG small"),
+        "empty": attach(mine_first, "empty.txt", "text/plain", "file", b""),
+        "foreign": attach(bobs_first, "secret.pdf", "application/pdf", "file", b"not yours"),
         "alice": session_cookie(alice),
     }
 
@@ -60,17 +54,11 @@ async def test_a_large_attachment_streams_without_the_sync_iterator_warning(stor
     finally:
         tracemalloc.stop()
 
-    assert iterator_warnings(download) == []
-    assert download.status == 200
-    assert download.headers["content-type"] == "application/pdf"
-    assert download.headers["content-disposition"] == 'attachment; filename="quarterly_report.pdf"'
-    assert download.headers["content-length"] == str(BIG)
-    assert download.headers["x-content-type-options"] == "nosniff"
-    assert "sandbox" in download.headers["content-security-policy"]
-    assert (download.size, download.sha.digest()) == (BIG, hashlib.sha256(stored["big"]).digest())
     # Streamed: many bounded chunks, and never the whole file in memory at once (a synchronous
     # iterator under ASGI is first read into a list, which would put the peak above the file size).
-    assert len(download.chunks) > 1 and max(download.chunks) <= 64 * 1024
+    assert_streamed_attachment(
+        download, stored["big"], content_type="application/pdf", filename="quarterly_report.pdf"
+    )
     assert peak < BIG / 2, f"peak {peak} bytes for a {BIG}-byte file"
 
 

@@ -13,16 +13,14 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.urls import reverse
 
-from pagedesk.campaigns import schedule
 from pagedesk.campaigns.models import Disposition
-from pagedesk.campaigns.services import MemberSpec, campaign_create, campaign_set_supervisors, membership_set
+from pagedesk.campaigns.services import campaign_set_supervisors
 from pagedesk.conversations.models import (
     Attachment,
     Contact,
     Conversation,
     ConversationEvent,
     ConversationState,
-    Direction,
     Message,
     MessageStatus,
     SenderType,
@@ -30,48 +28,9 @@ from pagedesk.conversations.models import (
 from pagedesk.recordings.selectors import RecordingFilters, recording_list
 from tests.conftest import make_user
 from tests.fixtures.traffic import RARE_WORD, build_traffic
+from tests.integration.recordings.conftest import AT, make_message, make_recording
 
 pytestmark = pytest.mark.django_db
-
-AT = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
-
-
-def _conv(
-    campaign,
-    psid,
-    *,
-    first="Carla",
-    last="Mendes",
-    state=ConversationState.CLOSED,
-    agent=None,
-    at=AT,
-    texts=(),
-    **fields,
-):
-    contact = Contact.objects.create(page_id="p", psid=psid, first_name=first, last_name=last)
-    conversation = Conversation.objects.create(
-        campaign=campaign, contact=contact, state=state, agent=agent, created_at=at, queued_at=at, **fields
-    )
-    for index, text in enumerate(texts):
-        Message.objects.create(
-            conversation=conversation,
-            direction=Direction.IN,
-            sender_type=SenderType.CUSTOMER,
-            page_id="p",
-            text=text,
-            created_at=at + dt.timedelta(seconds=index),
-        )
-    return conversation
-
-
-@pytest.fixture
-def beta(db, bob):
-    other = campaign_create(
-        fields={"name": "Beta", "page_name": "Beta", "timezone": "UTC"},
-        ranges=[schedule.Range(schedule.ALL_WEEKDAYS, 0, schedule.MINUTES_PER_DAY)],
-    )
-    membership_set(campaign=other, members=[MemberSpec(agent_id=bob.pk)])
-    return other
 
 
 def _ids(user, **filters) -> list[int]:
@@ -79,19 +38,12 @@ def _ids(user, **filters) -> list[int]:
 
 
 def test_who_sees_which_recordings(campaign, beta, ada, sam, alice, bob):
-    mine = _conv(campaign, "1", agent=alice)
-    bobs = _conv(campaign, "2", agent=bob)
-    elsewhere = _conv(beta, "3", agent=bob)
+    mine = make_recording(campaign, "1", agent=alice)
+    bobs = make_recording(campaign, "2", agent=bob)
+    elsewhere = make_recording(beta, "3", agent=bob)
     # alice wrote in a conversation before it was transferred to bob: still hers to see.
-    transferred = _conv(campaign, "4", agent=bob)
-    Message.objects.create(
-        conversation=transferred,
-        direction=Direction.OUT,
-        sender_type=SenderType.AGENT,
-        author=alice,
-        page_id="p",
-        text="hi",
-    )
+    transferred = make_recording(campaign, "4", agent=bob)
+    make_message(transferred, "hi", sender=SenderType.AGENT, author=alice)
 
     assert set(_ids(ada)) == {mine.pk, bobs.pk, elsewhere.pk, transferred.pk}
     assert set(_ids(sam)) == {mine.pk, bobs.pk, transferred.pk}
@@ -102,8 +54,10 @@ def test_who_sees_which_recordings(campaign, beta, ada, sam, alice, bob):
 def test_filters(campaign, beta, ada, alice, bob):
     solved = Disposition.objects.create(campaign=campaign, name="Solved")
     refund = Disposition.objects.create(campaign=campaign, name="Refund", parent=solved)
-    a = _conv(campaign, "100200300", first="Carla", last="Mendes", agent=alice, disposition=refund, at=AT)
-    b = _conv(
+    a = make_recording(
+        campaign, "100200300", first="Carla", last="Mendes", agent=alice, disposition=refund, at=AT
+    )
+    b = make_recording(
         campaign,
         "100200301",
         first="Diego",
@@ -111,7 +65,7 @@ def test_filters(campaign, beta, ada, alice, bob):
         state=ConversationState.ABANDONED,
         at=AT - dt.timedelta(days=1),
     )
-    c = _conv(
+    c = make_recording(
         beta,
         "100200302",
         first="Emma",
@@ -119,7 +73,7 @@ def test_filters(campaign, beta, ada, alice, bob):
         state=ConversationState.AFTER_HOURS,
         at=AT - dt.timedelta(days=2),
     )
-    d = _conv(
+    d = make_recording(
         beta, "100200303", first="Farid", last="Park", state=ConversationState.BLOCKED, agent=bob, at=AT
     )
 
@@ -141,15 +95,15 @@ def test_filters(campaign, beta, ada, alice, bob):
 
 def test_date_filter_uses_each_campaigns_timezone(campaign, ada):
     # 23:30 UTC on 1 March is already 2 March in Madrid.
-    late = _conv(campaign, "1", at=dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC))
+    late = make_recording(campaign, "1", at=dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC))
     assert _ids(ada, date_from=dt.date(2026, 3, 2), date_to=dt.date(2026, 3, 2)) == [late.pk]
     assert _ids(ada, date_from=dt.date(2026, 3, 1), date_to=dt.date(2026, 3, 1)) == []
 
 
 def test_full_text_search(campaign, ada, alice):
-    a = _conv(campaign, "1", texts=["Where is my parcel?", "It was due on Tuesday"])
-    b = _conv(campaign, "2", texts=["I want a REFUND for the parcel"])
-    _conv(campaign, "3", texts=["Hello there"])
+    a = make_recording(campaign, "1", texts=["Where is my parcel?", "It was due on Tuesday"])
+    b = make_recording(campaign, "2", texts=["I want a REFUND for the parcel"])
+    make_recording(campaign, "3", texts=["Hello there"])
     assert _ids(ada, text="parcel") == sorted([a.pk, b.pk], reverse=True) or set(
         _ids(ada, text="parcel")
     ) == {a.pk, b.pk}
@@ -171,7 +125,7 @@ def test_full_text_search(campaign, ada, alice):
 
 
 def test_search_uses_the_index(campaign, ada):
-    _conv(campaign, "1", texts=["parcel"])
+    make_recording(campaign, "1", texts=["parcel"])
     sql, _params = recording_list(user=ada, filters=RecordingFilters(text="parcel")).query.sql_with_params()
     if connection.vendor == "postgresql":
         assert "to_tsvector('simple', text) @@ plainto_tsquery('simple'" in sql
@@ -189,7 +143,7 @@ def test_generated_traffic_search_finds_the_rare_word(campaign, ada, alice, bob)
 
 
 def test_list_page_roles_and_escaping(client_for, campaign, ada, sam, alice, bob):
-    _conv(
+    make_recording(
         campaign,
         "1",
         first="<script>alert(1)</script>",
@@ -213,7 +167,7 @@ def test_transcript_shows_everything_and_is_permission_checked(
 ):
     settings.MEDIA_ROOT = tmp_path
     solved = Disposition.objects.create(campaign=campaign, name="Solved")
-    conversation = _conv(
+    conversation = make_recording(
         campaign,
         "1",
         first="<b>Carla</b>",
@@ -223,24 +177,20 @@ def test_transcript_shows_everything_and_is_permission_checked(
         closed_at=AT + dt.timedelta(minutes=5),
         disposition=solved,
     )
-    reply = Message.objects.create(
-        conversation=conversation,
-        direction=Direction.OUT,
-        sender_type=SenderType.AGENT,
+    reply = make_message(
+        conversation,
+        "On its way",
+        sender=SenderType.AGENT,
         author=alice,
-        page_id="p",
-        text="On its way",
         status=MessageStatus.READ,
-        created_at=AT + dt.timedelta(seconds=40),
+        at=AT + dt.timedelta(seconds=40),
     )
-    Message.objects.create(
-        conversation=conversation,
-        direction=Direction.OUT,
-        sender_type=SenderType.PAGE_ECHO,
-        page_id="p",
-        text="from the page",
+    make_message(
+        conversation,
+        "from the page",
+        sender=SenderType.PAGE_ECHO,
         status=MessageStatus.DELIVERED,
-        created_at=AT + dt.timedelta(seconds=50),
+        at=AT + dt.timedelta(seconds=50),
     )
     image = Attachment.objects.create(
         message=reply, type="image", filename="photo.png", content_type="image/png"
@@ -306,10 +256,10 @@ def test_transcript_shows_everything_and_is_permission_checked(
 
 
 def test_open_transcript_is_live(client_for, campaign, sam, alice):
-    conversation = _conv(campaign, "1", state=ConversationState.ASSIGNED, agent=alice, texts=["hi"])
+    conversation = make_recording(campaign, "1", state=ConversationState.ASSIGNED, agent=alice, texts=["hi"])
     html = client_for(sam).get(reverse("recordings:transcript", args=[conversation.pk])).content.decode()
     assert 'data-refresh-on="message.created' in html
-    closed = _conv(campaign, "2", texts=["bye"])
+    closed = make_recording(campaign, "2", texts=["bye"])
     assert (
         "data-refresh-on"
         not in client_for(sam).get(reverse("recordings:transcript", args=[closed.pk])).content.decode()
@@ -317,8 +267,8 @@ def test_open_transcript_is_live(client_for, campaign, sam, alice):
 
 
 def test_csv_export_filters_and_neutralises_formulas(client_for, campaign, ada, alice):
-    _conv(campaign, "1", first='=HYPERLINK("http://evil")', agent=alice, texts=["refund"])
-    _conv(campaign, "2", first="Diego", texts=["hello"])
+    make_recording(campaign, "1", first='=HYPERLINK("http://evil")', agent=alice, texts=["refund"])
+    make_recording(campaign, "2", first="Diego", texts=["hello"])
     response = client_for(ada).get(reverse("recordings:export"), {"q": "refund", "download_token": "abc123"})
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"].startswith("text/csv")
@@ -370,12 +320,12 @@ def plan(request, monkeypatch):
 
 
 def test_both_search_plans_find_the_same_conversations(plan, campaign, beta, ada, sam, alice, bob):
-    a = _conv(campaign, "1", agent=alice, texts=["Where is my parcel?", "It was due on Tuesday"])
-    b = _conv(
+    a = make_recording(campaign, "1", agent=alice, texts=["Where is my parcel?", "It was due on Tuesday"])
+    b = make_recording(
         campaign, "2", agent=bob, at=AT + dt.timedelta(hours=1), texts=["I want a REFUND for the parcel"]
     )
-    c = _conv(beta, "3", agent=bob, at=AT + dt.timedelta(hours=2), texts=["parcel lost"])
-    _conv(campaign, "4", texts=["Hello there"])
+    c = make_recording(beta, "3", agent=bob, at=AT + dt.timedelta(hours=2), texts=["parcel lost"])
+    make_recording(campaign, "4", texts=["Hello there"])
     assert _ids(ada, text="parcel") == [c.pk, b.pk, a.pk]  # newest first
     assert _ids(ada, text="refund parcel") == [b.pk]
     assert _ids(ada, text="tuesday parcel") == []
@@ -398,8 +348,8 @@ def test_pages_follow_the_list_order_on_both_plans(plan, campaign, ada):
     from pagedesk.recordings.selectors import recording_page
 
     for index in range(7):
-        _conv(campaign, str(index), at=AT + dt.timedelta(minutes=index % 3), texts=["parcel"])
-    _conv(campaign, "x", texts=["other"])
+        make_recording(campaign, str(index), at=AT + dt.timedelta(minutes=index % 3), texts=["parcel"])
+    make_recording(campaign, "x", texts=["other"])
     conversations = recording_list(user=ada, filters=RecordingFilters(text="parcel"))
     pages = [recording_page(conversations=conversations, number=n, per_page=3) for n in (1, 2, 3)]
     assert [p.total for p in pages] == [7, 7, 7] and not any(p.total_capped for p in pages)
@@ -418,7 +368,9 @@ def test_count_is_capped_and_the_page_still_newest_first(plan, monkeypatch, clie
     from pagedesk.recordings import selectors
 
     monkeypatch.setattr(selectors, "COUNT_CAP", 4)
-    made = [_conv(campaign, str(i), at=AT + dt.timedelta(minutes=i), texts=["parcel"]) for i in range(6)]
+    made = [
+        make_recording(campaign, str(i), at=AT + dt.timedelta(minutes=i), texts=["parcel"]) for i in range(6)
+    ]
     newest_first = [c.pk for c in reversed(made)]
     conversations = recording_list(user=ada, filters=RecordingFilters(text="parcel"))
     first = selectors.recording_page(conversations=conversations, number=1, per_page=2)

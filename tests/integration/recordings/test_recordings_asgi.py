@@ -9,7 +9,6 @@ sends it; the test client would not do: it is synchronous, and consumes the body
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import threading
 import tracemalloc
@@ -18,26 +17,24 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.files.base import ContentFile
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connection, connections
 
-from pagedesk.campaigns import schedule
 from pagedesk.campaigns.models import Disposition
-from pagedesk.campaigns.services import MemberSpec, campaign_create, campaign_set_supervisors, membership_set
+from pagedesk.campaigns.services import campaign_set_supervisors
 from pagedesk.conversations.models import (
     Attachment,
     Contact,
     Conversation,
     ConversationState,
-    Direction,
-    Message,
     MessageStatus,
     SenderType,
 )
 from pagedesk.recordings import selectors, views
 from tests.asgi_client import Download, asgi_get, iterator_warnings, open_files_under, session_cookie
+from tests.attachment_downloads import assert_streamed_attachment, attach
 from tests.conftest import make_user
+from tests.integration.recordings.conftest import AT, make_message, make_recording
 
 # The view runs in a worker thread with its own database connection: rows must be committed. The
 # warning Django gives when it has to buffer a synchronous iterator fails the test outright.
@@ -46,7 +43,6 @@ pytestmark = [
     pytest.mark.filterwarnings("error:StreamingHttpResponse must consume synchronous iterators"),
 ]
 
-AT = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 HEADER = (
     "id,created_at,campaign,state,customer_first_name,customer_last_name,psid,agent,disposition,"
     "queued_at,assigned_at,first_response_at,closed_at,abandoned_at\r\n"
@@ -116,29 +112,12 @@ class Export:
 
 
 @pytest.fixture
-def beta(db, bob):  # type: ignore[no-untyped-def]
-    other = campaign_create(
-        fields={"name": "Beta", "page_name": "Beta", "timezone": "UTC"},
-        ranges=[schedule.Range(schedule.ALL_WEEKDAYS, 0, schedule.MINUTES_PER_DAY)],
-    )
-    membership_set(campaign=other, members=[MemberSpec(agent_id=bob.pk)])
-    return other
-
-
-def conversation(campaign, psid: str, *, first: str, agent=None, at=AT, **fields) -> Conversation:  # type: ignore[no-untyped-def]
-    contact = Contact.objects.create(page_id="p", psid=psid, first_name=first, last_name="Mendes")
-    return Conversation.objects.create(
-        campaign=campaign, contact=contact, agent=agent, created_at=at, queued_at=at, **fields
-    )
-
-
-@pytest.fixture
 def small(campaign, beta, alice, bob):  # type: ignore[no-untyped-def]
     """Three conversations in Acme Support (sam's), one in Beta (not sam's)."""
     solved = Disposition.objects.create(campaign=campaign, name="Solved")
     minute = dt.timedelta(minutes=1)
     return {
-        "formula": conversation(
+        "formula": make_recording(
             campaign,
             "101",
             first='=HYPERLINK("http://evil")',
@@ -149,7 +128,7 @@ def small(campaign, beta, alice, bob):  # type: ignore[no-untyped-def]
             closed_at=AT + 5 * minute,
             disposition=solved,
         ),
-        "abandoned": conversation(
+        "abandoned": make_recording(
             campaign,
             "102",
             first="Diego",
@@ -157,7 +136,7 @@ def small(campaign, beta, alice, bob):  # type: ignore[no-untyped-def]
             state=ConversationState.ABANDONED,
             abandoned_at=AT + 3 * minute,
         ),
-        "bobs": conversation(
+        "bobs": make_recording(
             campaign,
             "103",
             first='Eva, "Evie"',
@@ -167,7 +146,7 @@ def small(campaign, beta, alice, bob):  # type: ignore[no-untyped-def]
             assigned_at=AT + 3 * minute,
             closed_at=AT + 4 * minute,
         ),
-        "beta": conversation(beta, "201", first="Fay", agent=bob, state=ConversationState.CLOSED),
+        "beta": make_recording(beta, "201", first="Fay", agent=bob, state=ConversationState.CLOSED),
     }
 
 
@@ -329,24 +308,15 @@ async def test_a_large_export_is_never_held_in_memory(campaign, sam, monkeypatch
 
 async def test_transcript_download_streams_with_its_access_rules(campaign, sam, alice, bob, beta):
     def build() -> Conversation:
-        c = conversation(campaign, "301", first="Carla", agent=alice, state=ConversationState.CLOSED)
-        Message.objects.create(
-            conversation=c,
-            direction=Direction.IN,
-            sender_type=SenderType.CUSTOMER,
-            page_id="p",
-            text="=1+1 where is my parcel?",
-            created_at=AT,
-        )
-        reply = Message.objects.create(
-            conversation=c,
-            direction=Direction.OUT,
-            sender_type=SenderType.AGENT,
+        c = make_recording(campaign, "301", first="Carla", agent=alice, state=ConversationState.CLOSED)
+        make_message(c, "=1+1 where is my parcel?")
+        reply = make_message(
+            c,
+            "On its way",
+            sender=SenderType.AGENT,
             author=alice,
-            page_id="p",
-            text="On its way",
             status=MessageStatus.READ,
-            created_at=AT + dt.timedelta(seconds=40),
+            at=AT + dt.timedelta(seconds=40),
         )
         Attachment.objects.create(
             message=reply, type="file", filename="label.pdf", content_type="application/pdf"
@@ -377,27 +347,15 @@ BIG = 3 * 1024 * 1024
 @pytest.fixture
 def stored(settings, tmp_path, campaign, alice):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path
-    c = conversation(campaign, "401", first="Carla", agent=alice, state=ConversationState.CLOSED)
-    message = Message.objects.create(
-        conversation=c,
-        direction=Direction.IN,
-        sender_type=SenderType.CUSTOMER,
-        page_id="p",
-        text="",
-        created_at=AT,
-    )
-
-    def attach(name: str, content_type: str, kind: str, data: bytes) -> Attachment:
-        attachment = Attachment(message=message, type=kind, filename=name, content_type=content_type)
-        attachment.file.save("upload.bin", ContentFile(data), save=True)
-        return attachment
+    c = make_recording(campaign, "401", first="Carla", agent=alice, state=ConversationState.CLOSED)
+    message = make_message(c, "")
 
     big = os.urandom(BIG)
     return {
         "big": big,
-        "report": attach("quarterly report.pdf", "application/pdf", "file", big),
-        "photo": attach("photo.png", "image/png", "image", b"\x89PNG small"),
-        "svg": attach("evil.svg", "image/svg+xml", "image", b"<svg onload=alert(1)>"),
+        "report": attach(message, "quarterly report.pdf", "application/pdf", "file", big),
+        "photo": attach(message, "photo.png", "image/png", "image", b"\x89PNG small"),
+        "svg": attach(message, "evil.svg", "image/svg+xml", "image", b"<svg onload=alert(1)>"),
     }
 
 
@@ -409,14 +367,9 @@ async def test_attachments_stream_with_their_headers_and_access_rules(stored, se
     url = f"/recordings/attachments/{stored['report'].pk}/"
 
     report = await asgi_get(url, sam_cookie, keep_body=False)
-    assert report.status == 200 and iterator_warnings(report) == []
-    assert report.headers["content-type"] == "application/pdf"
-    assert report.headers["content-disposition"] == 'attachment; filename="quarterly_report.pdf"'
-    assert report.headers["content-length"] == str(BIG)
-    assert report.headers["x-content-type-options"] == "nosniff"
-    assert "sandbox" in report.headers["content-security-policy"]
-    assert (report.size, report.sha.digest()) == (BIG, hashlib.sha256(stored["big"]).digest())
-    assert len(report.chunks) > 1 and max(report.chunks) <= 64 * 1024
+    assert_streamed_attachment(
+        report, stored["big"], content_type="application/pdf", filename="quarterly_report.pdf"
+    )
     assert open_files_under(settings.MEDIA_ROOT) == []
 
     photo = await asgi_get(
