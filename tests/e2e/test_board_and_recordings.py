@@ -21,14 +21,11 @@ from pagedesk.conversations.models import (
     Conversation,
     ConversationEvent,
     ConversationState,
-    Direction,
-    Message,
-    MessageStatus,
     SenderType,
 )
 from pagedesk.conversations.services import contact_lock, message_receive
 from pagedesk.core import clock
-from tests.fixtures.traffic import build_traffic
+from tests.fixtures.traffic import build_traffic, message_row
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=10_000)
@@ -89,17 +86,8 @@ def seed_history(campaign, alice, bob) -> Conversation:
         (150, SenderType.CUSTOMER, None, "Great, thank you!"),
     ]
     for seconds, sender, author, text in lines:
-        inbound = sender == SenderType.CUSTOMER
-        Message.objects.create(
-            conversation=conversation,
-            direction=Direction.IN if inbound else Direction.OUT,
-            sender_type=sender,
-            author=author,
-            page_id=PAGE_ID,
-            text=text,
-            created_at=start + dt.timedelta(seconds=seconds),
-            status=MessageStatus.RECEIVED if inbound else MessageStatus.READ,
-        )
+        at = start + dt.timedelta(seconds=seconds)
+        message_row(conversation, text, sender=sender, at=at, page_id=PAGE_ID, author=author).save()
     for seconds, kind, data in [
         (0, "queued", {"reason": "new"}),
         (25, "assigned", {"agent_id": alice.pk, "how": "routed"}),

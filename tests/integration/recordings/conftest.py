@@ -12,7 +12,8 @@ import pytest
 from pagedesk.campaigns import schedule
 from pagedesk.campaigns.models import Campaign
 from pagedesk.campaigns.services import MemberSpec, campaign_create, membership_set
-from pagedesk.conversations.models import Conversation, ConversationState, Direction, Message, SenderType
+from pagedesk.conversations.models import Conversation, ConversationState, Message, SenderType
+from tests.fixtures.traffic import message_row
 from tests.integration.inbox.conftest import PAGE_ID, make_contact
 
 AT = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
@@ -37,16 +38,10 @@ def make_message(
     at: dt.datetime = AT,
     **fields: object,
 ) -> Message:
-    """A message in `conversation`: from the customer (inbound) unless `sender` says otherwise."""
-    return Message.objects.create(
-        conversation=conversation,
-        direction=Direction.IN if sender == SenderType.CUSTOMER else Direction.OUT,
-        sender_type=sender,
-        page_id=PAGE_ID,
-        text=text,
-        created_at=at,
-        **fields,
-    )
+    """A message in `conversation`, saved: from the customer (inbound) unless `sender` says otherwise."""
+    message = message_row(conversation, text, sender=sender, at=at, page_id=PAGE_ID, **fields)
+    message.save()
+    return message
 
 
 def make_recording(
