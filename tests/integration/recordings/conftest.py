@@ -6,6 +6,7 @@ Shared by the view tests and the ASGI download tests; contacts come from the inb
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ AT = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def beta(db, bob) -> Campaign:  # type: ignore[no-untyped-def]
+def beta(db, bob) -> Campaign:
     """A second campaign, bob's only: what sam (Acme Support's supervisor) must not see."""
     other = campaign_create(
         fields={"name": "Beta", "page_name": "Beta", "timezone": "UTC"},
@@ -36,7 +37,7 @@ def make_message(
     *,
     sender: str = SenderType.CUSTOMER,
     at: dt.datetime = AT,
-    **fields: object,
+    **fields: Any,
 ) -> Message:
     """A message in `conversation`, saved: from the customer (inbound) unless `sender` says otherwise."""
     message = message_row(conversation, text, sender=sender, at=at, page_id=PAGE_ID, **fields)
