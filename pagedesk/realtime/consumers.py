@@ -45,7 +45,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
         self.counted_agent = None
-        # In-memory layer: publishes from worker threads are handed to this loop (realtime.publish).
+        # Publishes from worker and request threads are handed to this loop (realtime.publish).
         serving_loop_register()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:

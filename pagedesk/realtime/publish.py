@@ -9,8 +9,9 @@ Where the send runs. Services are sync code in worker or request threads, the ch
   not thread-safe. Putting into them from another loop neither is safe nor wakes the serving loop, so
   a frame waited for that loop's next tick (uvicorn ticks every 0.1 s). The sends are handed to the
   serving loop itself (the consumers register it on connect).
-- Redis layers: a connection pool per event loop; one long-lived publisher loop in a daemon thread
-  keeps one connection instead of opening a loop (and a connection) per publish.
+- Redis layers: a connection pool per event loop. The serving loop's, when the process serves
+  sockets (one thread hop fewer on the way to them); otherwise (`pagedesk worker`) one long-lived
+  publisher loop in a daemon thread keeps one connection instead of a loop and a connection per publish.
 Either way the hand-off is fire-and-forget and drained in order by one task per loop, so events
 leave in the order they were committed and the committing thread does not wait for the network.
 
