@@ -25,8 +25,9 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 
     Threads that served requests (live servers, the webhook's thread pool, workers) hand their
     connections back to the pool, which keeps them open, and DROP DATABASE refuses while any session is
-    on the database ("being accessed by other users"). Closing the pools took a full run from 5 such
-    sessions to 3; the rest are still held by threads at teardown, so `.ci/run` force-drops what is left.
+    on the database ("being accessed by other users"). Closing the pools closes those. A connection a
+    thread never hands back is not in the pool: the code that opens it closes it when done (the live
+    server's executor in tests/e2e/conftest.py does), so a full run ends with no session left.
     """
     yield
     from django.db import connections
