@@ -20,6 +20,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from pagedesk.core.db import default_executor_install  # noqa: E402
 from pagedesk.messenger.webhooks import lean_webhook_path, messenger_webhook_asgi  # noqa: E402
 from pagedesk.realtime.routing import websocket_urlpatterns  # noqa: E402
 
@@ -37,9 +38,16 @@ async def http_application(scope, receive, send):
         await django_asgi_app(scope, receive, send)
 
 
-application = ProtocolTypeRouter(
+_router = ProtocolTypeRouter(
     {
         "http": http_application,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+
+async def application(scope, receive, send):
+    # Whatever server runs us: the loop's default executor must close the connections Django opens
+    # there for error pages (pagedesk.core.db.ConnectionClosingExecutor).
+    default_executor_install()
+    await _router(scope, receive, send)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TypeVar
+import asyncio
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from django.db import close_old_connections, connections, models
 
@@ -40,3 +42,36 @@ def sqlite_connections_keep() -> None:
         if db.vendor == "sqlite":
             db.close_at = None
     close_old_connections()
+
+
+class ConnectionClosingExecutor(ThreadPoolExecutor):
+    """An event loop's default executor whose jobs close the database connections they opened.
+
+    Under ASGI, Django renders an error page off the request's thread: `response_for_exception` runs
+    under sync_to_async(thread_sensitive=False), on the loop's default executor (every 404, the
+    browsers' /favicon.ico for one). The page's context reads the session and the user, so that thread
+    opens a connection of its own, and nothing closes it: request_finished runs on the request's thread.
+    On PostgreSQL each such thread kept a connection checked out of the pool (16 at most) for the life
+    of the process. Found by the e2e runs, which could not drop their test database.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def job() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                connections.close_all()
+
+        return super().submit(job)
+
+
+_executor_loop: asyncio.AbstractEventLoop | None = None
+
+
+def default_executor_install() -> None:
+    """Give the running loop a ConnectionClosingExecutor as its default executor (once per loop)."""
+    global _executor_loop
+    loop = asyncio.get_running_loop()
+    if loop is not _executor_loop:
+        loop.set_default_executor(ConnectionClosingExecutor(thread_name_prefix="pagedesk-default"))
+        _executor_loop = loop

@@ -9,15 +9,12 @@ Screenshots go under tests/artifacts/ (see `artifact_path`).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -61,29 +58,6 @@ def _free_socket() -> socket.socket:
     return sock
 
 
-class ConnectionClosingExecutor(ThreadPoolExecutor):
-    """The live server loop's default executor: each job closes the database connections it opened.
-
-    Django renders an error page off the request's thread: `response_for_exception` runs under
-    sync_to_async(thread_sensitive=False), on the loop's default executor (the 404 for chromium's
-    /favicon.ico, for one). The page's context reads the session and the user, so that executor thread
-    opens a connection of its own, which nothing closes: request_finished runs on the request's thread.
-    On PostgreSQL it stayed checked out of the pool after the server stopped, a session on the test
-    database until garbage collection, and pytest-django could not drop the database at the end.
-    """
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        def job() -> Any:
-            from django.db import connections
-
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                connections.close_all()
-
-        return super().submit(job)
-
-
 class LiveServer:
     """uvicorn in a daemon thread, on a socket bound before start so the port cannot be taken meanwhile."""
 
@@ -97,20 +71,11 @@ class LiveServer:
         self.url = f"http://{host}:{port}"
         config = uvicorn.Config(application, lifespan="off", log_level="warning", ws_ping_interval=None)
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self._run, name="e2e-uvicorn", daemon=True)
-
-    def _run(self) -> None:
-        """`uvicorn.Server.run`, with a default executor whose jobs close their database connections."""
-
-        async def serve() -> None:
-            asyncio.get_running_loop().set_default_executor(
-                ConnectionClosingExecutor(thread_name_prefix="e2e-uvicorn-executor")
-            )
-            await self.server.serve(sockets=[self.sock])
-
-        # The Runner's close shuts the default executor down, so its threads are gone once this returns.
-        with asyncio.Runner(loop_factory=self.server.config.get_loop_factory()) as runner:
-            runner.run(serve())
+        # The application gives the loop a default executor that closes what Django's error pages open
+        # there (pagedesk.core.db.ConnectionClosingExecutor); uvicorn's run shuts it down at the end.
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, name="e2e-uvicorn", daemon=True
+        )
 
     def start(self) -> None:
         self.thread.start()

@@ -1,0 +1,73 @@
+"""An error page rendered through the ASGI application leaves no database connection open behind it.
+
+Django renders error pages on the event loop's default executor (response_for_exception runs under
+sync_to_async(thread_sensitive=False)); the page reads the session and the user there. Nothing in
+Django closes that thread's connection, so the application gives the loop an executor that does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from django.db.backends.signals import connection_created
+
+from pagedesk.config.asgi import application
+from pagedesk.core.db import ConnectionClosingExecutor
+from tests.asgi_client import session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def get(path: str, cookie: str) -> int:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"cookie", cookie.encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent: list[dict] = []
+    requested = False
+
+    async def receive() -> dict:
+        nonlocal requested
+        if requested:  # the client stays connected: Django's disconnect listener waits here
+            await asyncio.Event().wait()
+        requested = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await application(scope, receive, send)
+    return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
+
+
+async def test_a_404_page_closes_the_connection_it_opened_off_the_request_thread(alice):
+    from channels.db import database_sync_to_async
+
+    cookie = await database_sync_to_async(session_cookie)(alice)
+    opened: list[tuple[str, object]] = []
+
+    def record(sender: object, connection: object, **kwargs: object) -> None:
+        opened.append((threading.current_thread().name, connection))
+
+    connection_created.connect(record)
+    try:
+        assert await get("/favicon.ico", cookie) == 404
+        assert await get("/no-such-page/", cookie) == 404
+    finally:
+        connection_created.disconnect(record)
+    assert isinstance(asyncio.get_running_loop()._default_executor, ConnectionClosingExecutor)  # type: ignore[attr-defined]
+    off_thread = [conn for name, conn in opened if name.startswith("pagedesk-default")]
+    assert off_thread, "the error page was rendered on the request's thread: nothing to check"
+    assert all(conn.connection is None for conn in off_thread)  # type: ignore[attr-defined]
