@@ -76,6 +76,14 @@ Findings (2026-11-25, shared 2-vCPU box, SQLite; earlier notes in git history):
   and 16.6 / 19.7 ms; ringall first socket 12.7–14.1 / 14.0–16.2 in-memory, 12.4–14.8 / 14.0–16.0
   Redis; routed, at the assigned agent 12.8–13.8 / 15.6–16.2 in-memory, 12.3–13.3 / 15.4–18.2 Redis;
   ack p50 3.5–4.0 ms; raw Redis round trip 0.09–0.11 ms. Every target is met on both layers.
+- Final tree of 2026-11-26 (hub with bounded socket backlogs, campaign.changed re-subscription, the
+  loop's connection-closing executor), two runs at 03:43 (load 0.0–0.5), p50 / p99: ringall, last of
+  200 sockets: in-memory 17.6 / 18.7 and 15.8 / 18.0 ms, Redis pub/sub 18.7 / 20.9 and 17.5 / 20.7 ms;
+  ringall first 13.1–13.5 / 14.1–15.2 and 13.9–14.2 / 16.4–17.5 ms; routed, at the assigned agent
+  13.2–13.8 / 15.2–16.0 and 14.0–14.3 / 17.4–17.8 ms; its conversation.assigned frame (what makes a
+  routed conversation appear in that agent's list) 15.8–17.2 / 17.5–19.4 and 19.3–20.2 / 23.3–23.9
+  ms; ack p50 3.5–4.2 ms; raw Redis round trip 0.09–0.12 ms. Six more runs of 30 samples just after
+  (03:45–03:50): ringall last p50 12.9–17.6 ms and the assigned frame 14.8–16.9 ms on either layer.
 
 Usage: .venv/bin/python bench/inbound_to_agent.py [--samples 20] [--agents 200]
 """
