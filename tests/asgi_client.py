@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -55,12 +55,13 @@ async def asgi_get(
     leave_after_chunks: int = 0,
     on_chunk: Callable[[Download], None] | None = None,
     keep_body: bool = True,
-    handler: ASGIHandler | None = None,
+    handler: Callable[..., Awaitable[None]] | None = None,
 ) -> Download:
     """GET through the ASGI handler. With leave_after_chunks the client disconnects after that many body
     chunks; on_chunk sees the download after each chunk arrives; keep_body=False only counts and hashes
     the body (a memory measurement must not count the test's own copy of it). A handler loads the
-    middleware when created, as a server does once: a memory measurement passes one it has used before."""
+    middleware when created, as a server does once: a memory measurement passes one it has used before.
+    Any ASGI application will do as the handler (pagedesk.config.asgi.application, for one)."""
     query_string = urlencode(query or {}).encode()
     scope = {
         "type": "http",

@@ -15,41 +15,13 @@ from django.db.backends.signals import connection_created
 
 from pagedesk.config.asgi import application
 from pagedesk.core.db import ConnectionClosingExecutor
-from tests.asgi_client import session_cookie
+from tests.asgi_client import asgi_get, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def get(path: str, cookie: str) -> int:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"cookie", cookie.encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    sent: list[dict] = []
-    requested = False
-
-    async def receive() -> dict:
-        nonlocal requested
-        if requested:  # the client stays connected: Django's disconnect listener waits here
-            await asyncio.Event().wait()
-        requested = True
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    await application(scope, receive, send)
-    return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
+    return (await asgi_get(path, cookie, handler=application)).status
 
 
 async def test_a_404_page_closes_the_connection_it_opened_off_the_request_thread(alice):
