@@ -11,6 +11,7 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 
 from pagedesk.core import metrics
 from pagedesk.realtime.hub import SocketOutbox, hub_for
@@ -35,6 +36,9 @@ def _agent_disconnected(user: object) -> None:
 
 
 class EventsConsumer(AsyncWebsocketConsumer):
+    # No channel of its own: the process's hub hears the groups and writes to this socket (realtime/hub.py).
+    # channels gives a consumer whose alias names no layer none, nor the receive task that would wait on it.
+    channel_layer_alias = None
     groups_joined: list[str]
     outbox: SocketOutbox | None = None
     closing: asyncio.Future[None] | None = None  # held: a task nobody references may be collected
@@ -55,7 +59,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         # Joined before the handshake, so no event between the page's snapshot and this socket is lost;
         # the outbox holds them until the hello frame has gone.
         self.outbox = SocketOutbox(self._send_text, on_overflow=self._overflowed)
-        await hub_for(self.channel_layer).join(self.outbox, self.groups_joined)
+        await hub_for(get_channel_layer()).join(self.outbox, self.groups_joined)
         metrics.websocket_connections.inc()
         await self.accept()
         if getattr(user, "is_agent", False):
@@ -73,7 +77,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.outbox is not None:
-            await hub_for(self.channel_layer).leave(self.outbox, self.groups_joined)
+            await hub_for(get_channel_layer()).leave(self.outbox, self.groups_joined)
             self.outbox = None
             metrics.websocket_connections.dec()
         if self.counted_agent is not None:
@@ -97,7 +101,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.close(code=4401)
             return
         now = await database_sync_to_async(groups_for_user)(user=user)
-        hub = hub_for(self.channel_layer)
+        hub = hub_for(get_channel_layer())
         await hub.join(self.outbox, [group for group in now if group not in self.groups_joined])
         gone = [group for group in self.groups_joined if group not in now]
         self.groups_joined = now

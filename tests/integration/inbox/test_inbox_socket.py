@@ -44,6 +44,12 @@ async def test_agent_socket_counts_for_the_disconnect_grace_period(alice, campai
 async def test_an_agent_hears_only_their_own_groups(alice, bob, campaign):
     socket = await connect(alice)
     layer = get_channel_layer()
+    # The process's hub is the one member of each group here, whatever the number of sockets.
+    second = await connect(bob)
+    for group in (groups.agent(alice.pk), groups.campaign_queue(campaign.pk)):
+        assert len(layer.groups[group]) == 1
+        assert next(iter(layer.groups[group])).startswith("hub.")
+    await second.disconnect()
     event = {"type": "event.forward", "event": {"type": "message.created", "conversation_id": 1}}
     await layer.group_send(groups.agent(bob.pk), {**event, "group": groups.agent(bob.pk)})
     await layer.group_send(
