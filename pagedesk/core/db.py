@@ -38,10 +38,16 @@ def sqlite_connections_keep() -> None:
     new thread, whose connection would leak. An unusable connection (after an error) is still
     closed, and PostgreSQL connections still go back to their pool.
     """
+    sqlite_connections_persist()
+    close_old_connections()
+
+
+def sqlite_connections_persist() -> None:
+    """Mark this thread's SQLite connections persistent, for a caller whose request_finished signal
+    runs close_old_connections itself (the webhook threads); see `sqlite_connections_keep`."""
     for db in connections.all(initialized_only=True):
         if db.vendor == "sqlite":
             db.close_at = None
-    close_old_connections()
 
 
 class ConnectionClosingExecutor(ThreadPoolExecutor):

@@ -37,7 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from pagedesk.core import metrics
-from pagedesk.core.db import sqlite_connections_keep
+from pagedesk.core.db import sqlite_connections_persist
 from pagedesk.messenger import signatures
 from pagedesk.messenger.ingest import inbound_events_store
 from pagedesk.messenger.payloads import PayloadError, webhook_body_parse
@@ -158,7 +158,7 @@ def _receive_in_thread(raw: bytes, signature: str | None) -> WebhookAnswer:
 def _request_finished() -> None:
     # Persistent SQLite connections on these fixed threads (see `_receive_in_thread`); request_finished
     # then runs close_old_connections, which keeps them.
-    sqlite_connections_keep()
+    sqlite_connections_persist()
     signals.request_finished.send(sender=messenger_webhook_asgi)
 
 

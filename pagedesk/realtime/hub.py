@@ -18,7 +18,7 @@ import asyncio
 import collections
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from pagedesk.realtime.layers import HUB_CHANNEL_PREFIX
@@ -82,7 +82,10 @@ class SocketOutbox:
     """
 
     def __init__(
-        self, send: Callable[[str], Awaitable[None]], *, on_overflow: Callable[[], None] | None = None
+        self,
+        send: Callable[[str], Coroutine[Any, Any, None]],
+        *,
+        on_overflow: Callable[[], None] | None = None,
     ) -> None:
         self._send = send
         self._on_overflow = on_overflow
@@ -123,7 +126,7 @@ class SocketOutbox:
     def _pump(self) -> None:
         while self._backlog and not self._closed:
             try:
-                pending = run_eagerly(self._send(self._backlog.popleft()))  # type: ignore[arg-type]
+                pending = run_eagerly(self._send(self._backlog.popleft()))
             except Exception as exc:
                 self._failed(exc)
                 return
