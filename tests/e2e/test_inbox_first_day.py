@@ -1,0 +1,137 @@
+"""Issue 12, "A team's first day": what a new team met in the inbox, in Chromium.
+
+Seeded conversations (no simulator): the transfer, the closing and the composer are real clicks on the
+live pagedesk, and the receiving agent's page hears of them through its websocket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+import pytest
+from django.core.files.base import ContentFile
+from playwright.sync_api import Page, Response, expect
+
+from pagedesk.accounts.models import User
+from pagedesk.campaigns.models import Campaign
+from pagedesk.campaigns.services import disposition_create
+from pagedesk.conversations.models import (
+    Attachment,
+    Conversation,
+    ConversationState,
+    Direction,
+    Message,
+    MessageStatus,
+    SenderType,
+)
+from pagedesk.core import clock
+from pagedesk.routing.models import Assignment
+from tests.e2e.test_agent_inbox import agent_page, available, wait_live
+from tests.integration.inbox.conftest import make_contact, make_conversation
+
+pytestmark = pytest.mark.e2e
+expect.set_options(timeout=15_000)
+
+MADRID = zoneinfo.ZoneInfo("Europe/Madrid")  # the campaign fixture's time zone
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def attach_file(message: Message, name: str) -> None:
+    attachment = Attachment(
+        message=message, type="file", filename=name, content_type="application/pdf", size=48213
+    )
+    attachment.file.save(name, ContentFile(b"%PDF-1.4 test"), save=True)
+
+
+def carla_with_alice(campaign: Campaign, alice: User, *, hours_ago: float = 2) -> Conversation:
+    """Carla's conversation, assigned to alice `hours_ago` hours ago: Carla wrote, alice sent a file."""
+    at = clock.now() - dt.timedelta(hours=hours_ago)
+    carla = make_contact(first_name="Carla", last_name="Customer")
+    conversation = make_conversation(campaign, contact=carla, agent=alice, messages=0, at=at)
+    Message.objects.create(
+        conversation=conversation,
+        direction=Direction.IN,
+        sender_type=SenderType.CUSTOMER,
+        page_id=carla.page_id,
+        text="Can I have the receipt?",
+        created_at=at + dt.timedelta(minutes=1),
+    )
+    sent = Message.objects.create(
+        conversation=conversation,
+        direction=Direction.OUT,
+        sender_type=SenderType.AGENT,
+        author=alice,
+        page_id=carla.page_id,
+        kind="attachment",
+        status=MessageStatus.DELIVERED,
+        created_at=at + dt.timedelta(minutes=2),
+    )
+    attach_file(sent, "receipt-2231.pdf")
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_at=sent.created_at, last_customer_message_at=at + dt.timedelta(minutes=1)
+    )
+    return conversation
+
+
+def transfer_to_bob(alice_page: Page) -> None:
+    alice_page.get_by_role("button", name="Transfer").click()
+    alice_page.get_by_label(re.compile(r"Bob \(available\)")).check()
+    alice_page.locator("#transfer-dialog").get_by_role("button", name="Transfer").click()
+
+
+# --- 10. file names readable in both bubbles ------------------------------------------------------------
+
+# The WCAG contrast ratio of an element's text colour against the first opaque background behind it.
+CONTRAST = """
+(element) => {
+  const rgb = (value) => value.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => {
+    const channel = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  };
+  let node = element, background = null;
+  while (node && !background) {
+    const value = getComputedStyle(node).backgroundColor;
+    const parts = rgb(value);
+    if (parts.length < 4 || parts[3] === 1) background = parts.slice(0, 3);
+    node = node.parentElement;
+  }
+  const fore = luminance(rgb(getComputedStyle(element).color));
+  const back = luminance(background || [255, 255, 255]);
+  return (Math.max(fore, back) + 0.05) / (Math.min(fore, back) + 0.05);
+}
+"""
+
+
+def test_file_names_are_readable_in_sent_and_received_bubbles(
+    new_context, live_app, login, artifact_path, media, campaign, alice
+):
+    conversation = carla_with_alice(campaign, alice)
+    received = Message.objects.create(
+        conversation=conversation,
+        direction=Direction.IN,
+        sender_type=SenderType.CUSTOMER,
+        page_id=conversation.contact.page_id,
+        kind="attachment",
+        created_at=clock.now() - dt.timedelta(minutes=1),
+    )
+    attach_file(received, "delivery-note.pdf")
+    page = agent_page(new_context, live_app, login, alice)
+    page.goto(f"{live_app}/inbox/{conversation.pk}/")
+    for side, name in (("out", "receipt-2231.pdf"), ("in", "delivery-note.pdf")):
+        chip = page.locator(f"li.ib-msg-{side}").get_by_test_id("att-file")
+        expect(chip).to_contain_text(name)
+        for part in (chip.locator(".att-name"), chip.locator(".muted")):
+            ratio = part.evaluate(CONTRAST)
+            assert ratio >= 4.5, f"{side} bubble: {part} has contrast {ratio:.2f}:1"
+    page.locator("li.ib-msg-out").get_by_test_id("att-file").scroll_into_view_if_needed()
+    page.screenshot(path=artifact_path("inbox_file_bubbles_1280.png"))
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.screenshot(path=artifact_path("inbox_file_bubbles_375.png"))
