@@ -84,6 +84,10 @@ def conversation_get_for_agent(*, agent: User, conversation_id: int, act: bool =
     return conversation
 
 
+def conversation_visible_to_agent(*, agent: User, conversation_id: int) -> bool:
+    return conversation_scope_for_agent(agent=agent).filter(pk=conversation_id).exists()
+
+
 def conversation_get_for_take(*, conversation_id: int) -> Conversation:
     """Any conversation by id, for Take: routing's conversation_take checks membership and state under
     its lock, so a second click gets "already taken" (409), not a permission error."""

@@ -271,9 +271,14 @@ def typing_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
 # --- routing actions ------------------------------------------------------------------------------
 
 
-def _done(conversation_id: int, message: str) -> JsonResponse:
+def _done(conversation_id: int, message: str, *, agent: User | None = None) -> JsonResponse:
+    """`gone`: the agent may no longer open the conversation (it went to someone else), so the page
+    closes its pane instead of fetching it again for a 403."""
+    gone = agent is not None and not selectors.conversation_visible_to_agent(
+        agent=agent, conversation_id=conversation_id
+    )
     return JsonResponse(
-        {"ok": True, "message": message, "pane": reverse("inbox:pane", args=[conversation_id])}
+        {"ok": True, "message": message, "pane": reverse("inbox:pane", args=[conversation_id]), "gone": gone}
     )
 
 
@@ -318,7 +323,7 @@ def return_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
         agent=agent, conversation_id=conversation_id, act=True
     )
     conversation_return_to_queue(conversation=conversation, by=agent)
-    return _done(conversation_id, _("Returned to the front of the queue."))
+    return _done(conversation_id, _("Returned to the front of the queue."), agent=agent)
 
 
 @agent_view
@@ -347,12 +352,14 @@ def transfer_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
         if target is None:
             raise NotFound("not_found", _("There is no such agent."))
         conversation_transfer_to_agent(conversation=conversation, to_agent=target, by=agent, note=note)
-        return _done(conversation_id, _("Transferred to %(name)s.") % {"name": target.name})
+        return _done(conversation_id, _("Transferred to %(name)s.") % {"name": target.name}, agent=agent)
     campaign = Campaign.objects.filter(pk=target_id).first()
     if campaign is None:
         raise NotFound("not_found", _("There is no such campaign."))
     conversation_transfer_to_campaign(conversation=conversation, campaign=campaign, by=agent, note=note)
-    return _done(conversation_id, _("Transferred to the queue of “%(name)s”.") % {"name": campaign.name})
+    return _done(
+        conversation_id, _("Transferred to the queue of “%(name)s”.") % {"name": campaign.name}, agent=agent
+    )
 
 
 # --- static-ish -----------------------------------------------------------------------------------

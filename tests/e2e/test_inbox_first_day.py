@@ -86,6 +86,43 @@ def transfer_to_bob(alice_page: Page) -> None:
     alice_page.locator("#transfer-dialog").get_by_role("button", name="Transfer").click()
 
 
+# --- 3. false errors after a transfer ------------------------------------------------------------------
+
+
+def test_the_transferring_page_closes_the_pane_quietly(
+    new_context, live_app, login, media, campaign, alice, bob
+):
+    conversation = carla_with_alice(campaign, alice)
+    available(alice, bob)
+    alice_page = agent_page(new_context, live_app, login, alice)
+    bob_page = agent_page(new_context, live_app, login, bob)
+    wait_live(alice_page)
+    wait_live(bob_page)
+    refused: list[str] = []
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400:
+            refused.append(f"{response.status} {response.url}")
+
+    alice_page.on("response", on_response)
+    alice_page.get_by_test_id("active-list").get_by_text("Carla Customer").click()
+    expect(alice_page.get_by_test_id("pane-state")).to_have_text("Assigned")
+
+    transfer_to_bob(alice_page)
+    expect(alice_page.locator("#toasts")).to_contain_text("Transferred to Bob")
+    expect(alice_page.locator("[data-pane-empty]")).to_be_visible()
+    expect(alice_page.get_by_test_id("active-list").locator("li.conv")).to_have_count(0)
+    # Bob's page has heard of it, so alice's has too (same events, same moment); give her page the
+    # time to act on them before looking for what it must not have done.
+    expect(bob_page.get_by_test_id("active-list").locator("li.conv")).to_have_count(1)
+    alice_page.wait_for_timeout(1500)
+    assert refused == []
+    expect(alice_page.locator("#toasts .toast")).to_have_count(1)
+    expect(alice_page.locator("#toasts .toast-bad")).to_have_count(0)
+    expect(alice_page).to_have_url(f"{live_app}/inbox/")
+    assert Conversation.objects.get(pk=conversation.pk).agent_id == bob.pk
+
+
 # --- 10. file names readable in both bubbles ------------------------------------------------------------
 
 # The WCAG contrast ratio of an element's text colour against the first opaque background behind it.

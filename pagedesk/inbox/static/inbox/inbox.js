@@ -14,6 +14,10 @@
   let openId = Number(root.dataset.openId) || null;
   let activeTab = "active";
   let connectedOnce = false;
+  // The conversation an action (close, transfer, return) is being taken on, and whether an event
+  // about it came meanwhile (refreshPaneHead left it to the action's answer).
+  let acting = null;
+  let missedWhileActing = false;
 
   // --- small helpers ---------------------------------------------------------------------------
 
@@ -270,6 +274,9 @@
     const p = pane();
     if (!p) return;
     const id = Number(p.dataset.conversationId);
+    // The agent's own close/transfer/return is on its way: its answer decides what the pane shows. A
+    // fetch now would race it and, after a transfer, get a 403 for the conversation just handed on.
+    if (acting === id) { missedWhileActing = true; return; }
     const result = await get(p.dataset.paneUrl);
     if (pane() !== p) return;
     if (!result.ok) {
@@ -560,25 +567,49 @@
     loadPane(id, true);
   }
 
+  async function act(url, body) {
+    acting = openId;
+    missedWhileActing = false;
+    try {
+      return await post(url, body);
+    } finally {
+      acting = null;
+    }
+  }
+
+  // After a successful action: the pane shows the conversation as it is now, or closes quietly when
+  // the conversation went to someone else (the answer says so), instead of fetching it for a 403.
+  async function afterAction(result, id) {
+    if (!openId || openId !== id) return false;
+    if (result.data.gone) { showEmpty(); return false; }
+    await loadPane(id, false);
+    return true;
+  }
+
   async function submitActionForm(form) {
     const dialog = form.closest("dialog");
     const error = form.querySelector(".dialog-error");
-    const result = await post(form.action, new FormData(form));
-    if (!result.ok) { if (error) error.textContent = errorText(result); return; }
+    const id = openId;
+    const result = await act(form.action, new FormData(form));
+    if (!result.ok) {
+      if (error) error.textContent = errorText(result);
+      if (missedWhileActing) refreshPaneHead();
+      return;
+    }
     dialog?.close();
     toast(result.data.message, "ok");
     refreshLists();
     refreshPresence();
-    if (openId) loadPane(openId, false);
+    afterAction(result, id);
   }
 
   async function simpleAction(url) {
-    const result = await post(url);
-    if (!result.ok) { toast(errorText(result), "bad"); return; }
+    const id = openId;
+    const result = await act(url);
+    if (!result.ok) { toast(errorText(result), "bad"); if (missedWhileActing) refreshPaneHead(); return; }
     toast(result.data.message, "ok");
     refreshLists();
-    if (!openId) return;
-    await loadPane(openId, false);
+    if (!(await afterAction(result, id))) return;
     // Returned to the queue of a campaign that routes by itself: members hear nothing more about it
     // (only ringall queues are shown to members, docs/events.md), so a pane left open would go stale
     // when routing hands it to someone. Routing already ran by the time the answer came back; if it
