@@ -7,6 +7,7 @@ messages).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +24,13 @@ from pagedesk.conversations.models import (
     ConversationState,
     Direction,
     Message,
+    SenderType,
 )
 from pagedesk.core.errors import NotFound, PermissionDenied
 from pagedesk.inbox.models import ReadState
 from pagedesk.messenger import send
 from pagedesk.messenger.models import PageConnection, TokenStatus
+from pagedesk.routing.models import Assignment
 
 PAGE_SIZE = 40
 HISTORY_PAGE_SIZE = 30
@@ -131,8 +134,33 @@ def _with_previews(conversations: QuerySet[Conversation], *, agent: User) -> Que
         last_text=Subquery(last.values("text")[:1]),
         last_kind=Subquery(last.values("kind")[:1]),
         last_direction=Subquery(last.values("direction")[:1]),
+        last_sender_type=Subquery(last.values("sender_type")[:1]),
+        last_author_id=Subquery(last.values("author_id")[:1]),
         last_read=Coalesce(Subquery(read), Value(0), output_field=IntegerField()),
     ).annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
+
+
+def _name_authors(conversations: list[Conversation], *, agent: User) -> list[Conversation]:
+    """Who wrote each preview's last message, as the viewer should read it: "You" only for the viewer's
+    own messages; a colleague's (before a transfer, or a supervisor's) by name; the page's or the
+    system's by what they are. One query, only when some colleague wrote a last message."""
+    authors = {getattr(c, "last_author_id", None) for c in conversations} - {None, agent.pk}
+    names = {u.pk: u.name for u in User.objects.filter(pk__in=authors)} if authors else {}
+    for c in conversations:
+        author_id = getattr(c, "last_author_id", None)
+        sender = getattr(c, "last_sender_type", "")
+        if getattr(c, "last_direction", "") != Direction.OUT:
+            label = ""
+        elif author_id == agent.pk:
+            label = _("You")
+        elif author_id in names:
+            label = names[author_id]
+        elif sender == SenderType.AGENT:
+            label = _("Agent")
+        else:
+            label = str(SenderType(sender).label) if sender in SenderType.values else ""
+        c.last_author_label = label  # type: ignore[attr-defined]
+    return conversations
 
 
 @dataclass(frozen=True)
@@ -164,7 +192,9 @@ def inbox_lists(*, agent: User) -> InboxLists:
         .order_by("queue_order", "pk"),
         agent=agent,
     )
-    return InboxLists(active=list(active[:200]), pending=list(pending[:200]))
+    active_rows, pending_rows = list(active[:200]), list(pending[:200])
+    _name_authors(active_rows + pending_rows, agent=agent)
+    return InboxLists(active=active_rows, pending=pending_rows)
 
 
 def history_list(*, agent: User, query: str = "", offset: int = 0) -> tuple[list[Conversation], bool]:
@@ -183,7 +213,7 @@ def history_list(*, agent: User, query: str = "", offset: int = 0) -> tuple[list
             agent=agent,
         )[offset : offset + HISTORY_PAGE_SIZE + 1]
     )
-    return rows[:HISTORY_PAGE_SIZE], len(rows) > HISTORY_PAGE_SIZE
+    return _name_authors(rows[:HISTORY_PAGE_SIZE], agent=agent), len(rows) > HISTORY_PAGE_SIZE
 
 
 # --- the open conversation ------------------------------------------------------------------------
@@ -281,6 +311,9 @@ class Pane:
     canned: list[dict[str, str]]
     transfer_note: str = ""
     transferred_by: str = ""
+    # When the viewer got the conversation (their latest hand-over), not its first assignment: after a
+    # transfer, "yours since" is the receiver's time.
+    yours_since: dt.datetime | None = None
 
 
 def fill_placeholders(text: str, *, contact: Contact, agent: User) -> str:
@@ -343,6 +376,13 @@ def conversation_pane(*, agent: User, conversation: Conversation) -> Pane:
         dispositions=_dispositions(campaign) if can_act else [],
         canned=canned if can_act else [],
     )
+    if can_act:
+        pane.yours_since = (
+            Assignment.objects.filter(conversation=conversation, agent=agent)
+            .order_by("-at", "-pk")
+            .values_list("at", flat=True)
+            .first()
+        ) or conversation.assigned_at
     if conversation.transfer_note or conversation.transferred_by_id:
         pane.transfer_note = conversation.transfer_note
         pane.transferred_by = conversation.transferred_by.name if conversation.transferred_by else ""

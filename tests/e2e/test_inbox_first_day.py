@@ -123,6 +123,39 @@ def test_the_transferring_page_closes_the_pane_quietly(
     assert Conversation.objects.get(pk=conversation.pk).agent_id == bob.pk
 
 
+# --- 4. the receiver's view after a transfer -------------------------------------------------------------
+
+
+def test_after_a_transfer_bob_sees_alices_name_on_her_message_and_his_own_time(
+    new_context, live_app, login, media, campaign, alice, bob
+):
+    conversation = carla_with_alice(campaign, alice, hours_ago=2)
+    available(alice, bob)
+    alice_page = agent_page(new_context, live_app, login, alice)
+    bob_page = agent_page(new_context, live_app, login, bob)
+    wait_live(alice_page)
+    wait_live(bob_page)
+    # Alice's own list: her message is hers.
+    expect(alice_page.locator("#active-list .conv-preview")).to_have_text("You: Attachment")
+    alice_page.get_by_test_id("active-list").get_by_text("Carla Customer").click()
+    alices_time = conversation.assigned_at.astimezone(MADRID).strftime("%H:%M")
+    expect(alice_page.locator(".pane-sub")).to_contain_text(f"yours since {alices_time}")
+
+    transfer_to_bob(alice_page)
+    expect(bob_page.get_by_test_id("active-list").locator("li.conv")).to_have_count(1)
+    preview = bob_page.locator("#active-list .conv-preview")
+    expect(preview).to_have_text("Alice: Attachment")
+    bob_page.get_by_test_id("active-list").get_by_text("Carla Customer").click()
+    handed_over = Assignment.objects.get(conversation=conversation, agent=bob).at
+    bobs_time = handed_over.astimezone(MADRID).strftime("%H:%M")
+    assert bobs_time != alices_time
+    expect(bob_page.locator(".pane-sub")).to_contain_text(f"yours since {bobs_time}")
+    # Bob replies: now the last message is his own.
+    bob_page.get_by_label("Message to Carla Customer").fill("Bob here, I have your receipt.")
+    bob_page.get_by_label("Message to Carla Customer").press("Enter")
+    expect(preview).to_have_text("You: Bob here, I have your receipt.")
+
+
 # --- 10. file names readable in both bubbles ------------------------------------------------------------
 
 # The WCAG contrast ratio of an element's text colour against the first opaque background behind it.
