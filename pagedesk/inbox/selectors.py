@@ -71,7 +71,16 @@ def conversation_get_for_agent(*, agent: User, conversation_id: int, act: bool =
         else conversation_scope_for_agent(agent=agent)
     )
     conversation = (
-        scope.select_related("campaign", "campaign__page_connection", "contact", "agent", "transferred_by")
+        scope.select_related(
+            "campaign",
+            "campaign__page_connection",
+            "contact",
+            "agent",
+            "transferred_by",
+            "disposition",
+            "disposition__parent",
+            "closed_by",
+        )
         .filter(pk=conversation_id)
         .first()
     )
@@ -209,7 +218,9 @@ def history_list(*, agent: User, query: str = "", offset: int = 0) -> tuple[list
         )
     rows = list(
         _with_previews(
-            conversations.select_related("contact", "campaign", "disposition").order_by("-closed_at", "-pk"),
+            conversations.select_related(
+                "contact", "campaign", "disposition", "disposition__parent", "closed_by"
+            ).order_by("-closed_at", "-pk"),
             agent=agent,
         )[offset : offset + HISTORY_PAGE_SIZE + 1]
     )

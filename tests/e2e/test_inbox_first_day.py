@@ -156,6 +156,46 @@ def test_after_a_transfer_bob_sees_alices_name_on_her_message_and_his_own_time(
     expect(preview).to_have_text("You: Bob here, I have your receipt.")
 
 
+# --- 9. a closed conversation's disposition -------------------------------------------------------------
+
+
+def test_a_closed_conversation_shows_its_disposition_who_closed_it_and_when(
+    new_context, live_app, login, artifact_path, media, campaign, alice, sam
+):
+    billing = disposition_create(campaign=campaign, name="Billing")
+    disposition_create(campaign=campaign, name="Refund", parent=billing)
+    disposition_create(campaign=campaign, name="Invoice", parent=billing)
+    conversation = carla_with_alice(campaign, alice)
+    page = agent_page(new_context, live_app, login, alice)
+    page.get_by_test_id("active-list").get_by_text("Carla Customer").click()
+    page.get_by_role("button", name="Close", exact=True).click()
+    page.get_by_label("Disposition").select_option(label="Billing › Refund")
+    page.get_by_role("button", name="Close conversation").click()
+    expect(page.locator("#toasts")).to_contain_text("Conversation closed.")
+    closed = Conversation.objects.get(pk=conversation.pk)
+    assert closed.state == ConversationState.CLOSED
+    when = closed.closed_at.astimezone(MADRID)
+
+    page.get_by_role("tab", name="History").click()
+    row = page.get_by_test_id("history-list").locator("li.conv").first
+    expect(row.get_by_test_id("history-closure")).to_have_text("Billing › Refund · closed by Alice")
+    expect(row.locator("time")).to_have_text(f"{when.day} {when:%b, %H:%M}")
+    page.screenshot(path=artifact_path("inbox_history_closed_1280.png"))
+    row.click()
+    closure = page.get_by_test_id("pane-closure")
+    expect(closure).to_contain_text(f"Closed by Alice on {when.day} {when:%b %Y, %H:%M}")
+    expect(closure).to_contain_text("Disposition: Billing › Refund")
+
+    supervisor = new_context().new_page()
+    login(supervisor, sam)
+    supervisor.goto(f"{live_app}/recordings/{conversation.pk}/")
+    closure = supervisor.get_by_test_id("transcript-closure")
+    expect(closure).to_contain_text(f"Closed by Alice on {when.day} {when:%b %Y, %H:%M}")
+    expect(closure).to_contain_text("Europe/Madrid")
+    expect(closure).to_contain_text("Disposition: Billing › Refund")
+    supervisor.screenshot(path=artifact_path("transcript_closed_1280.png"))
+
+
 # --- 10. file names readable in both bubbles ------------------------------------------------------------
 
 # The WCAG contrast ratio of an element's text colour against the first opaque background behind it.
