@@ -6,6 +6,8 @@ later in a worker (pagedesk.messenger.send.message_deliver), never inside this t
 
 The Send API takes either text or one attachment per call, so a reply with text and files becomes one
 Message per part, each with its own `metadata` ("pagedesk:<message id>") and its own Facebook mid.
+A text longer than the Send API's 2,000 characters becomes several such parts, split at word
+boundaries (messenger.send.text_split), never cut; above REPLY_TEXT_MAX the reply is refused.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 # Facebook's limit for attachments sent through the Send API.
 ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+# The longest reply split into several messages (ten or more bubbles); a longer one is refused, since
+# a text that long is a document the customer is better sent as a file.
+REPLY_TEXT_MAX = 20_000
 
 
 def _attachment_type(content_type: str) -> str:
@@ -48,14 +53,28 @@ def _attachment_type(content_type: str) -> str:
     return AttachmentType.FILE.value
 
 
+def reply_text_normalize(text: str) -> str:
+    """The reply as the agent wrote it: browsers send a textarea's line breaks as CRLF, which would
+    count two characters each against the limits the composer showed as one."""
+    return (text or "").replace("\r\n", "\n").strip()
+
+
+def reply_too_long_message(*, length: int) -> str:
+    return _(
+        "This reply has %(length)s characters; replies can be up to %(max)s characters "
+        "(sent as several messages). Shorten it or send the text as a file."
+    ) % {"length": f"{length:,}", "max": f"{REPLY_TEXT_MAX:,}"}
+
+
 def _validate(*, text: str, files: Sequence[Any]) -> None:
     if not text and not files:
         raise ApplicationError("empty_message", _("Write a message or attach a file."), field="text")
-    if len(text) > send.TEXT_LIMIT:
+    if len(text) > REPLY_TEXT_MAX:
         raise ApplicationError(
             "message_too_long",
-            _("Facebook accepts at most %(n)s characters per message.") % {"n": send.TEXT_LIMIT},
+            reply_too_long_message(length=len(text)),
             field="text",
+            status=422,
         )
     for upload in files:
         size = getattr(upload, "size", None) or 0
@@ -76,12 +95,13 @@ def messages_send(
     files: Sequence[Any] = (),
     sender_type: str = SenderType.AGENT,
 ) -> list[Message]:
-    """Record a reply (text and/or files) as pending messages and queue their delivery, in order.
+    """Record a reply (text and/or files) as pending messages and queue their delivery, in order: the
+    text (in parts of at most 2,000 characters when longer), then one message per file.
 
     Refuses at once, with no Graph call, when the messaging window is closed. While the page token is
     invalid the messages stay pending with the reason the agent sees, and are sent after re-activation.
     """
-    text = (text or "").strip()
+    text = reply_text_normalize(text)
     _validate(text=text, files=files)
     mode, _remaining = send.messaging_window_require(conversation=conversation)
     campaign = conversation.campaign
@@ -116,8 +136,8 @@ def messages_send(
 
     created: list[Message] = []
     with transaction.atomic():
-        if text:
-            created.append(new_message(part_text=text))
+        for part in send.text_split(text):
+            created.append(new_message(part_text=part))
         for upload in files:
             message = new_message(part_text="")
             name = getattr(upload, "name", "") or "file"

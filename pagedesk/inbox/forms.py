@@ -12,8 +12,12 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pagedesk.conversations.sending import ATTACHMENT_MAX_BYTES
-from pagedesk.messenger.send import TEXT_LIMIT
+from pagedesk.conversations.sending import (
+    ATTACHMENT_MAX_BYTES,
+    REPLY_TEXT_MAX,
+    reply_text_normalize,
+    reply_too_long_message,
+)
 
 MAX_FILES = 10
 # What Messenger shows well: images, video, audio and the common document types.
@@ -43,11 +47,19 @@ def upload_allowed(content_type: str) -> bool:
 
 
 class ReplyForm(forms.Form):
-    text = forms.CharField(required=False, max_length=TEXT_LIMIT, strip=True, label=gettext_lazy("Message"))
+    # No max_length: its error would count the browser's CRLF line breaks twice, and a reply longer
+    # than one Messenger message is split by messages_send, not refused.
+    text = forms.CharField(required=False, strip=True, label=gettext_lazy("Message"))
 
     def __init__(self, *args: Any, files_list: list[UploadedFile] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.uploads = files_list or []
+
+    def clean_text(self) -> str:
+        text = reply_text_normalize(self.cleaned_data.get("text") or "")
+        if len(text) > REPLY_TEXT_MAX:
+            raise forms.ValidationError(reply_too_long_message(length=len(text)))
+        return text
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -71,7 +83,7 @@ class ReplyForm(forms.Form):
                     )
                     % {"name": name}
                 )
-        if not cleaned.get("text") and not self.uploads:
+        if not cleaned.get("text") and not self.uploads and "text" not in self.errors:
             raise forms.ValidationError(_("Write a message or attach a file."))
         return cleaned
 

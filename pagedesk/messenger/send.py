@@ -87,6 +87,24 @@ class SendState(StrEnum):
     UNCONFIRMED = "unconfirmed"
 
 
+def text_split(text: str, *, limit: int = TEXT_LIMIT) -> list[str]:
+    """A reply as Send API texts of at most `limit` characters, in order, none empty: each part ends at
+    the last space or line break that fits, and a single word longer than `limit` is cut hard. The
+    whitespace at a cut goes (Messenger shows each part as its own bubble); nothing else is lost.
+    The composer's counter (inbox.js, splitText) counts parts the same way."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = next((i for i in range(limit, 0, -1) if rest[i].isspace()), 0)
+        if cut == 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
 def message_metadata(message_id: int) -> str:
     """The Send API `metadata` that comes back on the echo, so the webhook side can match it."""
     return f"{METADATA_PREFIX}{message_id}"
