@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pagedesk.accounts.models import User
 from pagedesk.accounts.selectors import break_reason_list
 from pagedesk.campaigns.models import Campaign, Disposition
-from pagedesk.conversations.sending import ATTACHMENT_MAX_BYTES, message_retry, messages_send
+from pagedesk.conversations.sending import ATTACHMENT_MAX_BYTES, REPLY_TEXT_MAX, message_retry, messages_send
 from pagedesk.core.errors import ApplicationError, NotFound
 from pagedesk.core.permissions import forbidden
 from pagedesk.core.streaming import stored_file_response
@@ -82,6 +82,7 @@ def _composer_limits() -> dict[str, Any]:
         "max_files": MAX_FILES,
         "accept": ACCEPT,
         "text_limit": TEXT_LIMIT,
+        "text_max": REPLY_TEXT_MAX,
     }
 
 

@@ -156,6 +156,68 @@ def test_after_a_transfer_bob_sees_alices_name_on_her_message_and_his_own_time(
     expect(preview).to_have_text("You: Bob here, I have your receipt.")
 
 
+# --- 5. long replies ----------------------------------------------------------------------------------------
+
+
+def test_a_long_reply_is_counted_then_split_into_messages_never_cut(
+    new_context, live_app, login, artifact_path, campaign, alice
+):
+    conversation = make_conversation(
+        campaign, contact=make_contact(first_name="Carla", last_name="Customer"), agent=alice, messages=1
+    )
+    page = agent_page(new_context, live_app, login, alice)
+    page.goto(f"{live_app}/inbox/{conversation.pk}/")
+    box = page.get_by_label("Message to Carla Customer")
+    counter = page.get_by_test_id("composer-count")
+    error = page.get_by_test_id("composer-error")
+
+    # A stale "Write a message…" goes as soon as the box has text.
+    box.press("Enter")
+    expect(error).to_have_text("Write a message or attach a file.")
+    box.press_sequentially("H")
+    expect(error).to_have_text("")
+
+    # Near the limit: the count out of 2,000.
+    box.fill("")
+    box.focus()
+    page.keyboard.insert_text("x" * 1950)
+    expect(counter).to_be_visible()
+    expect(counter).to_have_text("1,950 / 2,000")
+
+    # A pasted 5,000-character reply stays whole, and the counter says what will go out.
+    words = [f"w{i:04d}" for i in range(834)]  # 5 characters + a space each: 5,003 characters
+    text = " ".join(words)[:5000].rstrip()
+    box.fill("")
+    box.focus()
+    page.keyboard.insert_text(text)
+    assert page.evaluate("document.getElementById('composer-text').value.length") == len(text)
+    expect(counter).to_have_text(f"{len(text):,} characters — will be sent as 3 messages")
+    page.screenshot(path=artifact_path("inbox_long_reply_1280.png"))
+    page.set_viewport_size({"width": 375, "height": 740})
+    expect(counter).to_be_visible()
+    page.screenshot(path=artifact_path("inbox_long_reply_375.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    box.press("Enter")
+    outbound = page.get_by_test_id("messages").locator("li.ib-msg-out")
+    expect(outbound).to_have_count(3)
+    expect(counter).to_be_hidden()
+    for item in outbound.all():
+        expect(item.get_by_test_id("msg-status")).to_have_attribute("data-status", "pending")
+    sent = list(Message.objects.filter(conversation=conversation, direction=Direction.OUT).order_by("pk"))
+    assert [len(m.text) <= 2000 for m in sent] == [True, True, True]
+    assert " ".join(m.text for m in sent).split(" ") == text.split(" ")
+
+    # Above the 20,000-character cap the reply is refused with the reason, and the text stays.
+    box.focus()
+    page.keyboard.insert_text("y " * 10_001)
+    expect(counter).to_contain_text("replies can be up to 20,000 characters")
+    box.press("Enter")
+    expect(error).to_contain_text("This reply has 20,001 characters")
+    assert len(box.input_value()) == 20_002
+    assert Message.objects.filter(conversation=conversation, direction=Direction.OUT).count() == 3
+
+
 # --- 9. a closed conversation's disposition -------------------------------------------------------------
 
 
