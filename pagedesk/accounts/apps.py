@@ -1,6 +1,20 @@
+from typing import Any
+
 from django.apps import AppConfig
+
+
+def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from pagedesk.accounts.services import user_session_end  # app loading: models are not ready at import
+
+    if user is not None and request is not None:
+        user_session_end(user=user, session_key=request.session.session_key)
 
 
 class AccountsConfig(AppConfig):
     name = "pagedesk.accounts"
     label = "accounts"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
+        user_logged_out.connect(_logged_out, dispatch_uid="pagedesk.accounts.logged_out")

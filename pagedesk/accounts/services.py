@@ -21,6 +21,7 @@ from pagedesk.accounts.models import (
 from pagedesk.core import clock, metrics
 from pagedesk.core.errors import ApplicationError
 from pagedesk.realtime import groups
+from pagedesk.realtime.access import access_changed, session_ended
 from pagedesk.realtime.events import AgentStatusChanged
 from pagedesk.realtime.publish import publish
 
@@ -101,42 +102,54 @@ def user_update(
     is_active: bool | None = None,
     password: str | None = None,
 ) -> User:
-    if role is not None:
-        if role not in Role.values:
-            raise ApplicationError(
-                "invalid_role",
-                _("Role must be one of: %(roles)s.") % {"roles": ", ".join(Role.values)},
-                field="role",
-            )
-        if user.role == Role.AGENT and role != Role.AGENT:
-            # Members must be agents (routing assigns to them); leaving one behind would break that rule.
-            campaigns = sorted(user.memberships.values_list("campaign__name", flat=True))
-            if campaigns:
+    with transaction.atomic():
+        if role is not None or is_active is not None or password:
+            # Role, activity and password decide what the user's open sockets may hear (a new password
+            # ends the user's other sessions): they stop now and re-read it as this commits
+            # (realtime/access.py), before a supervised campaign is cleared below.
+            access_changed(user_ids=[user.pk])
+        if role is not None:
+            if role not in Role.values:
                 raise ApplicationError(
-                    "agent_is_member",
-                    _("%(name)s is a member of %(campaigns)s. Remove them from these campaigns first.")
-                    % {"name": user.name, "campaigns": ", ".join(campaigns)},
-                    status=409,
+                    "invalid_role",
+                    _("Role must be one of: %(roles)s.") % {"roles": ", ".join(Role.values)},
                     field="role",
                 )
-        if user.role == Role.SUPERVISOR and role != Role.SUPERVISOR:
-            user.supervised_campaigns.clear()
-        user.role = role
-    for field, value in {
-        "email": email,
-        "display_name": display_name,
-        "first_name": first_name,
-        "last_name": last_name,
-    }.items():
-        if value is not None:
-            setattr(user, field, value.strip())
-    if is_active is not None:
-        user.is_active = is_active
-    if password:
-        _check_password(password, user)
-        user.set_password(password)
-    user.save()
-    return user
+            if user.role == Role.AGENT and role != Role.AGENT:
+                # Members must be agents (routing assigns to them); leaving one behind would break that rule.
+                campaigns = sorted(user.memberships.values_list("campaign__name", flat=True))
+                if campaigns:
+                    raise ApplicationError(
+                        "agent_is_member",
+                        _("%(name)s is a member of %(campaigns)s. Remove them from these campaigns first.")
+                        % {"name": user.name, "campaigns": ", ".join(campaigns)},
+                        status=409,
+                        field="role",
+                    )
+            if user.role == Role.SUPERVISOR and role != Role.SUPERVISOR:
+                user.supervised_campaigns.clear()
+            user.role = role
+        for field, value in {
+            "email": email,
+            "display_name": display_name,
+            "first_name": first_name,
+            "last_name": last_name,
+        }.items():
+            if value is not None:
+                setattr(user, field, value.strip())
+        if is_active is not None:
+            user.is_active = is_active
+        if password:
+            _check_password(password, user)
+            user.set_password(password)
+        user.save()
+        return user
+
+
+def user_session_end(*, user: User, session_key: str | None) -> None:
+    """The user logged out of this session: the sockets opened with it close."""
+    if session_key:
+        session_ended(user_id=user.pk, session_key=session_key)
 
 
 def presence_set(

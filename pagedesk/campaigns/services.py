@@ -29,6 +29,7 @@ from pagedesk.campaigns.models import (
 from pagedesk.core.errors import ApplicationError, from_validation_error
 from pagedesk.messenger.models import PageConnection
 from pagedesk.realtime import groups
+from pagedesk.realtime.access import access_changed
 from pagedesk.realtime.events import CampaignChanged
 from pagedesk.realtime.publish import publish
 
@@ -92,6 +93,10 @@ def _changed(
     so do agents and supervisors added or removed: their sockets re-join their groups on it
     (realtime/consumers.py, "resubscribe"), so a new member hears the campaign's queue without a reload.
     """
+    agent_ids, supervisor_ids = list(agent_ids), list(supervisor_ids)
+    # Their open sockets re-read their groups as this commits, and hear nothing of the campaign
+    # meanwhile (realtime/access.py); the page still re-fetches on campaign.changed.
+    access_changed(user_ids=[*agent_ids, *supervisor_ids])
     publish(
         CampaignChanged(campaign_id=campaign.pk),
         to=[
@@ -153,6 +158,7 @@ def campaign_create(
             _replace_holidays(campaign, holidays)
             _replace_canned(campaign, canned_responses)
             _changed(campaign)
+            access_changed(admins=True)  # admins' sockets join the new campaign's groups
     except IntegrityError:
         # Two admins saving the same name at once: the unique index decides.
         raise ApplicationError(
@@ -212,6 +218,13 @@ def campaign_delete(*, campaign: Campaign) -> None:
     campaign_id = campaign.pk
     try:
         with transaction.atomic():
+            access_changed(
+                user_ids=[
+                    *campaign.memberships.values_list("agent_id", flat=True),
+                    *campaign.supervisors.values_list("pk", flat=True),
+                ],
+                admins=True,
+            )
             campaign.delete()
             publish(
                 CampaignChanged(campaign_id=campaign_id),

@@ -19,4 +19,9 @@ urlpatterns = [
     ),
     path("campaigns/<int:campaign_id>/facebook/check", activation_views.facebook_check_view, name="check"),
     path("settings/facebook", settings_views.facebook_settings_view, name="settings"),
+    path(
+        "settings/facebook/parked/<int:event_id>/replay",
+        settings_views.parked_event_replay_view,
+        name="parked_replay",
+    ),
 ]

@@ -8,6 +8,7 @@ at a time under the Contact row lock, in Facebook's event order, one short trans
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import threading
@@ -17,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
 
 from pagedesk.core import clock, metrics, startup
 from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
-from pagedesk.messenger.payloads import PROCESSED_KINDS, Kind, RawEvent
+from pagedesk.messenger.payloads import MAX_ID_LENGTH, PROCESSED_KINDS, Kind, RawEvent, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +135,11 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
         known_page = event.page_id in known
         unknown_page += not known_page
         status, error = InboundEventStatus.PENDING, ""
-        if event.kind == Kind.STANDBY:
+        if event.parked:
+            status, error = InboundEventStatus.PARKED, event.reason
+            logger.warning("webhook event parked (page %r): %s", event.page_id, event.reason)
+            metrics.unknown_events.labels(reason="parked").inc()
+        elif event.kind == Kind.STANDBY:
             status, error = InboundEventStatus.IGNORED, "standby: another app controls this conversation"
         elif event.kind not in PROCESSED_KINDS:
             status, error = InboundEventStatus.IGNORED, event.reason or "unknown event"
@@ -159,7 +165,7 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
         _sqlite_group_commit.write(rows=rows, streams=streams)
     else:
-        _write(rows=rows, streams=streams)
+        _write_or_park(rows=rows, streams=streams)
     for kind, count in Counter(event.kind for event in events).items():
         metrics.webhook_events.labels(kind=kind).inc(count)
     if unknown_page:
@@ -192,6 +198,53 @@ def _write(*, rows: list[tuple[Any, ...]], streams: set[Stream]) -> None:
         inbound_streams_enqueue(streams=streams, per_task=None)
 
 
+# What a database answers about a row it cannot take (PostgreSQL: NUL in text, a value too long or out
+# of range; SQLite and psycopg: text no encoding can write, an integer beyond 64 bits), as opposed to
+# the database being unreachable, which must fail the request so that Facebook redelivers.
+ROW_ERRORS = (DataError, IntegrityError, ValueError, OverflowError)
+
+
+def _write_or_park(*, rows: list[tuple[Any, ...]], streams: set[Stream]) -> None:
+    """`_write`, and when the database refuses a row of the batch, each row alone: a row it refuses is
+    stored parked with the database's reason instead, so one event nobody foresaw fails no other."""
+    try:
+        _write(rows=rows, streams=streams)
+        return
+    except ROW_ERRORS as exc:
+        logger.warning("a webhook batch was refused (%s); storing its events one by one", exc)
+    for row in rows:
+        try:
+            _write(rows=[row], streams={(row[0], row[1])} & streams)
+        except ROW_ERRORS as exc:
+            parked = _parked_row(row, exc)
+            if parked is row:
+                raise
+            _write(rows=[parked], streams=set())
+
+
+def _parked_row(row: tuple[Any, ...], exc: BaseException) -> tuple[Any, ...]:
+    """The row as a parked event: its payload kept as text, its keys made storable."""
+    page_id, _psid, _kind, dedup, payload, _time, received_at, status, _error, _done, known = row
+    if status == InboundEventStatus.PARKED:
+        return row
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    reason = f"could not be stored: {type(exc).__name__}: {exc}"[:300]
+    digest = hashlib.sha256(f"{page_id}:{dedup}".encode("utf-8", "replace")).hexdigest()
+    return (
+        clean_text(str(page_id))[:MAX_ID_LENGTH],
+        "",
+        Kind.UNKNOWN,
+        f"parked:sha256:{digest}",
+        json.dumps({"raw": json.dumps(clean_text(text)), "page_id": clean_text(str(page_id))[:200]}),
+        0,
+        received_at,
+        str(InboundEventStatus.PARKED),
+        reason,
+        received_at,
+        known,
+    )
+
+
 @dataclass
 class _Job:
     rows: list[tuple[Any, ...]]
@@ -207,7 +260,10 @@ class _GroupCommit:
     sleeps in growing steps (p99 of 0.5–1.8 s at 16–64 writers, ../shared/TESTING.md). Here they queue
     on a Python lock instead, and whichever thread holds it writes every queued request in one
     transaction: one fsync acknowledges them all. A thread whose rows a previous holder already wrote
-    just returns. An error fails every request of that group (Facebook then redelivers them).
+    just returns. When the database refuses the group, each request is written again on its own
+    (`_write_or_park`), so a request with an event it cannot store fails neither its neighbours nor
+    itself; an error that is not the database's (or the database being down) fails the group, and
+    Facebook redelivers.
     """
 
     def __init__(self) -> None:
@@ -228,10 +284,16 @@ class _GroupCommit:
                         rows=[row for queued in group for row in queued.rows],
                         streams=set().union(*(queued.streams for queued in group)),
                     )
+                except ROW_ERRORS:
+                    # Each request again on its own, so one poisoned request fails nobody else.
+                    for queued in group:
+                        try:
+                            _write_or_park(rows=queued.rows, streams=queued.streams)
+                        except BaseException as exc:
+                            queued.error = exc
                 except BaseException as exc:
                     for queued in group:
                         queued.error = exc
-                    raise
                 finally:
                     for queued in group:
                         queued.done.set()
@@ -345,3 +407,35 @@ def inbound_events_sweep() -> None:
             .distinct()
         )
         inbound_streams_enqueue(streams=streams)
+
+
+def inbound_event_replay(*, event: InboundEvent) -> int:
+    """Parse a parked event again (after a fix) and store what it holds; returns how many events were
+    stored for processing. A parked event that still cannot be read stays parked with the new reason."""
+    from pagedesk.core.errors import ApplicationError
+    from pagedesk.messenger.payloads import parked_body, webhook_body_parse
+
+    if event.status != InboundEventStatus.PARKED:
+        raise ApplicationError("not_parked", _("Only parked events can be replayed."), status=409)
+    try:
+        events = webhook_body_parse(parked_body(event.payload))
+    except (ValueError, KeyError, TypeError) as exc:
+        events, reason = [], f"still unreadable: {exc}"
+    else:
+        reason = "; ".join(sorted({e.reason for e in events if e.parked}))
+    usable = [e for e in events if not e.parked]
+    if not usable:
+        InboundEvent.objects.filter(pk=event.pk).update(error=(reason or event.error)[:2000])
+        raise ApplicationError(
+            "still_parked",
+            _("pagedesk still cannot read this event: %(reason)s") % {"reason": reason or event.error},
+            status=409,
+        )
+    with transaction.atomic():
+        inbound_events_store(events=usable)
+        InboundEvent.objects.filter(pk=event.pk).update(
+            status=InboundEventStatus.IGNORED,
+            error=f"replayed on {clock.now():%Y-%m-%d %H:%M} UTC as {len(usable)} event(s)",
+            processed_at=clock.now(),
+        )
+    return len(usable)

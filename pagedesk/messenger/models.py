@@ -46,6 +46,9 @@ class InboundEventStatus(models.TextChoices):
     PROCESSED = "processed", _("Processed")
     IGNORED = "ignored", _("Ignored")
     FAILED = "failed", _("Failed")
+    # Valid JSON, correctly signed, but not storable or readable as it is: kept raw with the reason, for
+    # an admin to see and replay (issue 13).
+    PARKED = "parked", _("Parked")
 
 
 class InboundEvent(models.Model):

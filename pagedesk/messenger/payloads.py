@@ -14,12 +14,77 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 
 class PayloadError(ValueError):
-    """The body (or one item) is not the shape Meta documents; nothing of the request is stored."""
+    """The body is not JSON (400), or a stored item lacks what its kind needs (the event fails)."""
+
+
+class Unstorable(ValueError):
+    """An item that is valid JSON but cannot be stored or processed as it is: it is parked."""
+
+
+# What a signed body may carry and still be stored as sent (issue 13): anything else is parked with its
+# reason, alone, so a poisoned event never fails its neighbours.
+MAX_DEPTH = 32  # Meta's deepest item (a template attachment) is under 10 levels
+MAX_ID_LENGTH = 64  # the page_id and psid columns
+# Stored strings are cut here: Messenger's own text limit is far below, and a 10 MB text would be kept
+# twice (the raw event and the message) and sent to every agent's page.
+MAX_STRING = 20_000
+INT64 = 2**63
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ID_OK = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+def clean_text(value: str, *, limit: int | None = None) -> str:
+    """Text as pagedesk stores it: NUL removed (PostgreSQL refuses it in text), lone surrogates (which
+    no encoding can write) replaced by U+FFFD, and at most `limit` characters."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    value = _SURROGATE.sub("\ufffd", value)
+    return value[:limit] if limit is not None else value
+
+
+def _clean(value: Any, depth: int = 0) -> Any:
+    """A copy of a parsed JSON value that every database can store, or Unstorable with the reason."""
+    if depth > MAX_DEPTH:
+        raise Unstorable(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        return clean_text(value, limit=MAX_STRING)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        if not -INT64 <= value < INT64:
+            raise Unstorable("a number is too large to store")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Unstorable("a number is out of range (NaN, Infinity or beyond 1e308)")
+        return value
+    if isinstance(value, list):
+        return [_clean(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {
+            clean_text(str(key), limit=MAX_STRING): _clean(item, depth + 1) for key, item in value.items()
+        }
+    raise Unstorable(f"unexpected value of type {type(value).__name__}")
+
+
+def _check_id(value: str, what: str) -> None:
+    if value and not _ID_OK.fullmatch(value):
+        raise Unstorable(
+            f"the {what} is not a Facebook id (at most {MAX_ID_LENGTH} visible ASCII characters)"
+        )
+
+
+def _check_identifier(value: str, what: str) -> None:
+    # Message ids can be long (they are hashed into the dedup key) but never hold NUL or surrogates.
+    if "\x00" in value or _SURROGATE.search(value) or any(ord(c) < 32 for c in value):
+        raise Unstorable(f"the {what} holds control or invalid characters")
 
 
 class Kind:
@@ -63,8 +128,9 @@ class RawEvent:
     event_time: int
     payload: dict[str, Any]
     standby: bool = False
-    # Why an unknown item is ignored (empty for every other kind).
+    # Why an unknown item is ignored, or a parked one parked (empty for every other kind).
     reason: str = ""
+    parked: bool = False
 
 
 def canonical_hash(item: dict[str, Any]) -> str:
@@ -81,7 +147,7 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value)
+        return int(value) if math.isfinite(value) else None
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
@@ -127,6 +193,15 @@ def classify(item: dict[str, Any]) -> tuple[str, str]:
     return Kind.UNKNOWN, f"unrecognised event shape (fields: {keys})"[:300]
 
 
+def _key(prefix: str, value: str) -> str:
+    """A dedup key that holds the whole value: hashed when it would not fit the 255-character column,
+    so two long message ids that share a beginning stay two events."""
+    key = f"{prefix}:{value}"
+    if len(key) <= 255:
+        return key
+    return f"{prefix}-sha256:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
 def dedup_key(item: dict[str, Any], kind: str) -> str:
     """The key that makes a redelivered event a no-op (unique with the page id).
 
@@ -138,26 +213,23 @@ def dedup_key(item: dict[str, Any], kind: str) -> str:
     if kind in (Kind.MESSAGE, Kind.ECHO):
         mid = _str(item["message"].get("mid"))
         if mid:
-            return f"mid:{mid}"[:255]
+            return _key("mid", mid)
     elif kind == Kind.POSTBACK:
         mid = _str(item["postback"].get("mid"))
         if mid:
-            return f"mid:{mid}"[:255]
+            return _key("mid", mid)
     elif kind == Kind.REACTION:
         reaction = item["reaction"]
         mid = _str(reaction.get("mid"))
         if mid:
             action = _str(reaction.get("action"))
-            key = f"reaction:{action}:{_str(reaction.get('reaction'))}:{_as_int(item.get('timestamp')) or 0}:{mid}"
-            if len(key) <= 255:
-                return key
+            timestamp = _as_int(item.get("timestamp")) or 0
+            return _key("reaction", f"{action}:{_str(reaction.get('reaction'))}:{timestamp}:{mid}")
     elif kind == Kind.EDIT:
         edit = item["message_edit"]
         mid = _str(edit.get("mid"))
         if mid:
-            key = f"edit:{_as_int(edit.get('num_edit')) or 0}:{mid}"
-            if len(key) <= 255:
-                return key
+            return _key("edit", f"{_as_int(edit.get('num_edit')) or 0}:{mid}")
     return f"sha256:{canonical_hash(item)}"
 
 
@@ -170,56 +242,163 @@ def _event_time(item: dict[str, Any], entry_time: int | None) -> int:
     return timestamp if timestamp is not None else (entry_time or 0)
 
 
-def webhook_body_parse(raw: bytes) -> list[RawEvent]:
-    """Every messaging and standby item of a verified webhook body. Raises PayloadError on a bad shape."""
+def _load(raw: bytes) -> Any:
+    """The body's JSON, or PayloadError (400) when it is not JSON. NaN and Infinity, which Python reads
+    but JSON does not have, count as JSON here so that their event is parked rather than its whole batch
+    refused on every redelivery."""
     try:
-        body = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError(f"The body is not valid JSON: {exc}") from None
+
+
+def webhook_body_parse(raw: bytes) -> list[RawEvent]:
+    """Every messaging and standby item of a verified webhook body.
+
+    Raises PayloadError only when the body is not JSON. Anything else pagedesk cannot use — a body or
+    an entry of another shape, an item too deep, an id that is not an id, a number out of range — comes
+    back as a parked RawEvent holding the raw JSON and the reason, alone: its neighbours are unaffected.
+    """
+    try:
+        body = _load(raw)
+    except RecursionError:
+        return [_parked_body(raw, "nested too deeply to read")]
     if not isinstance(body, dict):
-        raise PayloadError("The body must be a JSON object.")
+        return [_parked_body(raw, "the body is not a JSON object")]
     if body.get("object") != "page":
-        raise PayloadError('Only Page webhooks ("object": "page") are accepted here.')
+        return [_parked_body(raw, 'not a Page webhook ("object" is not "page")')]
     entries = body.get("entry")
     if not isinstance(entries, list):
-        raise PayloadError('"entry" must be a list.')
+        return [_parked_body(raw, '"entry" is not a list')]
     events: list[RawEvent] = []
     for entry in entries:
         if not isinstance(entry, dict):
-            raise PayloadError("Each entry must be an object.")
+            events.append(_parked(entry, reason="an entry is not an object"))
+            continue
         page_id = _str(entry.get("id"))
-        if not page_id:
-            raise PayloadError("Each entry needs the page id.")
         entry_time = _as_int(entry.get("time"))
+        problem = ""
+        try:
+            if not page_id:
+                raise Unstorable("an entry without the page id")
+            _check_id(page_id, "page id")
+            if entry_time is not None and not 0 <= entry_time < INT64:
+                raise Unstorable("the entry time is out of range")
+        except Unstorable as exc:
+            problem = str(exc)
         for channel in ("messaging", "standby"):
             items = entry.get(channel, [])
             if not isinstance(items, list):
-                raise PayloadError(f'"{channel}" must be a list.')
+                events.append(_parked(items, reason=f'"{channel}" is not a list', page_id=page_id))
+                continue
             for item in items:
-                if not isinstance(item, dict):
-                    raise PayloadError(f"Each {channel} item must be an object.")
+                if problem:
+                    events.append(_parked(item, reason=problem, channel=channel))
+                    continue
                 events.append(
                     _raw_event(item, page_id=page_id, entry_time=entry_time, standby=channel == "standby")
                 )
     return events
 
 
-def _raw_event(item: dict[str, Any], *, page_id: str, entry_time: int | None, standby: bool) -> RawEvent:
-    kind, reason = classify(item)
-    # Echoes are the page's own messages: the customer is the recipient, not the sender.
-    psid = _party_id(item.get("recipient") if kind == Kind.ECHO else item.get("sender"))
-    if psid == page_id:
-        psid = _party_id(item.get("recipient"))
-    key = dedup_key(item, kind)
+def _raw_event(item: Any, *, page_id: str, entry_time: int | None, standby: bool) -> RawEvent:
+    channel = "standby" if standby else "messaging"
+    if not isinstance(item, dict):
+        return _parked(
+            item, reason=f"a {channel} item is not an object", page_id=page_id, entry_time=entry_time
+        )
+    try:
+        kind, reason = classify(item)
+        # Echoes are the page's own messages: the customer is the recipient, not the sender.
+        psid = _party_id(item.get("recipient") if kind == Kind.ECHO else item.get("sender"))
+        if psid == page_id:
+            psid = _party_id(item.get("recipient"))
+        _check_id(psid, "sender id")
+        for mid in _mids(item):
+            _check_identifier(mid, "message id")
+        for number in _timestamps(item):
+            if not 0 <= number < INT64:
+                raise Unstorable("a timestamp or watermark is out of range")
+        cleaned = _clean(item)
+    except (Unstorable, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, Unstorable) else "nested too deeply to read"
+        return _parked(item, reason=reason, page_id=page_id, entry_time=entry_time, channel=channel)
+    key = dedup_key(cleaned, kind)
+    event_time = _event_time(cleaned, entry_time)
     if standby:
         # Another app owns the thread (Handover Protocol); we keep the record, routing ignores it.
         # https://developers.facebook.com/docs/messenger-platform/handover-protocol
-        return RawEvent(
-            page_id, psid, Kind.STANDBY, f"standby:{key}"[:255], _event_time(item, entry_time), item, True
-        )
+        return RawEvent(page_id, psid, Kind.STANDBY, _key("standby", key), event_time, cleaned, True)
     if not psid and kind != Kind.UNKNOWN:
         kind, reason = Kind.UNKNOWN, "event without a sender PSID"
-    return RawEvent(page_id, psid, kind, key, _event_time(item, entry_time), item, False, reason)
+    return RawEvent(page_id, psid, kind, key, event_time, cleaned, False, reason)
+
+
+def _mids(item: dict[str, Any]) -> list[str]:
+    found = []
+    for key in ("message", "postback", "reaction", "message_edit"):
+        part = item.get(key)
+        if isinstance(part, dict) and isinstance(part.get("mid"), str):
+            found.append(part["mid"])
+    delivery = item.get("delivery")
+    if isinstance(delivery, dict) and isinstance(delivery.get("mids"), list):
+        found.extend(mid for mid in delivery["mids"] if isinstance(mid, str))
+    return found
+
+
+def _timestamps(item: dict[str, Any]) -> list[int]:
+    numbers = [item.get("timestamp")]
+    for key in ("delivery", "read"):
+        part = item.get(key)
+        if isinstance(part, dict):
+            numbers.append(part.get("watermark"))
+    return [value for value in (_as_int(number) for number in numbers) if value is not None]
+
+
+# --- parked events ----------------------------------------------------------------------------------------
+
+
+def _json_text(value: Any) -> str:
+    # ASCII only: NUL and lone surrogates stay escapes (\u0000), which every database stores as text.
+    try:
+        return json.dumps(value, ensure_ascii=True)
+    except (RecursionError, ValueError, TypeError):
+        return json.dumps(repr(value)[:MAX_STRING])
+
+
+def _parked(
+    item: Any,
+    *,
+    reason: str,
+    page_id: str = "",
+    entry_time: int | None = None,
+    channel: str = "messaging",
+) -> RawEvent:
+    """An item kept as received, for an admin to see and replay (`inbound_event_replay`)."""
+    text = _json_text(item)
+    storable_page = page_id if page_id and _ID_OK.fullmatch(page_id) else ""
+    time_ok = entry_time if entry_time is not None and 0 <= entry_time < INT64 else None
+    payload = {"raw": text, "page_id": clean_text(page_id[:200]), "entry_time": time_ok, "channel": channel}
+    key = f"parked:sha256:{hashlib.sha256(f'{page_id}:{channel}:{text}'.encode()).hexdigest()}"
+    return RawEvent(storable_page, "", Kind.UNKNOWN, key, time_ok or 0, payload, False, reason, parked=True)
+
+
+def _parked_body(raw: bytes, reason: str) -> RawEvent:
+    # The body was JSON (json.loads took it, or refused it only for its depth), hence UTF-8 text.
+    text = raw.decode("utf-8", errors="replace")
+    key = f"parked:sha256:{hashlib.sha256(raw).hexdigest()}"
+    return RawEvent("", "", Kind.UNKNOWN, key, 0, {"raw_body": clean_text(text)}, False, reason, parked=True)
+
+
+def parked_body(payload: dict[str, Any]) -> bytes:
+    """The webhook body to parse again for a parked event's payload (replay after a fix)."""
+    if "raw_body" in payload:
+        return str(payload["raw_body"]).encode()
+    entry: dict[str, Any] = {"id": payload.get("page_id") or ""}
+    if payload.get("entry_time") is not None:
+        entry["time"] = payload["entry_time"]
+    entry[payload.get("channel") or "messaging"] = [json.loads(payload["raw"])]
+    return json.dumps({"object": "page", "entry": [entry]}).encode()
 
 
 # --- typed events for the handlers --------------------------------------------------------------------

@@ -11,13 +11,18 @@ import ipaddress
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
 
+from pagedesk.core.errors import ApplicationError
 from pagedesk.core.permissions import admin_required
+from pagedesk.messenger.ingest import inbound_event_replay
+from pagedesk.messenger.models import InboundEvent, InboundEventStatus
 
 WEBHOOK_PATH_FALLBACK = "/webhooks/messenger"
 
@@ -78,5 +83,38 @@ def facebook_settings_view(request: HttpRequest) -> HttpResponse:
             "app_secret_set": bool(settings.FACEBOOK_APP_SECRET),
             "graph_url": settings.FACEBOOK_GRAPH_URL,
             "graph_version": settings.FACEBOOK_GRAPH_VERSION,
+            "parked": parked_events(limit=PARKED_SHOWN),
+            "parked_count": InboundEvent.objects.filter(status=InboundEventStatus.PARKED).count(),
         },
     )
+
+
+PARKED_SHOWN = 50
+
+
+def parked_events(*, limit: int) -> list[InboundEvent]:
+    """The newest parked webhook events: what Facebook sent that pagedesk could not read or store."""
+    return list(
+        InboundEvent.objects.filter(status=InboundEventStatus.PARKED).order_by("-received_at", "-id")[:limit]
+    )
+
+
+@require_POST
+@admin_required
+def parked_event_replay_view(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = get_object_or_404(InboundEvent, pk=event_id, status=InboundEventStatus.PARKED)
+    try:
+        stored = inbound_event_replay(event=event)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Replayed: %(n)d event stored for processing.",
+                "Replayed: %(n)d events stored for processing.",
+                stored,
+            )
+            % {"n": stored},
+        )
+    return redirect(f"{reverse('facebook:settings')}#parked")

@@ -23,3 +23,8 @@ def supervisors(campaign_id: int) -> str:
 
 def admins() -> str:
     return "admins"
+
+
+def user(user_id: int) -> str:
+    """Every socket of one user, whatever the role: access messages (realtime/access.py), not events."""
+    return f"user.{user_id}"

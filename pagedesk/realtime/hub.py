@@ -10,6 +10,10 @@ to each of its sockets in one loop (docs/decisions/realtime-fan-out.md).
 
 Everything here runs on the event loop that serves the sockets. A layer message carries its group
 (`publish` adds it), the serialised event (`text`) and the event's id.
+
+Access control messages (realtime/access.py) reach a user's sockets through their `user.<id>` group:
+`access.hold` and `access.changed` stop a socket's frames at once, in the hub's own step, until its
+consumer has re-read what the user may see; `session.ended` closes the sockets of a logged-out session.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ MEMBERSHIP_RENEW_SECONDS = 3600.0
 # Past this the socket is closed: the page reconnects and re-fetches its snapshot, which is cheaper
 # than holding an ever longer backlog of hints in the server's memory.
 MAX_BACKLOG = 1000
+# Access messages that stop a socket's frames until its consumer re-read the user's groups.
+ACCESS_HOLDING = frozenset({"hold", "changed"})
 
 
 def run_eagerly(coroutine: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
@@ -86,34 +92,100 @@ class SocketOutbox:
         send: Callable[[str], Coroutine[Any, Any, None]],
         *,
         on_overflow: Callable[[], None] | None = None,
+        on_control: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self._send = send
         self._on_overflow = on_overflow
+        self.on_control = on_control
         self._backlog: collections.deque[str] = collections.deque()
         self._busy = True
         self._closed = False
         self._recent: collections.deque[str] = collections.deque()
         self._recent_set: set[str] = set()
+        # While the user's access is being re-read: event id (or a sequence number) → [frame, groups].
+        self._held: dict[str | int, tuple[str, set[str]]] | None = None
+        self._held_seq = 0
 
-    def put(self, text: str, event_id: str | None = None) -> None:
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def put(self, text: str, event_id: str | None = None, group: str = "") -> None:
         if self._closed:
             return
-        if event_id is not None:
-            # The layer delivers once per group; a socket in two of the event's groups gets it twice.
-            if event_id in self._recent_set:
-                return
-            self._recent_set.add(event_id)
-            self._recent.append(event_id)
-            if len(self._recent) > RECENT_EVENT_IDS:
-                self._recent_set.discard(self._recent.popleft())
+        if self._held is not None:
+            self._hold_frame(text, event_id, group)
+            return
+        if event_id is not None and not self._remember(event_id):
+            return
+        self._append(text)
+
+    def _remember(self, event_id: str) -> bool:
+        """False when the event was already sent: the layer delivers once per group, and a socket in
+        two of the event's groups gets it twice."""
+        if event_id in self._recent_set:
+            return False
+        self._recent_set.add(event_id)
+        self._recent.append(event_id)
+        if len(self._recent) > RECENT_EVENT_IDS:
+            self._recent_set.discard(self._recent.popleft())
+        return True
+
+    def _append(self, text: str) -> None:
         if len(self._backlog) >= MAX_BACKLOG:
-            self.close()
-            if self._on_overflow is not None:
-                self._on_overflow()
+            self._overflow()
             return
         self._backlog.append(text)
         if not self._busy:
             self._pump()
+
+    def _overflow(self) -> None:
+        self.close()
+        if self._on_overflow is not None:
+            self._on_overflow()
+
+    def hold(self) -> None:
+        """Keep every frame from now on until `release` says which groups the user may still hear.
+
+        Called in the hub's step when an access message arrives, so a frame published after the change
+        that prompted it can never slip out before the consumer has re-read the user's groups."""
+        if self._held is None and not self._closed:
+            self._held = {}
+
+    def _hold_frame(self, text: str, event_id: str | None, group: str) -> None:
+        assert self._held is not None
+        if event_id is not None:
+            if event_id in self._recent_set:
+                return  # sent before the hold, through another of its groups
+            held = self._held.get(event_id)
+            if held is not None:
+                held[1].add(group)  # one frame, released if any of its groups is still the user's
+                return
+            key: str | int = event_id
+        else:
+            self._held_seq += 1
+            key = self._held_seq
+        if len(self._held) >= MAX_BACKLOG:
+            self._overflow()
+            return
+        self._held[key] = (text, {group})
+
+    def release(self, allowed: Iterable[str]) -> int:
+        """Send the held frames of the groups in `allowed`, in order, and drop the others; frames flow
+        again. Returns how many were dropped."""
+        held, self._held = self._held, None
+        if not held or self._closed:
+            return 0
+        allowed = set(allowed)
+        dropped = 0
+        for key, (text, frame_groups) in held.items():
+            if not frame_groups & allowed:
+                dropped += 1
+                continue
+            if isinstance(key, str) and not self._remember(key):
+                continue
+            self._append(text)
+        return dropped
 
     def open(self) -> None:
         self._busy = False
@@ -122,6 +194,7 @@ class SocketOutbox:
     def close(self) -> None:
         self._closed = True
         self._backlog.clear()
+        self._held = None
 
     def _pump(self) -> None:
         while self._backlog and not self._closed:
@@ -200,20 +273,36 @@ class Hub:
         members = self.members.get(message.get("group", ""))
         if not members:
             return
+        group = message["group"]
         text = message.get("text")
         if not isinstance(text, str):
             text = json.dumps(message["event"])  # a hand-made message may carry the event as a dict
         event_id = message.get("id")
         for outbox in list(members):
-            outbox.put(text, event_id)
+            outbox.put(text, event_id, group)
+
+    def control(self, message: dict[str, Any]) -> None:
+        """An access message for the sockets of one group (a user's, or the admins'): they hold their
+        frames now, in this step, and their consumers decide what the user may still hear."""
+        members = self.members.get(message.get("group", ""))
+        if not members:
+            return
+        for outbox in list(members):
+            if message.get("action") in ACCESS_HOLDING:
+                outbox.hold()
+            if outbox.on_control is not None:
+                outbox.on_control(message)
 
     async def _receive(self) -> None:
         channel = self._channel
         while True:
             try:
                 message = await self.layer.receive(channel)
-                if message.get("type") == "event.forward":
+                kind = message.get("type")
+                if kind == "event.forward":
                     self.deliver(message)
+                elif kind == "access.control":
+                    self.control(message)
             except asyncio.CancelledError:
                 raise
             except Exception:

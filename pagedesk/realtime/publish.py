@@ -58,6 +58,8 @@ def publish(event: Event, *, to: Iterable[str]) -> None:
 
 
 Send = tuple[Any, list[str], dict[str, Any], str]
+# How long a service waits for an access hold to reach the channel layer (realtime/access.py).
+CONTROL_WAIT_SECONDS = 2.0
 
 
 async def _send_groups(layer: Any, groups: list[str], message: dict[str, Any], event_type: str) -> None:
@@ -76,24 +78,27 @@ class _Outbox:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._pending: collections.deque[Send] = collections.deque()
+        self._pending: collections.deque[tuple[Send, threading.Event | None]] = collections.deque()
         self._drainer: asyncio.Task[None] | None = None
 
     def alive(self) -> bool:
         return self.loop.is_running() and not self.loop.is_closed()
 
-    def put(self, item: Send) -> None:
-        self.loop.call_soon_threadsafe(self._accept, item)
+    def put(self, item: Send, done: threading.Event | None = None) -> None:
+        self.loop.call_soon_threadsafe(self._accept, item, done)
 
-    def _accept(self, item: Send) -> None:  # on the loop
-        self._pending.append(item)
+    def _accept(self, item: Send, done: threading.Event | None) -> None:  # on the loop
+        self._pending.append((item, done))
         if self._drainer is None:
             self._drainer = self.loop.create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
             while self._pending:
-                await _send_groups(*self._pending.popleft())
+                item, done = self._pending.popleft()
+                await _send_groups(*item)
+                if done is not None:
+                    done.set()
         finally:
             self._drainer = None
 
@@ -124,6 +129,13 @@ def _background_outbox() -> _Outbox:
         return _background
 
 
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
 def _outbox_for(layer: Any) -> _Outbox | None:
     serving = _serving
     if serving is not None and serving.alive():
@@ -147,10 +159,36 @@ def _send(event: Event, groups: list[str]) -> None:
     text = json.dumps(event.as_message())
     # uuid4, not a counter: unique across processes, including ones forked after this module loaded.
     message = {"type": "event.forward", "text": text, "id": uuid.uuid4().hex}
-    item: Send = (layer, groups, message, event.type)
+    _send_message(layer, groups, message, event.type)
+
+
+def control_publish(action: str, *, to: Iterable[str], **data: str) -> None:
+    """An access message for the hubs (realtime/access.py), sent after commit like an event."""
+    groups = sorted(set(to))
+    transaction.on_commit(lambda: control_send_now(action, to=groups, wait=False, **data))
+
+
+def control_send_now(action: str, *, to: Iterable[str], wait: bool = True, **data: str) -> None:
+    """An access message sent now, not on commit. With `wait`, returns once the channel layer has
+    taken it (at most CONTROL_WAIT_SECONDS): every event published after that reaches each hub after it,
+    since one layer (one Redis connection, one in-memory loop) delivers in the order it was given."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "access.control", "action": action, **data}
+    _send_message(layer, sorted(set(to)), message, f"access.{action}", wait=wait)
+
+
+def _send_message(
+    layer: Any, groups: list[str], message: dict[str, Any], kind: str, *, wait: bool = False
+) -> None:
+    item: Send = (layer, groups, message, kind)
     outbox = _outbox_for(layer)
     if outbox is not None:
-        outbox.put(item)
+        done = threading.Event() if wait else None
+        outbox.put(item, done)
+        if done is not None and not _on_loop(outbox.loop):
+            done.wait(CONTROL_WAIT_SECONDS)
         return
     try:
         asyncio.get_running_loop()

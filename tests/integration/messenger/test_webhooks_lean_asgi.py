@@ -135,8 +135,8 @@ def test_bad_signature_is_403_and_nothing_stored(page, signature):
     assert DBTaskResult.objects.count() == 0
 
 
-def test_malformed_body_is_400_and_nothing_stored(page):
-    raw = b'{"object": "page", "entry": [{"id": "1", "messaging": {}}]}'
+def test_a_body_that_is_not_json_is_400_and_nothing_stored(page):
+    raw = b'{"object": "page", "entry": [{"id": "1", "messaging": {}}'
     answer = signed_post(raw, signature=fixtures.sign(raw, SECRET))
     assert answer.status == 400
     assert answer.headers["content-type"] == "application/json"

@@ -174,19 +174,23 @@ def test_string_timestamps_are_accepted():
     assert event.event_time == 1764070000000
 
 
+@pytest.mark.parametrize("raw", [b"", b"nope", b'{"object": "page"', b"\xff\xfe"])
+def test_a_body_that_is_not_json_raises(raw):
+    with pytest.raises(PayloadError):
+        webhook_body_parse(raw)
+
+
 @pytest.mark.parametrize(
     "raw",
     [
-        b"",
-        b"nope",
         b"null",
         b'{"object":"page","entry":"x"}',
         b'{"object":"page","entry":[{"id":"1","standby":[1]}]}',
     ],
 )
-def test_bad_bodies_raise(raw):
-    with pytest.raises(PayloadError):
-        webhook_body_parse(raw)
+def test_json_of_another_shape_is_parked(raw):
+    (event,) = webhook_body_parse(raw)
+    assert event.parked and event.reason
 
 
 def test_message_without_mid_is_a_payload_error():

@@ -29,7 +29,11 @@
     });
     socket.addEventListener("close", (e) => {
       document.body.dataset.live = "off";
-      if (e.code === 4401) return; // logged out: reconnecting would not help
+      // Logged out, or no longer allowed in (deactivated): reconnecting would not help; the login page says why.
+      if (e.code === 4401 || e.code === 4403) {
+        location.assign(`/accounts/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+        return;
+      }
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * 2 ** retry);
     });
