@@ -37,6 +37,7 @@ from pagedesk.recordings.fts import (
     fts_query,
     search_terms,
 )
+from pagedesk.routing.models import Assignment
 
 EXPORT_CHUNK = 2000
 
@@ -52,16 +53,26 @@ def campaigns_visible_to(*, user: User) -> QuerySet[Campaign]:
     return Campaign.objects.filter(memberships__agent=user).order_by("name")
 
 
+def took_part(*, agent_id: int) -> Q:
+    """Conversations the agent took part in: assigned to them now, handed to them at any time (routed,
+    taken, transferred; a transfer moves `agent` on, so only routing's Assignment rows remember), or
+    written in by them. Each EXISTS is one seek per conversation in an (agent, conversation) index."""
+    return (
+        Q(agent_id=agent_id)
+        | Exists(Assignment.objects.filter(agent_id=agent_id, conversation_id=OuterRef("pk")))
+        | Exists(Message.objects.filter(author_id=agent_id, conversation_id=OuterRef("pk")))
+    )
+
+
 def conversation_scope_for_user(*, user: User) -> QuerySet[Conversation]:
-    """Admins: every conversation. Supervisors: those of campaigns they supervise. Agents: their own
-    (assigned to them now, or one they wrote in before a transfer)."""
+    """Admins: every conversation. Supervisors: those of campaigns they supervise. Agents: those they
+    took part in (`took_part`), so one passed on by a transfer stays in their recordings."""
     conversations = Conversation.objects.all()
     if user.is_admin:
         return conversations
     if user.is_supervisor:
         return conversations.filter(campaign_id__in=Campaign.objects.filter(supervisors=user).values("pk"))
-    wrote_in = Message.objects.filter(author=user).values("conversation_id")
-    return conversations.filter(Q(agent=user) | Q(pk__in=wrote_in))
+    return conversations.filter(took_part(agent_id=user.pk))
 
 
 def conversation_get_for_user(*, user: User, conversation_id: int) -> Conversation:
@@ -228,7 +239,7 @@ def recording_list(*, user: User, filters: RecordingFilters) -> QuerySet[Convers
             window |= _day_bounds(campaign, filters.date_from, filters.date_to)
         conversations = conversations.filter(window)
     if filters.agent_id:
-        conversations = conversations.filter(agent_id=filters.agent_id)
+        conversations = conversations.filter(took_part(agent_id=filters.agent_id))
     if filters.state:
         conversations = conversations.filter(state=filters.state)
     if filters.disposition_id:
