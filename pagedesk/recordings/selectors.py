@@ -546,4 +546,6 @@ def recording_export_rows(*, conversations: QuerySet[Conversation]) -> Iterator[
             )
     finally:
         # Closed with the export (the client left): close the cursor now, in this thread.
-        rows.close()
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
