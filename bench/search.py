@@ -68,8 +68,16 @@ def child(engine: str, messages: int, repeats: int, explain: bool = False) -> No
     admin = data["admin"]
     campaign = data["campaigns"][0]  # type: ignore[index]
     last_day: dt.date = data["last_day"]  # type: ignore[assignment]
+    from pagedesk.accounts.models import User
+
+    # The agent filter finds every conversation the agent took part in (assigned, handed on, wrote in):
+    # EXISTS over routing's assignments and the agent's messages, each through an (agent, conversation)
+    # index.
+    agent = User.objects.get(username="agent0")
     scenarios = {
         f"rare term ({RARE_WORD})": RecordingFilters(text=RARE_WORD),
+        "agent (agent0)": RecordingFilters(agent_id=agent.pk),
+        "agent + common term (agent0, order)": RecordingFilters(agent_id=agent.pk, text="order"),
         "common term (order)": RecordingFilters(text="order"),
         "term + 3 days + campaign (refund)": RecordingFilters(
             text="refund",

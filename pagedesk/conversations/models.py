@@ -163,7 +163,12 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["conversation", "created_at"], name="message_conv_created_idx")]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="message_conv_created_idx"),
+            # Recordings' agent filter and an agent's scope: "did this agent write in this conversation"
+            # (took_part), one seek per conversation, or the agent's conversations from the index alone.
+            models.Index(fields=["author", "conversation"], name="message_author_conv_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["page_id", "mid"], condition=~models.Q(mid=""), name="message_unique_mid"

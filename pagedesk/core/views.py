@@ -54,4 +54,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:login")
     if user.is_agent:
         return redirect("inbox:inbox")
+    if user.is_supervisor:
+        # A supervisor's day is watching the floor; campaigns are set up once, mostly by admins.
+        return redirect("monitoring:board_all")
     return redirect("campaigns:list")

@@ -64,6 +64,11 @@ def _context(
         "campaigns": board_campaigns_for_user(user=_user(request)),
         "board_events": BOARD_EVENTS,
         "can_return": return_to_queue_available(),
+        # The board's forms come back here after an action. Not request.path: once a live refresh has
+        # swapped the fragment in, that is the fragment's URL, and the action landed on a bare fragment.
+        "board_url": (
+            reverse("monitoring:board", args=[campaign.pk]) if campaign else reverse("monitoring:board_all")
+        ),
         "fragment_url": (
             reverse("monitoring:board_fragment", args=[campaign.pk])
             if campaign

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ from pagedesk.recordings.fts import (
     fts_query,
     search_terms,
 )
+from pagedesk.routing.models import Assignment
 
 EXPORT_CHUNK = 2000
 
@@ -52,16 +54,26 @@ def campaigns_visible_to(*, user: User) -> QuerySet[Campaign]:
     return Campaign.objects.filter(memberships__agent=user).order_by("name")
 
 
+def took_part(*, agent_id: int) -> Q:
+    """Conversations the agent took part in: assigned to them now, handed to them at any time (routed,
+    taken, transferred; a transfer moves `agent` on, so only routing's Assignment rows remember), or
+    written in by them. Each EXISTS is one seek per conversation in an (agent, conversation) index."""
+    return (
+        Q(agent_id=agent_id)
+        | Exists(Assignment.objects.filter(agent_id=agent_id, conversation_id=OuterRef("pk")))
+        | Exists(Message.objects.filter(author_id=agent_id, conversation_id=OuterRef("pk")))
+    )
+
+
 def conversation_scope_for_user(*, user: User) -> QuerySet[Conversation]:
-    """Admins: every conversation. Supervisors: those of campaigns they supervise. Agents: their own
-    (assigned to them now, or one they wrote in before a transfer)."""
+    """Admins: every conversation. Supervisors: those of campaigns they supervise. Agents: those they
+    took part in (`took_part`), so one passed on by a transfer stays in their recordings."""
     conversations = Conversation.objects.all()
     if user.is_admin:
         return conversations
     if user.is_supervisor:
         return conversations.filter(campaign_id__in=Campaign.objects.filter(supervisors=user).values("pk"))
-    wrote_in = Message.objects.filter(author=user).values("conversation_id")
-    return conversations.filter(Q(agent=user) | Q(pk__in=wrote_in))
+    return conversations.filter(took_part(agent_id=user.pk))
 
 
 def conversation_get_for_user(*, user: User, conversation_id: int) -> Conversation:
@@ -228,7 +240,7 @@ def recording_list(*, user: User, filters: RecordingFilters) -> QuerySet[Convers
             window |= _day_bounds(campaign, filters.date_from, filters.date_to)
         conversations = conversations.filter(window)
     if filters.agent_id:
-        conversations = conversations.filter(agent_id=filters.agent_id)
+        conversations = conversations.filter(took_part(agent_id=filters.agent_id))
     if filters.state:
         conversations = conversations.filter(state=filters.state)
     if filters.disposition_id:
@@ -434,25 +446,106 @@ def attachment_get_for_user(*, user: User, attachment_id: int) -> Attachment:
 
 # --- Export -----------------------------------------------------------------------------------------
 
+# The list's export says what the list shows (agents by name, "Category › Disposition", times in the
+# campaign's zone with their offset) and adds what machines want (UTC, the zone's name) at the end, so
+# the columns that were there keep their place.
 EXPORT_COLUMNS = [
-    ("id", "pk"),
-    ("created_at", "created_at"),
-    ("campaign", "campaign__name"),
-    ("state", "state"),
-    ("customer_first_name", "contact__first_name"),
-    ("customer_last_name", "contact__last_name"),
-    ("psid", "contact__psid"),
-    ("agent", "agent__username"),
-    ("disposition", "disposition__name"),
-    ("queued_at", "queued_at"),
-    ("assigned_at", "assigned_at"),
-    ("first_response_at", "first_response_at"),
-    ("closed_at", "closed_at"),
-    ("abandoned_at", "abandoned_at"),
+    "id",
+    "created_at",
+    "campaign",
+    "state",
+    "customer_first_name",
+    "customer_last_name",
+    "psid",
+    "agent",
+    "disposition",
+    "queued_at",
+    "assigned_at",
+    "first_response_at",
+    "closed_at",
+    "abandoned_at",
+    "created_at_utc",
+    "timezone",
+]
+_EXPORT_FIELDS = [
+    "pk",
+    "created_at",
+    "campaign__name",
+    "campaign__timezone",
+    "state",
+    "contact__first_name",
+    "contact__last_name",
+    "contact__psid",
+    "agent__display_name",
+    "agent__first_name",
+    "agent__last_name",
+    "agent__username",
+    "disposition__name",
+    "disposition__parent__name",
+    "queued_at",
+    "assigned_at",
+    "first_response_at",
+    "closed_at",
+    "abandoned_at",
 ]
 
 
+def local_iso(value: dt.datetime | None, tz: dt.tzinfo) -> str:
+    """ISO 8601 in the campaign's zone with its offset, to the second, as the screen shows it."""
+    return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
+
+
+def utc_iso(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if value else ""
+
+
+def _zone(name: str, cache: dict[str, dt.tzinfo]) -> dt.tzinfo:
+    if name not in cache:
+        cache[name] = zoneinfo.ZoneInfo(name)
+    return cache[name]
+
+
 def recording_export_rows(*, conversations: QuerySet[Conversation]) -> Iterator[tuple[object, ...]]:
-    """Plain tuples straight from the cursor in chunks: memory stays flat whatever the row count."""
-    fields = [path for _name, path in EXPORT_COLUMNS]
-    yield from conversations.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK)
+    """Rows in EXPORT_COLUMNS order: plain tuples straight from the cursor in chunks, formatted as they
+    pass, so memory stays flat whatever the row count. Names follow User.name and Disposition's str."""
+    zones: dict[str, dt.tzinfo] = {}
+    rows = conversations.values_list(*_EXPORT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
+    try:
+        for (
+            pk,
+            created_at,
+            campaign,
+            timezone,
+            state,
+            first_name,
+            last_name,
+            psid,
+            agent_display,
+            agent_first,
+            agent_last,
+            agent_username,
+            disposition,
+            category,
+            *times,
+        ) in rows:
+            tz = _zone(timezone, zones)
+            agent = agent_display or f"{agent_first or ''} {agent_last or ''}".strip() or agent_username or ""
+            yield (
+                pk,
+                local_iso(created_at, tz),
+                campaign,
+                state,
+                first_name,
+                last_name,
+                psid,
+                agent,
+                f"{category} › {disposition}" if category and disposition else disposition or "",
+                *(local_iso(value, tz) for value in times),
+                utc_iso(created_at),
+                timezone,
+            )
+    finally:
+        # Closed with the export (the client left): close the cursor now, in this thread.
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()

@@ -24,10 +24,12 @@ from pagedesk.recordings.selectors import (
     RecordingFilters,
     attachment_get_for_user,
     conversation_get_for_user,
+    local_iso,
     recording_export_rows,
     recording_list,
     recording_page,
     transcript_get,
+    utc_iso,
 )
 
 PAGE_SIZE = 50
@@ -141,7 +143,7 @@ def recording_export_view(request: HttpRequest) -> HttpResponse:
     if filters is None:
         return HttpResponse(_("Fix the filters first."), status=422, content_type="text/plain; charset=utf-8")
     conversations = recording_list(user=_user(request), filters=filters)
-    header = [name for name, _path in EXPORT_COLUMNS]
+    header = list(EXPORT_COLUMNS)
     stamp = clock.now().strftime("%Y%m%d-%H%M")
     return _stream(
         request,
@@ -185,12 +187,15 @@ def _sender(message: object, conversation: Conversation) -> str:
 @require_GET
 @any_role_required
 def transcript_download_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    """The transcript as CSV (one row per message; attachments listed by name)."""
+    """The transcript as CSV (one row per message; attachments listed by name), times in the campaign's
+    zone with their offset as on the transcript, and in UTC."""
     conversation = conversation_get_for_user(user=_user(request), conversation_id=conversation_id)
     transcript = transcript_get(conversation=conversation)
+    tz = conversation.campaign.tzinfo
     rows = (
         (
-            m.created_at,
+            local_iso(m.created_at, tz),
+            utc_iso(m.created_at),
             m.sender_type,
             _sender(m, conversation),
             m.text,
@@ -201,7 +206,7 @@ def transcript_download_view(request: HttpRequest, conversation_id: int) -> Http
     )
     return _stream(
         request,
-        _csv_chunks(["time", "sender_type", "sender", "text", "attachments", "status"], rows),
+        _csv_chunks(["time", "time_utc", "sender_type", "sender", "text", "attachments", "status"], rows),
         filename=f"conversation-{conversation.pk}.csv",
     )
 

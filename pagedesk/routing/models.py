@@ -22,7 +22,11 @@ class Assignment(models.Model):
     at = models.DateTimeField(default=clock.now)
 
     class Meta:
-        indexes = [models.Index(fields=["campaign", "agent", "at"], name="routing_assign_fewest_idx")]
+        indexes = [
+            models.Index(fields=["campaign", "agent", "at"], name="routing_assign_fewest_idx"),
+            # Recordings' agent filter: "was this conversation ever handed to this agent" (took_part).
+            models.Index(fields=["agent", "conversation"], name="routing_assign_agent_conv_idx"),
+        ]
 
 
 class AfterHoursNotice(models.Model):

@@ -109,7 +109,7 @@ def test_forms_require_csrf(alice):
 
 def test_role_home_pages(client_for, ada, sam, alice):
     assert client_for(ada).get("/").url == "/campaigns/"
-    assert client_for(sam).get("/").url == "/campaigns/"
+    assert client_for(sam).get("/").url == "/monitoring/"
     assert client_for(alice).get("/").url == "/inbox/"
     assert client_for(alice).get("/campaigns/").status_code == 403
 

@@ -251,8 +251,8 @@ def test_transcript_shows_everything_and_is_permission_checked(
     download = client_for(sam).get(reverse("recordings:transcript_download", args=[conversation.pk]))
     assert download["Content-Disposition"] == f'attachment; filename="conversation-{conversation.pk}.csv"'
     rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
-    assert rows[0] == ["time", "sender_type", "sender", "text", "attachments", "status"]
-    assert rows[1][2] == "<b>Carla</b> Mendes" and rows[2][2] == "Alice"
+    assert rows[0] == ["time", "time_utc", "sender_type", "sender", "text", "attachments", "status"]
+    assert rows[1][3] == "<b>Carla</b> Mendes" and rows[2][3] == "Alice"
 
 
 def test_open_transcript_is_live(client_for, campaign, sam, alice):

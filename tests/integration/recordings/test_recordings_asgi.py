@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import threading
 import tracemalloc
+import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -45,8 +46,9 @@ pytestmark = [
 
 HEADER = (
     "id,created_at,campaign,state,customer_first_name,customer_last_name,psid,agent,disposition,"
-    "queued_at,assigned_at,first_response_at,closed_at,abandoned_at\r\n"
+    "queued_at,assigned_at,first_response_at,closed_at,abandoned_at,created_at_utc,timezone\r\n"
 )
+MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
 
 
 async def in_sync_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -151,13 +153,16 @@ def small(campaign, beta, alice, bob):  # type: ignore[no-untyped-def]
 
 
 def csv_line(c: Conversation, campaign: str, first: str, state: str, agent: str, disposition: str) -> str:
-    def stamp(value: dt.datetime | None) -> str:
-        return value.isoformat() if value else ""
+    """A row as the screen shows it: times in Acme Support's zone (Madrid) with their offset; UTC last."""
 
+    def stamp(value: dt.datetime | None) -> str:
+        return value.astimezone(MADRID).isoformat(timespec="seconds") if value else ""
+
+    utc = c.created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     return (
         f"{c.pk},{stamp(c.created_at)},{campaign},{state},{first},Mendes,{c.contact.psid},{agent},{disposition},"
         f"{stamp(c.queued_at)},{stamp(c.assigned_at)},{stamp(c.first_response_at)},{stamp(c.closed_at)},"
-        f"{stamp(c.abandoned_at)}\r\n"
+        f"{stamp(c.abandoned_at)},{utc},Europe/Madrid\r\n"
     )
 
 
@@ -174,10 +179,10 @@ async def test_export_csv_content_headers_and_progress_cookie(small, sam, frozen
     # Newest first; sam supervises Acme Support only; formulas neutralised; quoting as csv writes it.
     assert download.text == (
         HEADER
-        + csv_line(small["bobs"], "Acme Support", '"Eva, ""Evie"""', "closed", "bob", "")
+        + csv_line(small["bobs"], "Acme Support", '"Eva, ""Evie"""', "closed", "Bob", "")
         + csv_line(small["abandoned"], "Acme Support", "Diego", "abandoned", "", "")
         + csv_line(
-            small["formula"], "Acme Support", '"\'=HYPERLINK(""http://evil"")"', "closed", "alice", "Solved"
+            small["formula"], "Acme Support", '"\'=HYPERLINK(""http://evil"")"', "closed", "Alice", "Solved"
         )
     )
 
@@ -332,9 +337,9 @@ async def test_transcript_download_streams_with_its_access_rules(campaign, sam, 
     assert download.headers["content-type"] == "text/csv; charset=utf-8"
     assert download.headers["content-disposition"] == f'attachment; filename="conversation-{c.pk}.csv"'
     assert download.text == (
-        "time,sender_type,sender,text,attachments,status\r\n"
-        f"{AT.isoformat()},customer,Carla Mendes,'=1+1 where is my parcel?,,received\r\n"
-        f"{(AT + dt.timedelta(seconds=40)).isoformat()},agent,Alice,On its way,label.pdf,read\r\n"
+        "time,time_utc,sender_type,sender,text,attachments,status\r\n"
+        "2026-03-02T11:00:00+01:00,2026-03-02T10:00:00Z,customer,Carla Mendes,'=1+1 where is my parcel?,,received\r\n"
+        "2026-03-02T11:00:40+01:00,2026-03-02T10:00:40Z,agent,Alice,On its way,label.pdf,read\r\n"
     )
     assert (await asgi_get(url, cookies["alice"])).text == download.text
     assert (await asgi_get(url, cookies["bob"])).status == 403
