@@ -22,6 +22,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from pagedesk.api.auth import api_auth
+from pagedesk.api.parser import NulInBody, TextParser
 from pagedesk.core.errors import ApplicationError
 
 api = NinjaAPI(
@@ -41,6 +42,7 @@ api = NinjaAPI(
     ),
     auth=api_auth,
     urls_namespace="api",
+    parser=TextParser(),
 )
 
 
@@ -84,6 +86,11 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             "csrf_failed",
             _("The CSRF check failed: send the X-CSRFToken header with session auth."),
         )
+    if isinstance(exc.__cause__, NulInBody):
+        # ninja turns every parser exception into a 400; a NUL is an invalid field, like any other.
+        fields = {name: [_("Text cannot contain NUL characters.")] for name in exc.__cause__.fields}
+        message = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
+        return _error(request, 422, "invalid", message, fields=fields)
     if exc.status_code == 400 and "parse" in exc.message:
         return _error(request, 400, "bad_request", _("The request body is not valid JSON."))
     return _error(request, exc.status_code, "http_error", str(exc))

@@ -22,8 +22,9 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from pagedesk.core import clock, metrics, startup
+from pagedesk.core.text import clean_text
 from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
-from pagedesk.messenger.payloads import MAX_ID_LENGTH, PROCESSED_KINDS, Kind, RawEvent, clean_text
+from pagedesk.messenger.payloads import MAX_ID_LENGTH, PROCESSED_KINDS, Kind, RawEvent
 
 logger = logging.getLogger(__name__)
 

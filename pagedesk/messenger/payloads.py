@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pagedesk.core.text import SURROGATE, clean_text
+
 
 class PayloadError(ValueError):
     """The body is not JSON (400), or a stored item lacks what its kind needs (the event fails)."""
@@ -36,17 +38,7 @@ MAX_ID_LENGTH = 64  # the page_id and psid columns
 # twice (the raw event and the message) and sent to every agent's page.
 MAX_STRING = 20_000
 INT64 = 2**63
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _ID_OK = re.compile(r"[\x21-\x7e]{1,64}")
-
-
-def clean_text(value: str, *, limit: int | None = None) -> str:
-    """Text as pagedesk stores it: NUL removed (PostgreSQL refuses it in text), lone surrogates (which
-    no encoding can write) replaced by U+FFFD, and at most `limit` characters."""
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    value = _SURROGATE.sub("\ufffd", value)
-    return value[:limit] if limit is not None else value
 
 
 def _clean(value: Any, depth: int = 0) -> Any:
@@ -83,7 +75,7 @@ def _check_id(value: str, what: str) -> None:
 
 def _check_identifier(value: str, what: str) -> None:
     # Message ids can be long (they are hashed into the dedup key) but never hold NUL or surrogates.
-    if "\x00" in value or _SURROGATE.search(value) or any(ord(c) < 32 for c in value):
+    if "\x00" in value or SURROGATE.search(value) or any(ord(c) < 32 for c in value):
         raise Unstorable(f"the {what} holds control or invalid characters")
 
 

@@ -13,6 +13,7 @@ import logging
 from pagedesk.conversations import services
 from pagedesk.conversations.models import Contact
 from pagedesk.core import clock
+from pagedesk.core.text import clean_text
 from pagedesk.messenger import client
 from pagedesk.messenger.errors import GraphError
 from pagedesk.messenger.models import PageConnection
@@ -72,9 +73,10 @@ def contact_profile_refresh(*, contact_id: int, attempt: int = 0) -> str:
         return _failed(contact, attempt, str(exc))
     services.contact_profile_set(
         contact_id=contact.pk,
-        first_name=str(data.get("first_name") or ""),
-        last_name=str(data.get("last_name") or ""),
-        profile_pic_url=str(data.get("profile_pic") or ""),
+        # A Graph answer is a boundary too: NUL and lone surrogates failed the profile task (core/text.py).
+        first_name=clean_text(str(data.get("first_name") or ""), limit=150),
+        last_name=clean_text(str(data.get("last_name") or ""), limit=150),
+        profile_pic_url=clean_text(str(data.get("profile_pic") or "")),
     )
     return "fetched"
 
