@@ -63,7 +63,6 @@ LONG_NAME = ("Maximiliana", "Wolfeschlegelsteinhausen-Bergerdorff")
 @dataclass
 class Seed:
     campaign: Campaign
-    other: Campaign
     open_conversation: Conversation
     recording: Conversation
     users: dict[str, User]
@@ -449,7 +448,6 @@ def seed_day(*, ada: User, sam: User, alice: User, bob: User, campaign: Campaign
     presence_set(agent=long_agent, presence=Presence.AVAILABLE)
     return Seed(
         campaign=campaign,
-        other=other,
         open_conversation=open_conversation,
         recording=recording,
         users={ADA: ada, SAM: sam, ALICE: alice},
@@ -458,8 +456,8 @@ def seed_day(*, ada: User, sam: User, alice: User, bob: User, campaign: Campaign
 
 # --- the check -----------------------------------------------------------------------------------------
 
-# Elements whose visible part lies outside the viewport, clipped by their scrolling/clipping ancestors
-# (a table scrolled inside its own container is fine; the page scrolling sideways is not).
+# Elements whose visible part lies outside the screen (a table scrolled inside its own container is
+# fine; the page scrolling sideways or zooming out is not), and content spilling out of its own box.
 OVERFLOW_JS = """
 (checkSpills) => {
   // The layout viewport: a phone browser zooms out to show a page wider than the screen, and then
