@@ -22,6 +22,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from pagedesk.api.auth import api_auth
+from pagedesk.api.docs import ApiDocs
 from pagedesk.api.parser import NulInBody, TextParser
 from pagedesk.core.errors import ApplicationError
 
@@ -43,6 +44,7 @@ api = NinjaAPI(
     auth=api_auth,
     urls_namespace="api",
     parser=TextParser(),
+    docs=ApiDocs(),
 )
 
 

@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    # For its bundled Swagger UI files (the API docs page); its templates are not used.
+    "ninja",
     "pagedesk.core",
     "pagedesk.accounts",
     "pagedesk.campaigns",
