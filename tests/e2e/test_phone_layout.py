@@ -207,6 +207,7 @@ EXCLUDED = {
     "metrics": "Prometheus text",
     "set_language": "POST only",
     "accounts:logout": "POST only",
+    "facebook:parked_replay": "POST only (redirects to the Facebook settings page, checked)",
     "accounts:presence_set": "POST only (an htmx fragment)",
     "campaigns:table": "htmx fragment of the campaign list (checked)",
     "campaigns:row": "htmx fragment of the campaign list (checked)",
