@@ -214,7 +214,7 @@ AXES_FAILURE_LIMIT = _env_int("PAGEDESK_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = _env_int("PAGEDESK_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "pagedesk.accounts.views.locked_out_view"
 AXES_VERBOSE = False
 
 SESSION_COOKIE_HTTPONLY = True
