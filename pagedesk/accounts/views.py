@@ -125,7 +125,9 @@ def user_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @admin_required
 def user_create_view(request: HttpRequest) -> HttpResponse:
-    form = UserCreateForm(request.POST or None)
+    # ?role=agent preselects the role, for links such as a campaign's "Create an agent".
+    role = request.GET.get("role")
+    form = UserCreateForm(request.POST or None, initial={"role": role} if role in Role.values else None)
     if request.method == "POST" and form.is_valid():
         try:
             user = user_create(**form.cleaned_data)
