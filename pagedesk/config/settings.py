@@ -91,6 +91,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    # Only for its templates and static files: the API docs page loads Swagger UI from our own static
+    # files (served by ServeStatic) instead of a CDN, so it works on a machine without internet.
+    "ninja",
     "pagedesk.core",
     "pagedesk.accounts",
     "pagedesk.campaigns",
