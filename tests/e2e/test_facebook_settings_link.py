@@ -18,9 +18,11 @@ def test_admin_reaches_facebook_settings_from_the_nav(live_app, page: Page, logi
     expect(page.locator("nav.mainnav").get_by_role("link", name="Facebook")).to_have_attribute(
         "aria-current", "page"
     )
-    page.screenshot(path=artifact_path("facebook-nav-1280.png"))
-    page.set_viewport_size({"width": 375, "height": 800})
-    page.screenshot(path=artifact_path("facebook-nav-375.png"))
+    for width in (1280, 1024, 375):
+        page.set_viewport_size({"width": width, "height": 800})
+        link = page.locator("nav.mainnav").get_by_role("link", name="Facebook").bounding_box()
+        assert link is not None and link["x"] + link["width"] <= width, (width, link)
+        page.screenshot(path=artifact_path(f"facebook-nav-{width}.png"))
 
 
 def test_the_campaign_activation_area_links_to_facebook_settings(live_app, page: Page, login, ada, campaign):
