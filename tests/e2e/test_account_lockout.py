@@ -62,6 +62,8 @@ def test_an_admin_unlocks_a_locked_account_from_the_users_page(
     expect(alice_row.get_by_role("button", name="Unlock")).to_have_count(0)
     admin_page.screenshot(path=artifact_path("users-locked-1280.png"), full_page=True)
     admin_page.set_viewport_size({"width": 375, "height": 800})
+    # The table scrolls inside its card; the page itself must not grow wider than the phone.
+    assert admin_page.evaluate("document.documentElement.scrollWidth") <= 375
     admin_page.screenshot(path=artifact_path("users-locked-375.png"), full_page=True)
     admin_page.set_viewport_size({"width": 1280, "height": 900})
 
