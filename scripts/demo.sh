@@ -25,7 +25,20 @@ DEMO_PAGE_TOKEN=${DEMO_PAGE_TOKEN:-EAASIMacmeSupportSeedPageToken000000000000000
 "$BIN/pagedesk" simulator --host "$HOST" --port "$SIM_PORT" --pagedesk-url "http://${HOST}:${PORT}" \
   --log-level warning &
 SIM_PID=$!
-trap 'kill "$SIM_PID" 2>/dev/null || true' EXIT INT TERM
+SERVE_PID=
+trap 'kill "$SIM_PID" 2>/dev/null || true' EXIT
+
+# Ctrl-C (or a SIGTERM) is how the demo ends: stop both servers, wait for them and exit 0. uvicorn
+# re-raises the signal it shut down on, so with `serve` in the foreground the script died of it and make
+# printed "Error 130" / "Error 143" for a demo that ended as intended.
+stop_demo() {
+  trap - INT TERM
+  kill -TERM $SERVE_PID "$SIM_PID" 2>/dev/null || true
+  wait $SERVE_PID "$SIM_PID" 2>/dev/null || true
+  echo "pagedesk demo stopped."
+  exit 0
+}
+trap stop_demo INT TERM
 for _ in $(seq 1 50); do
   curl -fsS "$SIM_URL/_control/health" >/dev/null 2>&1 && break
   sleep 0.2
@@ -40,4 +53,12 @@ cat <<INFO
   Facebook simulator   ${SIM_URL}/chat               (write to Acme Support as a customer)
 
 INFO
-"$BIN/pagedesk" serve --host "$HOST" --port "$PORT"
+# In the background so the trap runs as soon as a signal arrives (bash defers it while a foreground
+# command runs); a non-interactive shell also keeps the terminal's Ctrl-C off background jobs, so the
+# servers hear it once, from stop_demo.
+"$BIN/pagedesk" serve --host "$HOST" --port "$PORT" &
+SERVE_PID=$!
+status=0
+wait "$SERVE_PID" || status=$?
+# Only reached when serve ended by itself (e.g. the port is taken): that is a failure worth its status.
+exit "$status"

@@ -28,7 +28,12 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
     on the database ("being accessed by other users"). Closing the pools closes those. A connection a
     thread never hands back is not in the pool: the code that opens it closes it when done (the live
     server's executor in tests/e2e/conftest.py does), so a full run ends with no session left.
+
+    The break reasons a fresh install gets (accounts 0002) are removed: tests name the reasons they use
+    (the `lunch` fixture), and tests/integration/accounts/test_break_reason_seed.py covers the seed.
     """
+    with django_db_blocker.unblock():
+        BreakReason.objects.all().delete()
     yield
     from django.db import connections
 

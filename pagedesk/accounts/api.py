@@ -38,6 +38,7 @@ from pagedesk.accounts.services import (
     break_reason_update,
     presence_set,
     user_create,
+    user_unlock,
     user_update,
 )
 from pagedesk.api.pagination import PagePagination
@@ -76,7 +77,8 @@ def users_get(request: HttpRequest, user_id: ObjectId) -> User:
 
 @router.patch("/users/{user_id}", response=UserOut, tags=["users"])
 def users_update(request: HttpRequest, user_id: ObjectId, payload: UserPatchIn) -> User:
-    """Change role, names, email, active flag or password (admins only); omitted fields stay."""
+    """Change role, names, email, active flag or password (admins only); omitted fields stay. A new
+    password also lifts a lock-out (see POST /users/{user_id}/unlock)."""
     actor = admin_user(request)
     target = user_get(user_id=user_id)
     changes = payload.dict(exclude_unset=True)
@@ -90,6 +92,21 @@ def users_update(request: HttpRequest, user_id: ObjectId, payload: UserPatchIn) 
             status=409,
         )
     return user_update(user=target, **changes)
+
+
+@router.post("/users/{user_id}/unlock", response=UserOut, tags=["users"])
+def users_unlock(request: HttpRequest, user_id: ObjectId) -> User:
+    """Let a user log in again after too many wrong passwords (admins only).
+
+    After `PAGEDESK_LOGIN_FAILURE_LIMIT` wrong passwords (default 5) log-in is refused, with a 429 page,
+    for `PAGEDESK_LOGIN_COOLOFF_MINUTES` (default 15). This lifts that lock-out at once, from every
+    address; a new password set with PATCH /users/{user_id} lifts it too. Unlocking a user who is not
+    locked changes nothing. Answers the user, whose `locked` is then false.
+    """
+    admin_user(request)
+    target = user_get(user_id=user_id)
+    user_unlock(user=target)
+    return target
 
 
 @router.get("/me", response=UserOut, tags=["users"])

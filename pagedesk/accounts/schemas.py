@@ -62,6 +62,16 @@ class UserOut(Schema):
     presence: str
     break_reason: BreakReasonRef | None
     presence_changed_at: dt.datetime
+    locked: bool = Field(
+        description="Log-in refused after too many wrong passwords, until the cool-off ends or an "
+        "administrator unlocks the user (POST /users/{user_id}/unlock) or sets a new password."
+    )
+
+    @staticmethod
+    def resolve_locked(obj: Any) -> bool:
+        from pagedesk.accounts.selectors import user_is_locked
+
+        return user_is_locked(user=obj)
 
 
 class UserCreateIn(Schema):

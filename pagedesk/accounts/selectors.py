@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import (
@@ -26,6 +33,34 @@ def user_list(*, role: str | None = None, active_only: bool = False) -> QuerySet
     if active_only:
         users = users.filter(is_active=True)
     return users
+
+
+def locked_usernames(*, usernames: Iterable[str] | None = None) -> set[str]:
+    """The usernames that django-axes refuses a log-in to now (too many wrong passwords, cool-off not over).
+
+    Locked is a property of the username, whatever axes keys its lock-out on: with username + IP (today)
+    a username is locked when its failures from one address reach the limit, with username alone when all
+    its failures do. Either way an administrator sees and lifts it per user (user_unlock).
+    """
+    attempts = AccessAttempt.objects.filter(username__isnull=False)
+    if usernames is not None:
+        attempts = attempts.filter(username__in=list(usernames))
+    cool_off = get_cool_off()
+    if cool_off is not None:
+        # attempt_time is the latest failure: axes' cool-off runs from it (and its handler compares with
+        # django's timezone.now, not our clock, so this does too).
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
+    by_username_alone = any(
+        params == "username" or list(params) == ["username"] for params in settings.AXES_LOCKOUT_PARAMETERS
+    )
+    failures: dict[tuple[str, str | None], int] = defaultdict(int)
+    for username, ip_address, count in attempts.values_list("username", "ip_address", "failures_since_start"):
+        failures[(username, None if by_username_alone else ip_address)] += count
+    return {username for (username, _ip), count in failures.items() if count >= settings.AXES_FAILURE_LIMIT}
+
+
+def user_is_locked(*, user: User) -> bool:
+    return bool(locked_usernames(usernames=[user.username]))
 
 
 def agent_list() -> QuerySet[User]:

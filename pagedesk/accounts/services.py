@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -143,6 +144,10 @@ def user_update(
             _check_password(password, user)
             user.set_password(password)
         user.save()
+        if password:
+            # An administrator resets a password for someone who cannot get in; a lock-out left in place
+            # would refuse the new password too until the cool-off ends.
+            user_unlock(user=user)
         return user
 
 
@@ -150,6 +155,12 @@ def user_session_end(*, user: User, session_key: str | None) -> None:
     """The user logged out of this session: the sockets opened with it close."""
     if session_key:
         session_ended(user_id=user.pk, session_key=session_key)
+
+
+def user_unlock(*, user: User) -> int:
+    """Lift the lock-out that wrong passwords put on this username, from every address; returns how
+    many attempt records were cleared (0 when it was not locked)."""
+    return axes_reset(username=user.username)
 
 
 def presence_set(

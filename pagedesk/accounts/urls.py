@@ -12,5 +12,6 @@ urlpatterns = [
     path("users/", views.user_list_view, name="user_list"),
     path("users/new/", views.user_create_view, name="user_create"),
     path("users/<int:user_id>/", views.user_edit_view, name="user_edit"),
+    path("users/<int:user_id>/unlock/", views.user_unlock_view, name="user_unlock"),
     path("break-reasons/", views.break_reasons_view, name="break_reasons"),
 ]

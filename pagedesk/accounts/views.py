@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import math
+
+from axes.helpers import get_cool_off
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -10,12 +13,13 @@ from django.views.decorators.http import require_POST
 
 from pagedesk.accounts.forms import BreakReasonForm, PresenceForm, UserCreateForm, UserEditForm
 from pagedesk.accounts.models import BreakReason, Role, User
-from pagedesk.accounts.selectors import break_reason_list, user_list
+from pagedesk.accounts.selectors import break_reason_list, locked_usernames, user_list
 from pagedesk.accounts.services import (
     break_reason_create,
     break_reason_update,
     presence_set,
     user_create,
+    user_unlock,
     user_update,
 )
 from pagedesk.campaigns.selectors import campaign_list_for_user
@@ -27,6 +31,16 @@ from pagedesk.core.permissions import admin_required, any_role_required, forbidd
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+
+def locked_out_view(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
+    """django-axes' lock-out response (AXES_LOCKOUT_CALLABLE): the page says how long the cool-off
+    lasts and who can lift it sooner, in whole minutes rather than axes' ISO 8601 duration."""
+    cool_off = get_cool_off(request)
+    minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
+    return render(request, "accounts/locked_out.html", {"cooloff_minutes": minutes}, status=429)
 
 
 @require_POST
@@ -86,13 +100,34 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/user_list.html",
-        {"nav": "users", "users": users, "roles": Role.choices, "role": role},
+        {
+            "nav": "users",
+            "users": users,
+            "roles": Role.choices,
+            "role": role,
+            "locked": locked_usernames(),
+        },
     )
+
+
+@require_POST
+@admin_required
+def user_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=user_id)
+    if user_unlock(user=target):
+        messages.success(
+            request, _("“%(name)s” is unlocked and can log in again.") % {"name": target.username}
+        )
+    else:
+        messages.info(request, _("“%(name)s” was not locked.") % {"name": target.username})
+    return redirect("accounts:user_list")
 
 
 @admin_required
 def user_create_view(request: HttpRequest) -> HttpResponse:
-    form = UserCreateForm(request.POST or None)
+    # ?role=agent preselects the role, for links such as a campaign's "Create an agent".
+    role = request.GET.get("role")
+    form = UserCreateForm(request.POST or None, initial={"role": role} if role in Role.values else None)
     if request.method == "POST" and form.is_valid():
         try:
             user = user_create(**form.cleaned_data)

@@ -160,6 +160,7 @@ def _members_context(
     if rows is None:
         rows = [MemberRow(agent=m.agent, penalty=str(m.penalty)) for m in membership_list(campaign=campaign)]
     member_ids = {row.agent.pk for row in rows}
+    agents = list(agent_list())
     supervisors = list(user_list(role=Role.SUPERVISOR, active_only=True))
     if supervisors_form is None:
         supervisors_form = SupervisorsForm(
@@ -171,7 +172,8 @@ def _members_context(
         "tab": "members",
         "campaign": campaign,
         "member_rows": rows,
-        "available": [agent for agent in agent_list() if agent.pk not in member_ids],
+        "available": [agent for agent in agents if agent.pk not in member_ids],
+        "has_agents": bool(agents),
         "member_errors": errors or [],
         "supervisors_form": supervisors_form,
     }

@@ -91,7 +91,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
-    # For its bundled Swagger UI files (the API docs page); its templates are not used.
+    # For the Swagger UI files it ships: the API docs page (pagedesk/api/docs.py) loads them from our own
+    # static files (served by ServeStatic) instead of a CDN, so it works on a machine without internet.
     "ninja",
     "pagedesk.core",
     "pagedesk.accounts",
@@ -217,7 +218,7 @@ AXES_FAILURE_LIMIT = _env_int("PAGEDESK_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = _env_int("PAGEDESK_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "pagedesk.accounts.views.locked_out_view"
 AXES_VERBOSE = False
 
 SESSION_COOKIE_HTTPONLY = True

@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", core_views.healthz_view, name="healthz"),
     path("readyz", core_views.readyz_view, name="readyz"),
     path("metrics", core_views.metrics_view, name="metrics"),
+    path("favicon.ico", core_views.favicon_view, name="favicon"),
     path("accounts/", include("pagedesk.accounts.urls")),
     path("campaigns/", include("pagedesk.campaigns.urls")),
     path("inbox/", include("pagedesk.inbox.urls")),

@@ -5,9 +5,16 @@ import asyncio
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect
+from django.templatetags.static import static
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+
+def favicon_view(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever a page links; the file itself is a static file, served by
+    ServeStatic under its hashed, long-cached name."""
+    return HttpResponsePermanentRedirect(static("pagedesk/favicon.ico"))
 
 
 def healthz_view(request: HttpRequest) -> HttpResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Max
 
 from pagedesk.accounts.models import User
-from pagedesk.conversations.models import Conversation, ConversationState
+from pagedesk.conversations.models import Conversation, ConversationState, Direction
 from pagedesk.core import clock
 from pagedesk.inbox.models import ReadState
 from pagedesk.messenger.send import sender_action_send
@@ -14,23 +14,37 @@ from pagedesk.messenger.send import sender_action_send
 def conversation_mark_read(*, conversation: Conversation, agent: User, up_to_id: int | None = None) -> int:
     """Record that the agent has seen the conversation up to `up_to_id` (default: its newest message);
     never moves backwards. Returns the id now recorded."""
+    return _read_advance(conversation=conversation, agent=agent, up_to_id=up_to_id)[1]
+
+
+def _read_advance(*, conversation: Conversation, agent: User, up_to_id: int | None) -> tuple[int, int]:
+    """(the id recorded before, the id recorded now); equal when this call moved nothing, also when a
+    concurrent call moved it first (the conditional UPDATE lets exactly one of them through)."""
     newest = up_to_id
     if newest is None:
         newest = conversation.messages.aggregate(m=Max("id"))["m"] or 0
     state, _created = ReadState.objects.get_or_create(agent=agent, conversation=conversation)
-    if newest > state.last_read_message_id:
-        ReadState.objects.filter(pk=state.pk, last_read_message_id__lt=newest).update(
-            last_read_message_id=newest, updated_at=clock.now()
-        )
-        return newest
-    return state.last_read_message_id
+    before = state.last_read_message_id
+    if newest <= before:
+        return before, before
+    moved = ReadState.objects.filter(pk=state.pk, last_read_message_id__lt=newest).update(
+        last_read_message_id=newest, updated_at=clock.now()
+    )
+    return (before if moved else newest), newest
 
 
 def conversation_open(*, conversation: Conversation, agent: User) -> bool:
     """The agent opened (or looked again at) their conversation: mark it read here and send mark_seen to
-    the customer (best effort, only inside the 24 h window). True when mark_seen was queued."""
-    conversation_mark_read(conversation=conversation, agent=agent)
+    the customer (best effort, only inside the 24 h window). True when mark_seen was queued.
+
+    mark_seen goes once per batch of customer messages read: the inbox reports "seen" on opening, on
+    the tab coming back into view and after every new message of the open conversation (the agent's own
+    reply too), and each report sent it again, twice back to back after a reply.
+    """
+    before, now = _read_advance(conversation=conversation, agent=agent, up_to_id=None)
     if conversation.state != ConversationState.ASSIGNED or conversation.agent_id != agent.pk:
+        return False
+    if not conversation.messages.filter(direction=Direction.IN, id__gt=before, id__lte=now).exists():
         return False
     return sender_action_send(conversation=conversation, action="mark_seen")
 

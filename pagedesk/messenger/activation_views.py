@@ -150,9 +150,7 @@ def facebook_callback_view(request: HttpRequest) -> HttpResponse:
         pages = oauth.pages_list(user_token=user_token)
     except GraphError as exc:
         return _graph_problem(request, campaign, exc)
-    oauth.activation_store(
-        session=request.session, campaign_id=campaign.pk, user_token=user_token, permissions=granted
-    )
+    oauth.activation_store(session=request.session, campaign_id=campaign.pk, permissions=granted, pages=pages)
     return _picker(request, campaign=campaign, pages=pages)
 
 
@@ -193,14 +191,11 @@ def facebook_page_choose_view(request: HttpRequest, campaign_id: int) -> HttpRes
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     page_id = request.POST.get("page_id", "")
     try:
-        user_token, permissions = oauth.activation_load(session=request.session, campaign_id=campaign.pk)
-        pages = oauth.pages_list(user_token=user_token)
+        permissions, pages = oauth.activation_load(session=request.session, campaign_id=campaign.pk)
     except ApplicationError as exc:
         return _problem(
             request, campaign=campaign, title=_("Activation expired"), message=exc.message, status=exc.status
         )
-    except GraphError as exc:
-        return _graph_problem(request, campaign, exc)
     page = next((p for p in pages if p.id == page_id), None)
     if page is None:
         error = ApplicationError("no_page", _("Choose one of your pages."), status=422, field="page_id")

@@ -7,8 +7,9 @@ https://developers.facebook.com/docs/pages-api/overview#get-page-access-tokens (
 https://developers.facebook.com/docs/messenger-platform/webhooks#connect-your-app (subscribed_apps)
 
 Session state: the `state` parameter is random, bound to the admin's session and one campaign, and
-single-use. Between the callback and the page choice the long-lived *user* token waits in the session
-Fernet-encrypted; the page token is fetched again from /me/accounts on submit, never from the form.
+single-use. Between the callback and the page choice the admin's pages from /me/accounts wait in the
+session, their page tokens Fernet-encrypted; the chosen page's token comes from there, never from the form,
+and /me/accounts is called once per activation.
 """
 
 from __future__ import annotations
@@ -110,21 +111,29 @@ def oauth_dialog_url(*, state: str, redirect_uri: str) -> str:
     return f"{settings.FACEBOOK_DIALOG_URL}/{settings.FACEBOOK_GRAPH_VERSION}/dialog/oauth?{query}"
 
 
-def activation_store(*, session: Any, campaign_id: int, user_token: str, permissions: list[str]) -> None:
+def activation_store(
+    *, session: Any, campaign_id: int, permissions: list[str], pages: list[PageInfo]
+) -> None:
+    """Keep the callback's page list (page tokens Fernet-encrypted) for the admin's choice, so the choice
+    does not ask Graph for /me/accounts a second time; the user token is not needed after the list."""
     session[ACTIVATION_SESSION_KEY] = {
         "campaign_id": campaign_id,
-        "user_token": token_encrypt(user_token),
         "permissions": permissions,
+        "pages": [
+            {"id": p.id, "name": p.name, "tasks": list(p.tasks), "token": token_encrypt(p.access_token)}
+            for p in pages
+        ],
         "at": time.time(),
     }
 
 
-def activation_load(*, session: Any, campaign_id: int) -> tuple[str, list[str]]:
-    """(user token, granted permissions) saved by the callback for this campaign, or an error."""
+def activation_load(*, session: Any, campaign_id: int) -> tuple[list[str], list[PageInfo]]:
+    """(granted permissions, the admin's pages with their tokens) saved by the callback for this
+    campaign, or an error."""
     entry = session.get(ACTIVATION_SESSION_KEY) or {}
-    token = token_decrypt(entry.get("user_token", "")) if entry else None
+    rows = entry.get("pages") if entry else None
     if (
-        not token
+        not isinstance(rows, list)
         or int(entry.get("campaign_id", 0)) != campaign_id
         or time.time() - float(entry.get("at", 0)) >= ACTIVATION_TTL_SECONDS
     ):
@@ -135,7 +144,17 @@ def activation_load(*, session: Any, campaign_id: int) -> tuple[str, list[str]]:
             ),
             status=409,
         )
-    return token, list(entry.get("permissions") or [])
+    pages = [
+        PageInfo(
+            id=str(row["id"]),
+            name=str(row.get("name", "")),
+            tasks=tuple(row.get("tasks") or ()),
+            # A token that no longer decrypts (PAGEDESK_TOKEN_KEY rotated meanwhile) is refused on activation.
+            access_token=token_decrypt(row.get("token", "")) or "",
+        )
+        for row in rows
+    ]
+    return list(entry.get("permissions") or []), pages
 
 
 def activation_clear(*, session: Any) -> None:

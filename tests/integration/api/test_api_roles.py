@@ -37,6 +37,7 @@ ENDPOINTS = [
     ),
     ("GET", "/users/{alice}", None, ADMIN_ONLY),
     ("PATCH", "/users/{alice}", {"first_name": "Alicia"}, ADMIN_ONLY),
+    ("POST", "/users/{alice}/unlock", None, ADMIN_ONLY),
     ("GET", "/me", None, ANYONE),
     # presence
     ("GET", "/me/presence", None, AGENT_ONLY),

@@ -35,7 +35,7 @@ async def test_a_404_page_closes_the_connection_it_opened_off_the_request_thread
 
     connection_created.connect(record)
     try:
-        assert await get("/favicon.ico", cookie) == 404
+        assert await get("/no-such-icon.ico", cookie) == 404
         assert await get("/no-such-page/", cookie) == 404
     finally:
         connection_created.disconnect(record)

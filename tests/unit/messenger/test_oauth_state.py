@@ -54,13 +54,12 @@ def test_dialog_url(settings):
     }
 
 
-def test_user_token_waits_encrypted_in_the_session_for_its_campaign():
+def test_the_pages_wait_in_the_session_for_their_campaign_with_tokens_encrypted():
     session: dict = {}
-    oauth.activation_store(
-        session=session, campaign_id=3, user_token="EAAuser", permissions=["pages_messaging"]
-    )
-    assert "EAAuser" not in str(session)
-    assert oauth.activation_load(session=session, campaign_id=3) == ("EAAuser", ["pages_messaging"])
+    pages = [oauth.PageInfo(id="1", name="Acme", tasks=("MANAGE", "MESSAGING"), access_token="EAApage")]
+    oauth.activation_store(session=session, campaign_id=3, permissions=["pages_messaging"], pages=pages)
+    assert "EAApage" not in str(session)
+    assert oauth.activation_load(session=session, campaign_id=3) == (["pages_messaging"], pages)
     with pytest.raises(ApplicationError):
         oauth.activation_load(session=session, campaign_id=4)
     oauth.activation_clear(session=session)
