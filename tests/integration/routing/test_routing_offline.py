@@ -118,6 +118,12 @@ def test_choosing_offline_in_the_status_control_asks_first(client_for, frozen_cl
     assert alice.presence == Presence.AVAILABLE
     assert [state_of(c) for c in held] == [(A, alice.pk)] * 2
 
+    # Without htmx the question is asked on "My work".
+    plain = client.post(url, {"presence": "offline"})
+    assert plain.status_code == 200
+    assert "Return 2 conversations to the queue?" in plain.content.decode()
+    assert [state_of(c) for c in held] == [(A, alice.pk)] * 2
+
     done = client.post(url, {"presence": "offline", "confirm": "1"}, HTTP_HX_REQUEST="true")
     assert done.status_code == 200
     assert "to the queue?" not in done.content.decode()
