@@ -78,7 +78,9 @@ def users_get(request: HttpRequest, user_id: ObjectId) -> User:
 @router.patch("/users/{user_id}", response=UserOut, tags=["users"])
 def users_update(request: HttpRequest, user_id: ObjectId, payload: UserPatchIn) -> User:
     """Change role, names, email, active flag or password (admins only); omitted fields stay. A new
-    password also lifts a lock-out (see POST /users/{user_id}/unlock)."""
+    password also lifts a lock-out (see POST /users/{user_id}/unlock).
+
+    Deactivating an agent sets them Offline and returns their open conversations to the queue."""
     actor = admin_user(request)
     target = user_get(user_id=user_id)
     changes = payload.dict(exclude_unset=True)
@@ -139,7 +141,12 @@ def me_presence_get(request: HttpRequest) -> User:
 
 @router.put("/me/presence", response=PresenceOut, tags=["presence"])
 def me_presence_set(request: HttpRequest, payload: PresenceIn) -> User:
-    """Go available, on a break (with a reason id from /break-reasons) or offline."""
+    """Go available, on a break (with a reason id from /break-reasons) or offline.
+
+    Offline returns the agent's open conversations to the head of their campaigns' queues (in the
+    order they were first queued, keeping their queued and first-assigned times), each with a timeline
+    entry, and routes them at once to other Available agents. The inbox asks "Return N conversations
+    to the queue?" first; this endpoint does not ask. A break keeps them."""
     return _presence_set(request, request_user(request).pk, payload)
 
 
@@ -156,7 +163,10 @@ def agent_presence_get(request: HttpRequest, agent_id: ObjectId) -> User:
 
 @router.put("/agents/{agent_id}/presence", response=PresenceOut, tags=["presence"])
 def agent_presence_set(request: HttpRequest, agent_id: ObjectId, payload: PresenceIn) -> User:
-    """Set an agent's presence: admins for any agent, supervisors for agents they supervise."""
+    """Set an agent's presence: admins for any agent, supervisors for agents they supervise.
+
+    As for /me/presence, Offline returns the agent's open conversations to the head of their queues
+    (no confirmation asked) and a break keeps them."""
     return _presence_set(request, agent_id, payload)
 
 

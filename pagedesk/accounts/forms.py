@@ -35,6 +35,8 @@ class PresenceForm(forms.Form):
         choices=[(p, p.label) for p in (Presence.AVAILABLE, Presence.BREAK, Presence.OFFLINE)]
     )
     break_reason = forms.ModelChoiceField(queryset=BreakReason.objects.filter(active=True), required=False)
+    # Offline returns the agent's open conversations to the queue; the status control asks first.
+    confirm = forms.BooleanField(required=False)
 
 
 class BreakReasonForm(forms.Form):

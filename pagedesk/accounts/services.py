@@ -138,12 +138,15 @@ def user_update(
         }.items():
             if value is not None:
                 setattr(user, field, value.strip())
+        deactivating = is_active is False and user.is_active
         if is_active is not None:
             user.is_active = is_active
         if password:
             _check_password(password, user)
             user.set_password(password)
         user.save()
+        if deactivating and user.is_agent:
+            _agent_deactivated(user)
         if password:
             # An administrator resets a password for someone who cannot get in; a lock-out left in place
             # would refuse the new password too until the cool-off ends.
@@ -161,6 +164,22 @@ def user_unlock(*, user: User) -> int:
     """Lift the lock-out that wrong passwords put on this username, from every address; returns how
     many attempt records were cleared (0 when it was not locked)."""
     return axes_reset(username=user.username)
+
+
+def _agent_deactivated(agent: User) -> None:
+    """A deactivated agent answers nobody: Offline, and her conversations back to the queue (routing
+    words the timeline entry "deactivated" for an inactive agent)."""
+    if agent.presence != Presence.OFFLINE:
+        # presence_set's hook returns her conversations after commit.
+        presence_set(agent=agent, presence=Presence.OFFLINE, note=_("Deactivated"))
+        return
+    from pagedesk.routing.services import ReturnReason, agent_conversations_requeue
+
+    agent_id = agent.pk
+    transaction.on_commit(
+        lambda: agent_conversations_requeue(agent_id=agent_id, reason=ReturnReason.DEACTIVATED),
+        robust=True,
+    )
 
 
 def presence_set(
@@ -228,13 +247,18 @@ def presence_set(
             ),
             to=[groups.agent(locked.pk), *(groups.supervisors(cid) for cid in campaign_ids)],
         )
-        # An agent who becomes Available takes queued customers at once (issue 5). After commit, so
-        # routing sees the new presence; imported here so accounts does not load routing at import time.
+        # An agent who becomes Available takes queued customers at once (issue 5); one who becomes
+        # Offline hands hers back to the queue (issue 12). After commit, in routing's own short
+        # transactions: routing locks conversations before agents, and this one holds the agent.
+        # Imported here so accounts does not load routing at import time.
         from pagedesk.routing.services import agent_presence_changed
 
-        agent_id = locked.pk
+        agent_id, by_id = locked.pk, changed_by.pk if changed_by else None
         transaction.on_commit(
-            lambda: agent_presence_changed(agent_id=agent_id, presence=presence), robust=True
+            lambda: agent_presence_changed(
+                agent_id=agent_id, presence=presence, changed_by_id=by_id, note=note
+            ),
+            robust=True,
         )
     metrics.presence_changes.labels(presence=presence).inc()
     # The caller's instance sees the change too, without reading back the row we just wrote.

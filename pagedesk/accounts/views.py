@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from pagedesk.accounts.forms import BreakReasonForm, PresenceForm, UserCreateForm, UserEditForm
-from pagedesk.accounts.models import BreakReason, Role, User
+from pagedesk.accounts.models import BreakReason, Presence, Role, User
 from pagedesk.accounts.selectors import break_reason_list, locked_usernames, user_list
 from pagedesk.accounts.services import (
     break_reason_create,
@@ -26,6 +26,7 @@ from pagedesk.campaigns.selectors import campaign_list_for_user
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.forms import apply_error
 from pagedesk.core.permissions import admin_required, any_role_required, forbidden
+from pagedesk.routing.selectors import conversation_list_for_agent
 
 
 class LoginView(auth_views.LoginView):
@@ -51,7 +52,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 @any_role_required
-def agent_home_view(request: HttpRequest) -> HttpResponse:
+def agent_home_view(request: HttpRequest, offline_returns: int = 0) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     if not user.is_agent:
@@ -63,6 +64,7 @@ def agent_home_view(request: HttpRequest) -> HttpResponse:
             "nav": "me",
             "campaigns": campaign_list_for_user(user=user),
             "break_reasons": break_reason_list(),
+            "offline_returns": offline_returns,
         },
     )
 
@@ -75,8 +77,15 @@ def presence_set_view(request: HttpRequest) -> HttpResponse:
     if not user.is_agent:
         return forbidden(request, _("Only agents have a presence."))
     form = PresenceForm(request.POST)
+    returning = 0
     if not form.is_valid():
         messages.error(request, _("Choose Available, Break or Offline."))
+    elif (
+        form.cleaned_data["presence"] == Presence.OFFLINE
+        and not form.cleaned_data["confirm"]
+        and (returning := conversation_list_for_agent(agent=user).count())
+    ):
+        pass  # the switch asks "Return N conversations to the queue?" first
     else:
         try:
             presence_set(
@@ -89,7 +98,13 @@ def presence_set_view(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
     if request.htmx:  # type: ignore[attr-defined]
         user.refresh_from_db()
-        return render(request, "accounts/_presence.html", {"break_reasons": break_reason_list()})
+        return render(
+            request,
+            "accounts/_presence.html",
+            {"break_reasons": break_reason_list(), "offline_returns": returning},
+        )
+    if returning:  # without htmx the question is asked on "My work"
+        return agent_home_view(request, offline_returns=returning)
     return redirect(request.POST.get("next") or "accounts:agent_home")
 
 

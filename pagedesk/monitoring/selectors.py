@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext as _
 
-from pagedesk.accounts.models import User
+from pagedesk.accounts.models import Presence, User
 from pagedesk.accounts.selectors import display_status
 from pagedesk.campaigns.models import Campaign, Membership
 from pagedesk.conversations.models import Contact, Conversation, ConversationState
@@ -278,6 +278,11 @@ class ActiveConversation:
     assigned_at: dt.datetime | None
     seconds_active: int
     chat_time_alarm: bool
+    # The customer wrote last and nobody has answered since: when (for the board's "waiting" badge).
+    unanswered_since: dt.datetime | None = None
+    # Set only while the agent is on a Break: she keeps her chats, and this customer waits for her.
+    waiting_since: dt.datetime | None = None
+    seconds_waiting: int = 0
 
 
 @dataclass
@@ -417,12 +422,30 @@ def board_snapshot_for_campaigns(*, campaigns: Iterable[Campaign], now: dt.datet
     # Conversation + Contact models (twenty columns, seven timestamps each) cost several times the query.
     active: dict[int, list[ActiveConversation]] = {}
     chat_time_alarms = 0
-    for conv_id, campaign_id, agent_id, assigned_at, first_name, last_name, psid in (
+    for (
+        conv_id,
+        campaign_id,
+        agent_id,
+        assigned_at,
+        customer_at,
+        last_at,
+        first_name,
+        last_name,
+        psid,
+    ) in (
         _with_customer(
             Conversation.objects.filter(campaign_id__in=campaign_ids, state=ConversationState.ASSIGNED)
         )
         .order_by("assigned_at", "pk")
-        .values_list("pk", "campaign_id", "agent_id", "assigned_at", *_CUSTOMER)
+        .values_list(
+            "pk",
+            "campaign_id",
+            "agent_id",
+            "assigned_at",
+            "last_customer_message_at",
+            "last_message_at",
+            *_CUSTOMER,
+        )
     ):
         seconds = int((now - assigned_at).total_seconds()) if assigned_at else 0
         alarm = seconds > by_id[campaign_id].chat_time_threshold_seconds
@@ -435,6 +458,10 @@ def board_snapshot_for_campaigns(*, campaigns: Iterable[Campaign], now: dt.datet
                 assigned_at=assigned_at,
                 seconds_active=max(0, seconds),
                 chat_time_alarm=alarm,
+                # Every message sets last_message_at; an answer (or any later message) moves it past.
+                unanswered_since=customer_at
+                if customer_at and customer_at >= (last_at or customer_at)
+                else None,
             )
         )
 
@@ -443,6 +470,12 @@ def board_snapshot_for_campaigns(*, campaigns: Iterable[Campaign], now: dt.datet
         load = loads.get(agent_id, {})
         open_count = int(load.get("open", 0))
         status = display_status(presence=agent.presence, load=open_count, max_load=max_load[agent_id])
+        held = active.get(agent_id, [])
+        if agent.presence == Presence.BREAK:
+            for conversation in held:
+                since = conversation.waiting_since = conversation.unanswered_since
+                if since is not None:
+                    conversation.seconds_waiting = max(0, int((now - since).total_seconds()))
         agent_rows.append(
             AgentRow(
                 agent_id=agent_id,
@@ -458,7 +491,7 @@ def board_snapshot_for_campaigns(*, campaigns: Iterable[Campaign], now: dt.datet
                 max_load=max_load[agent_id],
                 status_since=agent.presence_changed_at,
                 seconds_in_status=max(0, int((now - agent.presence_changed_at).total_seconds())),
-                conversations=active.get(agent_id, []),
+                conversations=held,
             )
         )
 

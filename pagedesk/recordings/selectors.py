@@ -352,6 +352,7 @@ class TimelineEntry:
     to_agent: str
     note: str
     disposition: str
+    reason: str = ""  # why a "returned_to_queue" happened without anyone returning it (routing.ReturnReason)
 
 
 @dataclass
@@ -418,6 +419,7 @@ def transcript_get(*, conversation: Conversation) -> Transcript:
             from_agent=name(event.data.get("from_agent_id")),
             to_agent=name(event.data.get("to_agent_id")),
             note=str(event.data.get("note") or ""),
+            reason=str(event.data.get("reason") or ""),
             disposition=disposition_names.get(event.data.get("disposition_id"), "")
             if isinstance(event.data.get("disposition_id"), int)
             else "",

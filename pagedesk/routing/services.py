@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import Presence, User
@@ -764,11 +764,22 @@ def agent_redispatch(*, agent_id: int) -> list[Routed]:
     return assigned
 
 
-def agent_presence_changed(*, agent_id: int, presence: str) -> None:
+def agent_presence_changed(
+    *, agent_id: int, presence: str, changed_by_id: int | None = None, note: str = ""
+) -> None:
     """Hook for accounts.services.presence_set (after commit): an agent who becomes Available may
-    take queued customers at once. Offline and Break keep their conversations: nothing to do."""
+    take queued customers at once; an Offline one answers nobody, so hers go back to the queue.
+    A Break keeps them: she is still responsible for them (the board marks who is left waiting)."""
     if presence == Presence.AVAILABLE:
         agent_redispatch(agent_id=agent_id)
+    elif presence == Presence.OFFLINE:
+        if changed_by_id is None:
+            reason = ReturnReason.DISCONNECTED if note == DISCONNECTED_NOTE else ReturnReason.OFFLINE
+        elif changed_by_id == agent_id:
+            reason = ReturnReason.WENT_OFFLINE
+        else:
+            reason = ReturnReason.SET_OFFLINE
+        agent_conversations_requeue(agent_id=agent_id, reason=reason, actor_id=changed_by_id)
 
 
 # --- ringall take --------------------------------------------------------------------------------------
@@ -930,23 +941,79 @@ def conversation_return_to_queue(*, conversation: Conversation, by: User) -> Con
     """Put an assigned conversation back at the front of its campaign's queue."""
     with transaction.atomic():
         locked = _lock_conversation(conversation.pk)
-        campaign = locked.campaign
         _require_state(locked, ASSIGNED)
         _check_actor(locked, by)
         owner_id = locked.agent_id
-        _requeue_front(locked, campaign=campaign)
-        _event(locked, "returned_to_queue", actor=by, from_agent_id=owner_id)
-        _publish(
-            campaign,
-            ConversationQueued(
-                conversation_id=locked.pk, campaign_id=campaign.pk, version=locked.version, reason="returned"
-            ),
-            owner_id,
-        )
-        _queue_grew(campaign)
+        _return_to_queue(locked, actor=by)
+        _queue_grew(locked.campaign)
         if owner_id is not None:
             _after_commit(lambda: agent_redispatch(agent_id=owner_id))
     return locked
+
+
+class ReturnReason:
+    """Why an agent's conversations went back to the queue without her asking for each one; the
+    "returned_to_queue" timeline entry carries it (recordings' _event.html words it)."""
+
+    WENT_OFFLINE = "went_offline"  # she chose Offline
+    SET_OFFLINE = "set_offline"  # a supervisor or admin set her Offline
+    DISCONNECTED = "disconnected"  # her last socket closed and the grace ran out
+    DEACTIVATED = "deactivated"  # an administrator deactivated her account
+    OFFLINE = "offline"  # found Offline still holding them (reconciliation)
+
+
+# presence_set's note for the grace timer's Offline; the hook tells that cause apart by it.
+DISCONNECTED_NOTE = "disconnected"
+
+
+def agent_conversations_requeue(*, agent_id: int, reason: str, actor_id: int | None = None) -> list[int]:
+    """Return every open conversation of an agent who answers nobody (Offline or deactivated) to the
+    head of its campaign's queue; returns their ids. They go in front of whoever already waits, in
+    their original order (queued_at), keep queued_at and assigned_at (the KPIs' wait and first
+    assignment), and are dispatched after commit, so another eligible agent gets them at once.
+
+    One short transaction: the conversations locked in pk order, then the agent's row (routing's
+    lock order: conversation before agent). An agent who is Available or on a Break again by then
+    keeps them. Her pending transfers are left alone: transfer_timeout_expire sends one that times
+    out to its source queue instead of back to an Offline sender.
+    """
+    with transaction.atomic():
+        held = lock_objects(
+            Conversation.objects.filter(agent_id=agent_id, state=ASSIGNED).select_related("campaign")
+        )
+        if not held:
+            return []
+        agent = lock_objects(User.objects.filter(pk=agent_id))[0]
+        if agent.is_active and agent.presence != Presence.OFFLINE:
+            return []
+        if not agent.is_active:
+            reason = ReturnReason.DEACTIVATED
+        actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+        # Each goes in front of the current head: the latest first, so the earliest ends up first.
+        for conversation in sorted(held, key=lambda c: (c.queued_at or c.created_at, c.pk), reverse=True):
+            _return_to_queue(conversation, actor=actor, reason=reason)
+        for campaign in sorted({c.campaign_id: c.campaign for c in held}.values(), key=lambda c: c.pk):
+            _queue_grew(campaign)
+    return [c.pk for c in held]
+
+
+def _return_to_queue(conversation: Conversation, *, actor: User | None, **why: str) -> None:
+    """The locked, assigned conversation goes to the front of its campaign's queue; the caller
+    announces the queue's growth (_queue_grew) once per campaign."""
+    campaign = conversation.campaign
+    owner_id = conversation.agent_id
+    _requeue_front(conversation, campaign=campaign)
+    _event(conversation, "returned_to_queue", actor=actor, from_agent_id=owner_id, **why)
+    _publish(
+        campaign,
+        ConversationQueued(
+            conversation_id=conversation.pk,
+            campaign_id=campaign.pk,
+            version=conversation.version,
+            reason="returned",
+        ),
+        owner_id,
+    )
 
 
 def _requeue_front(conversation: Conversation, *, campaign: Campaign) -> None:
@@ -1114,9 +1181,9 @@ def conversation_transfer_to_campaign(
 def transfer_timeout_expire(*, transfer_id: int) -> bool:
     """Return an unaccepted ringall transfer to its sender; True when it was returned.
 
-    Back to the sender when they still have a free slot in the source campaign (presence is not
-    required: it was theirs a moment ago, like conversations kept through a break); otherwise to
-    the front of the source campaign's queue, so it is never stranded.
+    Back to the sender when they still have a free slot in the source campaign and are not Offline
+    (Available is not required: it was theirs a moment ago, like conversations kept through a
+    break); otherwise to the front of the source campaign's queue, so it is never stranded.
     """
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().filter(pk=transfer_id).first()
@@ -1153,7 +1220,12 @@ def transfer_timeout_expire(*, transfer_id: int) -> bool:
             and Membership.objects.filter(campaign=source, agent_id=transfer.from_agent_id).exists()
         ):
             (sender,) = lock_objects(User.objects.filter(pk=transfer.from_agent_id))
-            if _load_counts([sender.pk]).get(sender.pk, 0) >= source.max_interactions_per_agent:
+            # An Offline or deactivated sender answers nobody (issue 12): the queue serves it instead.
+            if (
+                sender.presence == Presence.OFFLINE
+                or not sender.is_active
+                or _load_counts([sender.pk]).get(sender.pk, 0) >= source.max_interactions_per_agent
+            ):
                 sender = None
         if sender is not None:
             # It was queued in the target, not the source: only the target's length changes.
@@ -1273,7 +1345,7 @@ def agent_connected(*, agent: User) -> None:
 
 def agent_disconnected(*, agent: User) -> None:
     """A websocket closed. When it was the agent's last, they go Offline unless they reconnect within
-    AGENT_DISCONNECT_GRACE_SECONDS. Their conversations stay with them either way.
+    AGENT_DISCONNECT_GRACE_SECONDS; going Offline returns their conversations to the queue.
 
     Known limit: a server process killed with sockets open leaves the count too high, so that agent
     is not set Offline automatically until they connect and disconnect again.
@@ -1311,7 +1383,7 @@ def agent_disconnect_expire(*, agent_id: int, token: str) -> bool:
         row.disconnected_at = None
         row.save(update_fields=["disconnected_at"])
         if row.agent.is_agent and row.agent.presence != Presence.OFFLINE:
-            presence_set(agent=row.agent, presence=Presence.OFFLINE, note="disconnected")
+            presence_set(agent=row.agent, presence=Presence.OFFLINE, note=DISCONNECTED_NOTE)
     return True
 
 
@@ -1330,6 +1402,7 @@ def routing_reconcile() -> dict[str, int]:
         "abandoned": 0,
         "transfers_returned": 0,
         "closed_at_schedule_end": 0,
+        "returned_from_offline": 0,
         "assigned": 0,
     }
     for agent_id in list(
@@ -1355,6 +1428,17 @@ def routing_reconcile() -> dict[str, int]:
             counts["transfers_returned"] += int(transfer_timeout_expire(transfer_id=transfer.pk))
     for campaign in list(Campaign.objects.filter(close_queue_at_schedule_end=True)):
         counts["closed_at_schedule_end"] += queue_close_for_schedule_end(campaign=campaign)
+    # An Offline follow-up that never ran (a crash right after the presence commit) strands nobody.
+    for agent_id in list(
+        Conversation.objects.filter(state=ASSIGNED)
+        .filter(Q(agent__presence=Presence.OFFLINE) | Q(agent__is_active=False))
+        .order_by("agent_id")
+        .values_list("agent_id", flat=True)
+        .distinct()
+    ):
+        counts["returned_from_offline"] += len(
+            agent_conversations_requeue(agent_id=agent_id, reason=ReturnReason.OFFLINE)
+        )
     for campaign_id in list(
         Campaign.objects.filter(enabled=True, conversations__state=QUEUED)
         .exclude(strategy=Strategy.RINGALL)

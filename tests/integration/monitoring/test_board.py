@@ -225,3 +225,44 @@ def test_board_names_customers_like_their_contact(campaign, alice):
     [row] = [r for r in snap.agents if r.username == "alice"]
     assert [c.customer for c in row.conversations] == [unnamed.display_name]
     assert unnamed.display_name.endswith("0399")
+
+
+def test_on_a_break_a_customer_waiting_for_an_answer_is_marked_on_the_chip(
+    client_for, frozen_clock, campaign, sam, alice, lunch
+):
+    """A Break keeps the agent's conversations (issue 12 #2); the board shows who is left waiting."""
+    frozen_clock.set(NOW - dt.timedelta(minutes=10))
+    presence_set(agent=alice, presence=Presence.AVAILABLE)
+    asked = NOW - dt.timedelta(minutes=3)
+    waiting = _conv(
+        campaign,
+        "1",
+        state=ConversationState.ASSIGNED,
+        agent=alice,
+        assigned_at=NOW - dt.timedelta(minutes=8),
+        last_customer_message_at=asked,
+        last_message_at=asked,
+    )
+    _conv(
+        campaign,
+        "2",
+        state=ConversationState.ASSIGNED,
+        agent=alice,
+        assigned_at=NOW - dt.timedelta(minutes=8),
+        last_customer_message_at=asked,
+        last_message_at=NOW - dt.timedelta(minutes=1),  # answered
+        first_name="Olga",
+    )
+    working = board_snapshot(campaign=campaign, now=NOW)
+    [row] = [r for r in working.agents if r.username == "alice"]
+    assert [c.waiting_since for c in row.conversations] == [None, None]  # Available: she is on it
+
+    presence_set(agent=alice, presence=Presence.BREAK, break_reason=lunch)
+    [row] = [r for r in board_snapshot(campaign=campaign, now=NOW).agents if r.username == "alice"]
+    assert [(c.conversation_id, c.waiting_since) for c in row.conversations] == [
+        (waiting.pk, asked),
+        (waiting.pk + 1, None),
+    ]
+    html = client_for(sam).get(reverse("monitoring:board_fragment", args=[campaign.pk])).content.decode()
+    assert html.count('data-testid="chip-waiting"') == 1
+    assert f'data-tick-from="{asked.isoformat()}"' in html

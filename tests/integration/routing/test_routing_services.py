@@ -175,16 +175,17 @@ def test_linear_fills_the_first_member_first(frozen_clock, alice, bob):
     assert got == [bob.pk, bob.pk, alice.pk, alice.pk]
 
 
-def test_rrmemory_continues_after_the_last_served_agent(frozen_clock, alice, bob, carol):
+def test_rrmemory_continues_after_the_last_served_agent(frozen_clock, alice, bob, carol, lunch):
     campaign = make_campaign(
         "C", agents=[alice, bob, carol], strategy="rrmemory", max_interactions_per_agent=5
     )
     available(alice, bob, carol)
     got = [state_of(arrive(campaign))[1] for _ in range(4)]
     assert got == [alice.pk, bob.pk, carol.pk, alice.pk]
-    presence_set(agent=bob, presence=Presence.OFFLINE)
+    # A break, not Offline: an Offline bob's conversation would go back to the queue and be routed.
+    presence_set(agent=bob, presence=Presence.BREAK, break_reason=lunch)
     got = [state_of(arrive(campaign))[1] for _ in range(2)]
-    assert got == [carol.pk, alice.pk]  # after alice comes bob (offline), so carol, then alice
+    assert got == [carol.pk, alice.pk]  # after alice comes bob (on a break), so carol, then alice
     campaign.refresh_from_db()
     assert campaign.rr_last_agent_id == alice.pk
 
@@ -225,7 +226,9 @@ def test_wrandom_only_picks_free_members(frozen_clock, alice, bob):
     assert state_of(arrive(membership)) == (Q, None)
 
 
-def test_offline_or_break_keeps_conversations_and_available_again_resumes(frozen_clock, alice, lunch):
+def test_break_keeps_conversations_offline_returns_them_and_available_again_resumes(
+    frozen_clock, alice, lunch
+):
     campaign = make_campaign("C", agents=[alice], strategy="linear", max_interactions_per_agent=3)
     available(alice)
     mine = arrive(campaign)
@@ -233,9 +236,11 @@ def test_offline_or_break_keeps_conversations_and_available_again_resumes(frozen
     waiting = arrive(campaign)
     assert state_of(mine) == (A, alice.pk)
     assert state_of(waiting) == (Q, None)
-    presence_set(agent=alice, presence=Presence.OFFLINE)
-    assert state_of(mine) == (A, alice.pk)
+    presence_set(agent=alice, presence=Presence.OFFLINE)  # issue 12: Offline strands nobody
+    assert state_of(mine) == (Q, None)
+    assert list(queue_list_for_campaign(campaign=campaign)) == [mine, waiting]
     available(alice)
+    assert state_of(mine) == (A, alice.pk)
     assert state_of(waiting) == (A, alice.pk)
 
 
@@ -250,7 +255,7 @@ def test_membership_and_max_changes_reroute(frozen_clock, alice, bob):
     assert state_of(third) == (A, bob.pk)
 
 
-def test_queue_is_fifo_and_return_to_queue_goes_to_the_front(frozen_clock, alice, bob):
+def test_queue_is_fifo_and_return_to_queue_goes_to_the_front(frozen_clock, alice, bob, lunch):
     campaign = make_campaign("C", agents=[alice, bob], strategy="linear", max_interactions_per_agent=1)
     available(alice)
     first = arrive(campaign)
@@ -259,7 +264,7 @@ def test_queue_is_fifo_and_return_to_queue_goes_to_the_front(frozen_clock, alice
         frozen_clock.advance(seconds=1)
         waiting.append(arrive(campaign))
     assert list(queue_list_for_campaign(campaign=campaign)) == waiting
-    presence_set(agent=alice, presence=Presence.OFFLINE)
+    presence_set(agent=alice, presence=Presence.BREAK, break_reason=lunch)  # keeps hers; not routable
     services.conversation_return_to_queue(conversation=first, by=alice)
     assert list(queue_list_for_campaign(campaign=campaign)) == [first, *waiting]
     assert kinds(first)[-1] == "returned_to_queue"
