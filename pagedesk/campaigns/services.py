@@ -94,9 +94,6 @@ def _changed(
     (realtime/consumers.py, "resubscribe"), so a new member hears the campaign's queue without a reload.
     """
     agent_ids, supervisor_ids = list(agent_ids), list(supervisor_ids)
-    # Their open sockets re-read their groups as this commits, and hear nothing of the campaign
-    # meanwhile (realtime/access.py); the page still re-fetches on campaign.changed.
-    access_changed(user_ids=[*agent_ids, *supervisor_ids])
     publish(
         CampaignChanged(campaign_id=campaign.pk),
         to=[
@@ -107,6 +104,10 @@ def _changed(
             *(groups.supervisor(user_id) for user_id in supervisor_ids),
         ],
     )
+    # Their open sockets hear nothing more of the campaign from here and re-read their groups as this
+    # commits (realtime/access.py). After the publish above, so that campaign.changed (held meanwhile)
+    # reaches the page before the server's own "resubscribed".
+    access_changed(user_ids=[*agent_ids, *supervisor_ids])
     # Members, max interactions, enabled or strategy may have changed: re-route the queue after
     # commit (issue 5). Imported here: routing imports campaign models and selectors at import time.
     from pagedesk.routing.services import campaign_redispatch

@@ -411,11 +411,31 @@ def _parse_time(value: Any) -> dt.datetime | None:
         return None
 
 
+# How long a reply waits before looking again for the earlier reply it must not overtake.
+ORDER_WAIT_SECONDS = 0.2
+
+
+def _earlier_reply_pending(message: Any) -> bool:
+    """Whether an earlier outbound message of the same conversation has not left yet (pending, or being
+    sent). A failed one does not hold the others back; one waiting for a token holds them, as it should:
+    they would wait for the same token."""
+    from pagedesk.conversations.models import Direction, Message, MessageStatus
+
+    return Message.objects.filter(
+        conversation_id=message.conversation_id,
+        direction=Direction.OUT,
+        status=MessageStatus.PENDING,
+        mid="",
+        pk__lt=message.pk,
+    ).exists()
+
+
 def message_deliver(*, message_id: int, attempt: int) -> str:
     """Deliver one pending outbound message; returns what happened (for logs and tests).
 
     Called only by message_deliver_task. Outcomes: sent, failed, waiting_token, retry, paced,
-    unconfirmed, reconciling, skipped (already sent/failed, or a stale task).
+    unconfirmed, reconciling, waiting_previous (an earlier reply of the conversation has not left yet),
+    skipped (already sent/failed, or a stale task).
     """
     from pagedesk.conversations.models import Direction, MessageStatus
 
@@ -442,6 +462,15 @@ def message_deliver(*, message_id: int, attempt: int) -> str:
             "message %s unconfirmed for %ss without an echo; sending again", message.pk, RECONCILE_SECONDS
         )
 
+    if _earlier_reply_pending(message):
+        # Messenger shows messages in the order Facebook takes them, and two workers may each hold one
+        # part of a split reply (or two quick replies): the later one waits for the earlier to leave.
+        _enqueue_deliver(
+            message_id=message.pk,
+            attempt=attempt,
+            run_after=clock.now() + dt.timedelta(seconds=ORDER_WAIT_SECONDS),
+        )
+        return "waiting_previous"
     conversation = message.conversation
     campaign = conversation.campaign
     mode, _remaining = messaging_window(conversation=conversation)

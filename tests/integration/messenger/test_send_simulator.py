@@ -196,3 +196,29 @@ def test_ambiguous_timeout_is_reconciled_not_resent(fb, conversation, alice, mon
     frozen_clock.advance(seconds=120)
     assert deliver(message) == "skipped"
     assert len(fb.sent(ACME_PAGE_ID, CARLA)) == 1
+
+
+@pytest.mark.django_db
+def test_a_split_reply_leaves_in_order_whichever_worker_takes_which_part(fb, conversation, alice):
+    """Two workers may hold two parts of one split reply; the later part never overtakes the earlier."""
+    from pagedesk.conversations.sending import messages_send
+
+    first, second = messages_send(
+        conversation=conversation, author=alice, text=("one " * 400 + "two " * 400).strip()
+    )
+    assert deliver(second) == "waiting_previous"
+    assert fb.sent(ACME_PAGE_ID, CARLA) == []
+    assert deliver(first) == "sent"
+    assert deliver(second) == "sent"
+    texts = [m["text"] for m in fb.sent(ACME_PAGE_ID, CARLA)]
+    assert texts[0].startswith("one") and texts[1].endswith("two")
+
+
+@pytest.mark.django_db
+def test_a_failed_earlier_reply_does_not_hold_the_next_back(fb, conversation, alice):
+    from pagedesk.messenger.send import message_fail
+
+    first = message_send(conversation=conversation, author=alice, text="first")
+    second = message_send(conversation=conversation, author=alice, text="second")
+    message_fail(message=first, reason="refused for the test")
+    assert deliver(second) == "sent"
