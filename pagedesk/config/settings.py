@@ -286,3 +286,8 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# --- Metrics ---------------------------------------------------------------------------------------
+# Set: /metrics answers only requests carrying "Authorization: Bearer <token>". Unset: only scrapes
+# from this machine (a loopback socket peer, not forwarded by a proxy).
+METRICS_TOKEN = _env("PAGEDESK_METRICS_TOKEN")
