@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from pagedesk.core import metrics
-from pagedesk.messenger.errors import Ambiguous, GraphError, InvalidId, Transient, classify
+from pagedesk.messenger.errors import Ambiguous, GraphError, InvalidId, PolicyError, Transient, classify
 
 logger = logging.getLogger(__name__)
 
@@ -160,34 +160,69 @@ def delete(path: str, *, token: str | None = None, params: dict[str, Any] | None
     return request("DELETE", path, token=token, params=params)
 
 
+# Facebook's CDN answers with a redirect or two at most; a longer chain is not a download.
+MAX_REDIRECTS = 5
+
+
+def _download_url_check(url: httpx.URL) -> None:
+    """https anywhere; plain http only to the configured Graph host, i.e. the bundled simulator (whose
+    CDN is http). PAGEDESK_SIMULATOR_URL is not consulted: it has a default even in production."""
+    if url.scheme == "https" and url.host:
+        return
+    graph = httpx.URL(settings.FACEBOOK_GRAPH_URL)
+    if url.scheme == "http" and graph.scheme == "http" and (url.host, url.port) == (graph.host, graph.port):
+        return
+    logger.warning("refused to download an attachment from %.200r", str(url))
+    raise PolicyError(
+        _("The attachment's address is not an https:// address, so it was not downloaded.")
+        if url.scheme != "https"
+        else _("The attachment's address has no host, so it was not downloaded.")
+    )
+
+
 def download(url: str, *, max_bytes: int) -> tuple[bytes, str]:
     """Fetch a (Facebook CDN) attachment URL with a size cap; returns (content, content type).
 
-    Raises GraphError subclasses like the Graph calls so callers have one error vocabulary.
+    The URL comes from a webhook, so it and every redirect is checked before it is requested
+    (`_download_url_check`); a refusal is a PolicyError, never retried. Raises GraphError subclasses
+    like the Graph calls so callers have one error vocabulary.
     """
     try:
-        with _http().stream("GET", url, follow_redirects=True) as response:
-            if response.status_code >= 400:
-                cls = Transient if response.status_code >= 500 else GraphError
-                raise cls(
-                    f"Downloading the attachment failed with HTTP {response.status_code}",
-                    http_status=response.status_code,
-                )
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise GraphError(f"The attachment is larger than the {max_bytes // (1024 * 1024)} MB limit")
-            chunks: list[bytes] = []
-            total = 0
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > max_bytes:
-                    raise GraphError(
-                        f"The attachment is larger than the {max_bytes // (1024 * 1024)} MB limit"
-                    )
-                chunks.append(chunk)
-            content_type = (
-                response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
-            )
-            return b"".join(chunks), content_type
+        target = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise PolicyError(_("The attachment's address is not a valid URL, so it was not downloaded.")) from None
+    try:
+        for _hop in range(MAX_REDIRECTS + 1):
+            _download_url_check(target)
+            with _http().stream("GET", target, follow_redirects=False) as response:
+                if response.next_request is not None:
+                    target = response.next_request.url
+                    continue
+                return _download_body(response, max_bytes=max_bytes)
     except httpx.HTTPError as exc:
         raise Transient(f"Network error downloading the attachment: {exc.__class__.__name__}") from exc
+    raise PolicyError(
+        _("The attachment's address redirected more than %(n)s times, so it was not downloaded.")
+        % {"n": MAX_REDIRECTS}
+    )
+
+
+def _download_body(response: httpx.Response, *, max_bytes: int) -> tuple[bytes, str]:
+    if response.status_code >= 400:
+        cls = Transient if response.status_code >= 500 else GraphError
+        raise cls(
+            f"Downloading the attachment failed with HTTP {response.status_code}",
+            http_status=response.status_code,
+        )
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise GraphError(f"The attachment is larger than the {max_bytes // (1024 * 1024)} MB limit")
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > max_bytes:
+            raise GraphError(f"The attachment is larger than the {max_bytes // (1024 * 1024)} MB limit")
+        chunks.append(chunk)
+    content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+    return b"".join(chunks), content_type
