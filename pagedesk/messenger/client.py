@@ -190,7 +190,9 @@ def download(url: str, *, max_bytes: int) -> tuple[bytes, str]:
     try:
         target = httpx.URL(url)
     except httpx.InvalidURL:
-        raise PolicyError(_("The attachment's address is not a valid URL, so it was not downloaded.")) from None
+        raise PolicyError(
+            _("The attachment's address is not a valid URL, so it was not downloaded.")
+        ) from None
     try:
         for _hop in range(MAX_REDIRECTS + 1):
             _download_url_check(target)

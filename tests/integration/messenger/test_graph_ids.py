@@ -58,7 +58,11 @@ def connected_page(campaign) -> PageConnection:
 def conversation_with(campaign, alice, *, psid: str) -> Conversation:
     contact = Contact.objects.create(page_id=PAGE, psid=psid)
     return Conversation.objects.create(
-        campaign=campaign, contact=contact, state="assigned", agent=alice, last_customer_message_at=clock.now()
+        campaign=campaign,
+        contact=contact,
+        state="assigned",
+        agent=alice,
+        last_customer_message_at=clock.now(),
     )
 
 
@@ -111,7 +115,9 @@ def test_edges_are_url_quoted_into_the_path(requests_sent):
 
 
 @pytest.mark.django_db
-def test_a_profile_lookup_for_a_hostile_psid_sends_nothing_and_is_not_retried(connected_page, requests_sent, caplog):
+def test_a_profile_lookup_for_a_hostile_psid_sends_nothing_and_is_not_retried(
+    connected_page, requests_sent, caplog
+):
     contact = Contact.objects.create(page_id=PAGE, psid=HOSTILE)
     with caplog.at_level(logging.WARNING, logger="pagedesk.messenger.client"):
         outcome = contact_profile_refresh(contact_id=contact.pk)
@@ -124,7 +130,9 @@ def test_a_profile_lookup_for_a_hostile_psid_sends_nothing_and_is_not_retried(co
 
 
 @pytest.mark.django_db
-def test_a_reply_to_a_hostile_psid_fails_with_a_reason_and_sends_nothing(campaign, alice, connected_page, requests_sent):
+def test_a_reply_to_a_hostile_psid_fails_with_a_reason_and_sends_nothing(
+    campaign, alice, connected_page, requests_sent
+):
     conversation = conversation_with(campaign, alice, psid=HOSTILE)
     message = message_send(conversation=conversation, author=alice, text="Hi")
     assert message_deliver(message_id=message.pk, attempt=message.send_attempts) == "failed"
