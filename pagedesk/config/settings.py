@@ -194,6 +194,10 @@ TASKS = {
 }
 # In embedded mode `pagedesk serve` runs the worker in the same process.
 EMBEDDED_WORKER_THREADS = _env_int("PAGEDESK_WORKER_THREADS", 1)
+# A task whose worker has not sent a heartbeat for this long is re-run or failed ("worker lost").
+WORKER_LEASE_SECONDS = _env_int("PAGEDESK_WORKER_LEASE_SECONDS", 60)
+if WORKER_LEASE_SECONDS < 2:
+    raise ImproperlyConfigured("PAGEDESK_WORKER_LEASE_SECONDS must be at least 2")
 
 # --- Auth ------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
