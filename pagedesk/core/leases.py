@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils.module_loading import import_string
+from django_tasks.base import Task
 from django_tasks_db.models import DBTaskResult
 
 from pagedesk.core.models import WorkerHeartbeat
@@ -33,7 +34,7 @@ MAX_CLAIMS = 3
 # Heartbeat rows of workers gone longer than this many leases are deleted.
 FORGET_AFTER_LEASES = 10
 
-T = TypeVar("T")
+TaskT = TypeVar("TaskT", bound=Task[Any, Any])
 _rerun_safe: set[str] = set()
 
 
@@ -41,13 +42,13 @@ class WorkerLost(Exception):
     """The worker running a task stopped (killed, crashed, lost its machine) before the task finished."""
 
 
-def rerun_after_worker_loss(task: T) -> T:
+def rerun_after_worker_loss(task: TaskT) -> TaskT:
     """Declare a task safe to run again from the start when the worker running it is lost.
 
     Only for tasks whose effects are idempotent or guarded (re-checked under a lock, claimed with a
     compare-and-swap): the lost run may have done any part of its work before it died.
     """
-    _rerun_safe.add(str(getattr(task, "module_path")))  # noqa: B009 (a Task; T keeps the decorator typed)
+    _rerun_safe.add(task.module_path)
     return task
 
 
@@ -141,17 +142,13 @@ def lost_tasks_reclaim(*, now: dt.datetime | None = None) -> dict[str, int]:
         _heartbeats_forget(now=now)
         return counts
     owners = {ids[-1] for _pk, ids in candidates if ids}
-    alive = set(
-        WorkerHeartbeat.objects.filter(worker_id__in=owners, seen_at__gte=cutoff).values_list(
-            "worker_id", flat=True
-        )
-    )
     last_seen = dict(WorkerHeartbeat.objects.filter(worker_id__in=owners).values_list("worker_id", "seen_at"))
     for pk, worker_ids in candidates:
         owner = worker_ids[-1] if worker_ids else ""
-        if owner in alive:
-            continue
-        outcome = _reclaim_one(pk=pk, worker_ids=worker_ids, last_seen=last_seen.get(owner), now=now)
+        seen = last_seen.get(owner)
+        if seen is not None and seen >= cutoff:
+            continue  # alive: a long task, not a lost one
+        outcome = _reclaim_one(pk=pk, worker_ids=worker_ids, last_seen=seen, now=now)
         if outcome:
             counts[outcome] += 1
     _heartbeats_forget(now=now)
@@ -172,7 +169,8 @@ def _reclaim_one(
         if row is None or list(row.worker_ids) != list(worker_ids):
             return None
         owner = worker_ids[-1] if worker_ids else "?"
-        if _rerun_safe_path(row.task_path) and len(worker_ids) < MAX_CLAIMS:
+        rerun_safe = _rerun_safe_path(row.task_path)
+        if rerun_safe and len(worker_ids) < MAX_CLAIMS:
             row.status = "READY"
             row.save(update_fields=["status"])
             logger.warning("task %s (%s): worker %s lost; running it again", pk, row.task_path, owner)
@@ -185,7 +183,7 @@ def _reclaim_one(
             f"worker lost: worker {owner} stopped (last heartbeat: {seen}) while running this task; "
             f"lease {lease_seconds():g} s, {len(worker_ids)} claim(s)"
         )
-        if not _rerun_safe_path(row.task_path):
+        if not rerun_safe:
             reason += "; not re-run, as this task is not declared safe to run twice"
         row.status = "FAILED"
         row.finished_at = now
