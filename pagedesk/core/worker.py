@@ -371,6 +371,8 @@ class Worker(DBWorker):
             self._loop()
         finally:
             heartbeat.stop()
+            # A beat still in flight would re-create the row after heartbeat_end deleted it.
+            heartbeat.join(5)
             try:
                 heartbeat_end(worker_id=self.worker_id)
             except Exception as exc:
