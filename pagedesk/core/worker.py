@@ -379,10 +379,12 @@ class Worker(DBWorker):
                 # Its row ages out instead; this worker holds no RUNNING row now.
                 logger.warning("worker %s heartbeat not removed: %s", self.worker_id, exc)
             # The SQLite connection was kept across tasks (sqlite_connections_keep); a test database
-            # dropped with it still open would leave its -wal and -shm files behind. (Not inside an
-            # atomic block: a test that runs the worker in its own thread keeps its transaction.)
+            # dropped with it still open would leave its -wal and -shm files behind. A PostgreSQL one
+            # was opened after the loop's last close by heartbeat_end, and would hold a session (and
+            # keep a test database from being dropped). (Not inside an atomic block: a test that runs
+            # the worker in its own thread keeps its transaction.)
             for db in connections.all(initialized_only=True):
-                if db.vendor == "sqlite" and not db.in_atomic_block:
+                if not db.in_atomic_block:
                     db.close()
 
     def _loop(self) -> None:
