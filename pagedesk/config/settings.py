@@ -198,6 +198,10 @@ TASKS = {
 }
 # In embedded mode `pagedesk serve` runs the worker in the same process.
 EMBEDDED_WORKER_THREADS = _env_int("PAGEDESK_WORKER_THREADS", 1)
+# A task whose worker has not sent a heartbeat for this long is re-run or failed ("worker lost").
+WORKER_LEASE_SECONDS = _env_int("PAGEDESK_WORKER_LEASE_SECONDS", 60)
+if WORKER_LEASE_SECONDS < 2:
+    raise ImproperlyConfigured("PAGEDESK_WORKER_LEASE_SECONDS must be at least 2")
 
 # --- Auth ------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -290,3 +294,8 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# --- Metrics ---------------------------------------------------------------------------------------
+# Set: /metrics answers only requests carrying "Authorization: Bearer <token>". Unset: only scrapes
+# from this machine (a loopback socket peer, not forwarded by a proxy).
+METRICS_TOKEN = _env("PAGEDESK_METRICS_TOKEN")

@@ -6,6 +6,15 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        # Connects the wake-up-on-enqueue receiver (task_enqueued) in every process that loads the apps
-        # and so may enqueue, including web processes that run no worker themselves.
-        from pagedesk.core import worker  # noqa: F401
+        # worker: connects the wake-up-on-enqueue receiver (task_enqueued) in every process that loads
+        # the apps and so may enqueue, including web processes that run no worker themselves.
+        # receivers: the login-failure counter (pagedesk_login_failures_total), which nothing moved.
+        from pagedesk.core import (
+            receivers,  # noqa: F401
+            startup,
+            worker,  # noqa: F401
+        )
+        from pagedesk.core.tasks import lost_tasks_reclaim_startup
+
+        # Reclaim the task rows of lost workers, and keep that sweep armed (core.leases).
+        startup.register(lost_tasks_reclaim_startup)

@@ -18,3 +18,20 @@ class TimestampedModel(models.Model):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "updated_at"}
         super().save(*args, **kwargs)
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker's proof of life: written before its first claim, then every few seconds.
+
+    A RUNNING task row whose worker stopped beating for the lease is reclaimed (core.leases).
+    Times are wall-clock UTC, like django-tasks-db's own `started_at`: never the test clock.
+    """
+
+    worker_id = models.CharField(primary_key=True, max_length=64)
+    hostname = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.hostname}:{self.pid})"

@@ -1,14 +1,22 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+# Headers a reverse proxy adds. A request carrying one came through a proxy, so its loopback socket
+# peer says nothing about who is asking; their values are never trusted (no trusted-proxy setting yet).
+_FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
 def favicon_view(request: HttpRequest) -> HttpResponse:
@@ -50,7 +58,48 @@ async def readyz_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _refusal(code: str, message: str, *, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def _is_local_scrape(request: HttpRequest) -> bool:
+    """The socket peer is a loopback address and no proxy forwarded the request."""
+    if any(request.META.get(header) for header in _FORWARDING_HEADERS):
+        return False
+    try:
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    return peer.is_loopback
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics: with PAGEDESK_METRICS_TOKEN, for its bearer only; without, for localhost only.
+
+    The figures (request rates, login failures, Graph errors) help an attacker time and tune an attack.
+    """
+    token: str = settings.METRICS_TOKEN
+    if token:
+        scheme, _sep, supplied = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not constant_time_compare(supplied.strip(), token):
+            response = _refusal(
+                "metrics_token_required",
+                _("Send the metrics token (PAGEDESK_METRICS_TOKEN) as “Authorization: Bearer <token>”."),
+                status=401,
+            )
+            response["WWW-Authenticate"] = 'Bearer realm="pagedesk metrics"'
+            return response
+    elif not _is_local_scrape(request):
+        return _refusal(
+            "metrics_local_only",
+            _(
+                "Metrics are only served to this machine. To scrape them from elsewhere, set "
+                "PAGEDESK_METRICS_TOKEN and send it as “Authorization: Bearer <token>”."
+            ),
+            status=403,
+        )
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -35,6 +35,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from pagedesk.core.db import sqlite_connections_keep
+from pagedesk.core.leases import Heartbeat, heartbeat_beat, heartbeat_end
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +217,13 @@ def _after_commit(kind: str, using: str) -> None:
         notifier_for(kind, using).request()
 
 
+def wake_after_commit(*, using: str) -> None:
+    """Wake idle workers, here and elsewhere, once the current transaction commits (a task made READY
+    without an enqueue, e.g. reclaimed from a lost worker)."""
+    kind = transport(using)
+    transaction.on_commit(lambda: _after_commit(kind, using), using=using)
+
+
 @receiver(task_enqueued, dispatch_uid="pagedesk.core.worker.wake_on_enqueue")
 def wake_on_enqueue(sender: type, task_result: Any, **kwargs: object) -> None:
     """Wake idle workers once the transaction that enqueued the task commits (never on rollback).
@@ -355,14 +363,28 @@ class Worker(DBWorker):
 
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
+        # Alive before the first claim, so a row this worker claims always has a heartbeat to check.
+        heartbeat_beat(worker_id=self.worker_id)
+        heartbeat = Heartbeat(self.worker_id)
+        heartbeat.start()
         try:
             self._loop()
         finally:
+            heartbeat.stop()
+            # A beat still in flight would re-create the row after heartbeat_end deleted it.
+            heartbeat.join(5)
+            try:
+                heartbeat_end(worker_id=self.worker_id)
+            except Exception as exc:
+                # Its row ages out instead; this worker holds no RUNNING row now.
+                logger.warning("worker %s heartbeat not removed: %s", self.worker_id, exc)
             # The SQLite connection was kept across tasks (sqlite_connections_keep); a test database
-            # dropped with it still open would leave its -wal and -shm files behind. (Not inside an
-            # atomic block: a test that runs the worker in its own thread keeps its transaction.)
+            # dropped with it still open would leave its -wal and -shm files behind. A PostgreSQL one
+            # was opened after the loop's last close by heartbeat_end, and would hold a session (and
+            # keep a test database from being dropped). (Not inside an atomic block: a test that runs
+            # the worker in its own thread keeps its transaction.)
             for db in connections.all(initialized_only=True):
-                if db.vendor == "sqlite" and not db.in_atomic_block:
+                if not db.in_atomic_block:
                     db.close()
 
     def _loop(self) -> None:

@@ -62,6 +62,13 @@ class PolicyError(GraphError):
     """The message was refused for content/policy or recipient reasons (e.g. 551 user unavailable, 100)."""
 
 
+class InvalidId(PolicyError):
+    """pagedesk refused to call Graph: an id (PSID, page id, message id) is not shaped like a Graph id.
+
+    Raised before any HTTP request, so nothing reached Facebook; like a refusal, it is not retried.
+    """
+
+
 class Ambiguous(Transient):
     """The request may or may not have reached Facebook (read timeout after sending)."""
 

@@ -15,7 +15,7 @@ from pagedesk.conversations.models import Contact
 from pagedesk.core import clock
 from pagedesk.core.text import clean_text
 from pagedesk.messenger import client
-from pagedesk.messenger.errors import GraphError
+from pagedesk.messenger.errors import GraphError, InvalidId
 from pagedesk.messenger.models import PageConnection
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,13 @@ def contact_profile_refresh(*, contact_id: int, attempt: int = 0) -> str:
     if not token:
         return _failed(contact, attempt, "the page has no usable token")
     try:
-        data = client.get(contact.psid, token=token, params={"fields": PROFILE_FIELDS})
+        data = client.get(
+            client.graph_id(contact.psid, kind="PSID"), token=token, params={"fields": PROFILE_FIELDS}
+        )
+    except InvalidId as exc:
+        # Asking again will not make the id valid: recorded, and not retried.
+        services.contact_profile_failed(contact_id=contact.pk)
+        return f"refused: {exc}"
     except GraphError as exc:
         return _failed(contact, attempt, str(exc))
     services.contact_profile_set(

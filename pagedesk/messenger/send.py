@@ -39,6 +39,7 @@ from pagedesk.messenger import client
 from pagedesk.messenger.errors import (
     Ambiguous,
     GraphError,
+    InvalidId,
     OutsideWindow,
     PermissionMissing,
     PolicyError,
@@ -377,7 +378,8 @@ def message_payload(
         body["attachment"] = attachment
     else:
         body["text"] = message.text
-    payload: dict[str, Any] = {"recipient": {"id": psid}, "message": body}
+    recipient = client.graph_id(psid, kind=_("customer's Messenger id (PSID)"))
+    payload: dict[str, Any] = {"recipient": {"id": recipient}, "message": body}
     if mode == WindowMode.HUMAN_AGENT:
         payload["messaging_type"] = "MESSAGE_TAG"
         payload["tag"] = "HUMAN_AGENT"
@@ -509,6 +511,8 @@ def message_deliver(*, message_id: int, attempt: int) -> str:
     next_attempt = attempt + 1
 
     try:
+        # Before the upload too: an attachment for a customer we cannot address is not worth sending.
+        client.graph_id(conversation.contact.psid, kind=_("customer's Messenger id (PSID)"))
         attachment = None
         files = list(message.attachments.all())
         if files:
@@ -570,6 +574,10 @@ def message_deliver(*, message_id: int, attempt: int) -> str:
             )
             % {"error": exc.message},
         )
+        return "failed"
+    except InvalidId as exc:
+        # pagedesk refused before any request: Facebook never saw it, so it did not refuse it.
+        message_fail(message=message, reason=exc.message)
         return "failed"
     except PolicyError as exc:
         message_fail(
@@ -691,7 +699,10 @@ def sender_action_deliver(*, conversation_id: int, action: str) -> str:
         client.post(
             f"{connection.page_id}/messages",
             token=token,
-            json={"recipient": {"id": conversation.contact.psid}, "sender_action": action},
+            json={
+                "recipient": {"id": client.graph_id(conversation.contact.psid, kind="PSID")},
+                "sender_action": action,
+            },
         )
     except TokenInvalid as exc:
         page_connection_mark_invalid(page_connection=connection, reason=exc.message)

@@ -9,11 +9,13 @@ import logging
 
 from django_tasks import task
 
+from pagedesk.core.leases import rerun_after_worker_loss
 from pagedesk.messenger import attachments, ingest, profiles
 
 logger = logging.getLogger(__name__)
 
 
+@rerun_after_worker_loss
 @task(queue_name="messenger")
 def inbound_events_process(streams: list[list[str]]) -> int:
     """Process the pending events of each (page_id, psid) stream; one stream's failure spares the rest.
@@ -35,11 +37,13 @@ def inbound_events_process(streams: list[list[str]]) -> int:
     return done
 
 
+@rerun_after_worker_loss
 @task(queue_name="messenger")
 def contact_profile_fetch(contact_id: int, attempt: int = 0) -> str:
     return profiles.contact_profile_refresh(contact_id=contact_id, attempt=attempt)
 
 
+@rerun_after_worker_loss
 @task(queue_name="messenger")
 def attachment_download(attachment_id: int, attempt: int = 0) -> str:
     return attachments.attachment_fetch(attachment_id=attachment_id, attempt=attempt)

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django_tasks import task
 
 from pagedesk.core import clock
+from pagedesk.core.leases import rerun_after_worker_loss
 from pagedesk.core.startup import register
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ def token_check_interval() -> int:
     return max(30, int(getattr(settings, "TOKEN_CHECK_SECONDS", 600)))
 
 
+@rerun_after_worker_loss
 @task(queue_name=QUEUE)
 def message_deliver_task(*, message_id: int, attempt: int) -> str:
     from pagedesk.messenger.send import message_deliver
@@ -43,6 +45,7 @@ def sender_action_task(*, conversation_id: int, action: str) -> str:
     return sender_action_deliver(conversation_id=conversation_id, action=action)
 
 
+@rerun_after_worker_loss
 @task(queue_name=QUEUE)
 def page_token_check_task(*, page_connection_id: int) -> str:
     from pagedesk.messenger.models import PageConnection
@@ -54,6 +57,7 @@ def page_token_check_task(*, page_connection_id: int) -> str:
     return page_token_check(page_connection=connection)
 
 
+@rerun_after_worker_loss
 @task(queue_name="timers")
 def token_health_task() -> dict[str, int]:
     """Check every active page token, recover stuck sends, then schedule the next run."""
@@ -71,6 +75,7 @@ def token_health_task() -> dict[str, int]:
     return counts
 
 
+@rerun_after_worker_loss
 @task(queue_name=QUEUE)
 def inbound_reprocess_task(*, page_id: str) -> None:
     """Re-run the webhook side's processing for a page after re-activation, if that side offers it."""

@@ -11,6 +11,7 @@ import logging
 
 from django_tasks import task
 
+from pagedesk.core.leases import rerun_after_worker_loss
 from pagedesk.routing import services
 
 logger = logging.getLogger(__name__)
@@ -19,26 +20,31 @@ RECONCILE_EVERY = dt.timedelta(seconds=60)
 TIMERS = "timers"
 
 
+@rerun_after_worker_loss
 @task(queue_name=TIMERS)
 def dropout_check(*, conversation_id: int) -> bool:
     return services.conversation_dropout_check(conversation_id=conversation_id)
 
 
+@rerun_after_worker_loss
 @task(queue_name=TIMERS)
 def wrap_up_end(*, agent_id: int) -> bool:
     return services.agent_wrap_up_end(agent_id=agent_id)
 
 
+@rerun_after_worker_loss
 @task(queue_name=TIMERS)
 def transfer_timeout(*, transfer_id: int) -> bool:
     return services.transfer_timeout_expire(transfer_id=transfer_id)
 
 
+@rerun_after_worker_loss
 @task(queue_name=TIMERS)
 def disconnect_expire(*, agent_id: int, token: str) -> bool:
     return services.agent_disconnect_expire(agent_id=agent_id, token=token)
 
 
+@rerun_after_worker_loss
 @task(queue_name="routing")
 def reconcile_every_minute() -> dict[str, int]:
     """Reconcile, then re-arm itself unless another copy is already waiting (two processes that
