@@ -123,6 +123,30 @@ def test_the_transferring_page_closes_the_pane_quietly(
     assert Conversation.objects.get(pk=conversation.pk).agent_id == bob.pk
 
 
+def test_a_conversation_moved_away_by_a_supervisor_says_so_not_forbidden(
+    new_context, live_app, login, media, campaign, alice, bob, sam
+):
+    from pagedesk.accounts.models import Presence
+    from pagedesk.accounts.services import break_reason_create, presence_set
+    from pagedesk.routing.services import conversation_return_to_queue
+
+    # Round robin, alice on a Break: the returned conversation goes to bob, and alice may no longer open it.
+    Campaign.objects.filter(pk=campaign.pk).update(strategy="rrmemory")
+    conversation = carla_with_alice(campaign, alice)
+    available(bob)
+    presence_set(agent=alice, presence=Presence.BREAK, break_reason=break_reason_create(name="Coffee"))
+    alice_page = agent_page(new_context, live_app, login, alice)
+    wait_live(alice_page)
+    alice_page.get_by_test_id("active-list").get_by_text("Carla Customer").click()
+    expect(alice_page.get_by_test_id("pane-state")).to_have_text("Assigned")
+    # sam returns it from the board while alice has it open.
+    conversation_return_to_queue(conversation=Conversation.objects.get(pk=conversation.pk), by=sam)
+    expect(alice_page.locator("[data-pane-empty]")).to_be_visible()
+    expect(alice_page.locator("#toasts")).to_contain_text("This conversation moved away from you.")
+    expect(alice_page.locator("#toasts")).not_to_contain_text("You cannot open this conversation.")
+    assert Conversation.objects.get(pk=conversation.pk).agent_id == bob.pk
+
+
 # --- 4. the receiver's view after a transfer -------------------------------------------------------------
 
 

@@ -247,7 +247,12 @@
     const result = await get(url);
     const target = document.getElementById("pane");
     if (!result.ok) {
-      toast(errorText(result, "This conversation cannot be opened."), "bad");
+      if (openId === id && (result.status === 403 || result.status === 404)) {
+        // The open conversation was re-fetched after someone else moved it (a supervisor, a timer).
+        toast("This conversation moved away from you.", "info");
+      } else {
+        toast(errorText(result, "This conversation cannot be opened."), "bad");
+      }
       if (openId === id) showEmpty();
       return;
     }
@@ -280,7 +285,9 @@
     const result = await get(p.dataset.paneUrl);
     if (pane() !== p) return;
     if (!result.ok) {
-      toast(errorText(result, "This conversation moved away from you."), "info");
+      // Someone else moved it (a supervisor, a timer): say that, not the refusal the fetch got.
+      const movedAway = result.status === 403 || result.status === 404;
+      toast(movedAway ? "This conversation moved away from you." : errorText(result), "info");
       showEmpty();
       return;
     }
