@@ -303,13 +303,16 @@ def message_fail(*, message: Any, reason: str) -> bool:
 
 
 def token_wait_reason(*, campaign: Campaign, connection: PageConnection | None) -> str:
+    """Why replies wait, worded for whoever reads it: agents see it on their replies and cannot activate
+    a page themselves, so it says who can and that nothing written is lost."""
     if connection is not None and connection.token_status == TokenStatus.INVALID:
         return _(
-            "The page token for '%(campaign)s' was revoked by Facebook. Click 'Activate with Facebook' "
-            "to re-connect."
+            "Facebook revoked the page token for '%(campaign)s'. Replies wait until an administrator "
+            "reconnects the page with 'Activate with Facebook'; they are sent then."
         ) % {"campaign": campaign.name}
     return _(
-        "The page for '%(campaign)s' is not connected to Facebook yet. Click 'Activate with Facebook' to connect it."
+        "The page for '%(campaign)s' is not connected to Facebook yet. Replies wait until an administrator "
+        "connects it with 'Activate with Facebook'; they are sent then."
     ) % {"campaign": campaign.name}
 
 

@@ -192,7 +192,8 @@ def test_token_invalid_marks_the_page_and_keeps_the_message_pending(
     message.refresh_from_db()
     assert message.status == "pending"
     assert message.status_reason == (
-        "The page token for 'Acme Support' was revoked by Facebook. Click 'Activate with Facebook' to re-connect."
+        "Facebook revoked the page token for 'Acme Support'. Replies wait until an administrator reconnects "
+        "the page with 'Activate with Facebook'; they are sent then."
     )
     connection = PageConnection.objects.get(campaign=campaign)
     assert connection.token_status == "invalid"
