@@ -43,7 +43,7 @@ from pagedesk.accounts.services import (
 )
 from pagedesk.api.pagination import PagePagination
 from pagedesk.api.permissions import admin_user, request_user
-from pagedesk.api.schemas import ObjectId
+from pagedesk.api.schemas import READ_REFUSALS, WRITE_REFUSALS, ObjectId
 from pagedesk.core.errors import ApplicationError
 
 router = Router()
@@ -54,7 +54,7 @@ HISTORY_LIMIT = Query(100, ge=1, le=500, description="How many changes to return
 # --- Users -----------------------------------------------------------------------------------------
 
 
-@router.get("/users", response=list[UserOut], tags=["users"])
+@router.get("/users", response={200: list[UserOut], **READ_REFUSALS}, tags=["users"])
 @paginate(PagePagination)
 def users_list(request: HttpRequest, role: RoleName | None = None) -> QuerySet[User]:
     """Every user (admins only), optionally of one role, by username, a page at a time."""
@@ -62,20 +62,20 @@ def users_list(request: HttpRequest, role: RoleName | None = None) -> QuerySet[U
     return user_list(role=role)
 
 
-@router.post("/users", response={201: UserOut}, tags=["users"])
+@router.post("/users", response={201: UserOut, **WRITE_REFUSALS}, tags=["users"])
 def users_create(request: HttpRequest, payload: UserCreateIn) -> Status[User]:
     """Create a user (admins only); the password must pass the password validators."""
     admin_user(request)
     return Status(201, user_create(**payload.dict()))
 
 
-@router.get("/users/{user_id}", response=UserOut, tags=["users"])
+@router.get("/users/{user_id}", response={200: UserOut, **READ_REFUSALS}, tags=["users"])
 def users_get(request: HttpRequest, user_id: ObjectId) -> User:
     admin_user(request)
     return user_get(user_id=user_id)
 
 
-@router.patch("/users/{user_id}", response=UserOut, tags=["users"])
+@router.patch("/users/{user_id}", response={200: UserOut, **WRITE_REFUSALS}, tags=["users"])
 def users_update(request: HttpRequest, user_id: ObjectId, payload: UserPatchIn) -> User:
     """Change role, names, email, active flag or password (admins only); omitted fields stay. A new
     password also lifts a lock-out (see POST /users/{user_id}/unlock).
@@ -96,7 +96,7 @@ def users_update(request: HttpRequest, user_id: ObjectId, payload: UserPatchIn) 
     return user_update(user=target, **changes)
 
 
-@router.post("/users/{user_id}/unlock", response=UserOut, tags=["users"])
+@router.post("/users/{user_id}/unlock", response={200: UserOut, **WRITE_REFUSALS}, tags=["users"])
 def users_unlock(request: HttpRequest, user_id: ObjectId) -> User:
     """Let a user log in again after too many wrong passwords (admins only).
 
@@ -111,7 +111,7 @@ def users_unlock(request: HttpRequest, user_id: ObjectId) -> User:
     return target
 
 
-@router.get("/me", response=UserOut, tags=["users"])
+@router.get("/me", response={200: UserOut, **READ_REFUSALS}, tags=["users"])
 def me(request: HttpRequest) -> User:
     """The authenticated user."""
     return request_user(request)
@@ -133,13 +133,13 @@ def _presence_set(request: HttpRequest, agent_id: ObjectId, payload: PresenceIn)
     )
 
 
-@router.get("/me/presence", response=PresenceOut, tags=["presence"])
+@router.get("/me/presence", response={200: PresenceOut, **READ_REFUSALS}, tags=["presence"])
 def me_presence_get(request: HttpRequest) -> User:
     user = request_user(request)
     return agent_get_for_user(user=user, agent_id=user.pk)
 
 
-@router.put("/me/presence", response=PresenceOut, tags=["presence"])
+@router.put("/me/presence", response={200: PresenceOut, **WRITE_REFUSALS}, tags=["presence"])
 def me_presence_set(request: HttpRequest, payload: PresenceIn) -> User:
     """Go available, on a break (with a reason id from /break-reasons) or offline.
 
@@ -150,18 +150,20 @@ def me_presence_set(request: HttpRequest, payload: PresenceIn) -> User:
     return _presence_set(request, request_user(request).pk, payload)
 
 
-@router.get("/me/presence/history", response=list[PresenceChangeOut], tags=["presence"])
+@router.get(
+    "/me/presence/history", response={200: list[PresenceChangeOut], **READ_REFUSALS}, tags=["presence"]
+)
 def me_presence_history(request: HttpRequest, limit: int = HISTORY_LIMIT) -> list[PresenceChange]:
     user = request_user(request)
     return list(presence_change_list(agent=agent_get_for_user(user=user, agent_id=user.pk), limit=limit))
 
 
-@router.get("/agents/{agent_id}/presence", response=PresenceOut, tags=["presence"])
+@router.get("/agents/{agent_id}/presence", response={200: PresenceOut, **READ_REFUSALS}, tags=["presence"])
 def agent_presence_get(request: HttpRequest, agent_id: ObjectId) -> User:
     return agent_get_for_user(user=request_user(request), agent_id=agent_id)
 
 
-@router.put("/agents/{agent_id}/presence", response=PresenceOut, tags=["presence"])
+@router.put("/agents/{agent_id}/presence", response={200: PresenceOut, **WRITE_REFUSALS}, tags=["presence"])
 def agent_presence_set(request: HttpRequest, agent_id: ObjectId, payload: PresenceIn) -> User:
     """Set an agent's presence: admins for any agent, supervisors for agents they supervise.
 
@@ -170,7 +172,11 @@ def agent_presence_set(request: HttpRequest, agent_id: ObjectId, payload: Presen
     return _presence_set(request, agent_id, payload)
 
 
-@router.get("/agents/{agent_id}/presence/history", response=list[PresenceChangeOut], tags=["presence"])
+@router.get(
+    "/agents/{agent_id}/presence/history",
+    response={200: list[PresenceChangeOut], **READ_REFUSALS},
+    tags=["presence"],
+)
 def agent_presence_history(
     request: HttpRequest, agent_id: ObjectId, limit: int = HISTORY_LIMIT
 ) -> list[PresenceChange]:
@@ -181,7 +187,7 @@ def agent_presence_history(
 # --- Break reasons ---------------------------------------------------------------------------------
 
 
-@router.get("/break-reasons", response=list[BreakReasonOut], tags=["break reasons"])
+@router.get("/break-reasons", response={200: list[BreakReasonOut], **READ_REFUSALS}, tags=["break reasons"])
 @paginate(PagePagination)
 def break_reasons_list(request: HttpRequest, include_inactive: bool = False) -> QuerySet[BreakReason]:
     """The reasons agents choose from, in their menu order, a page at a time; inactive ones too with
@@ -191,13 +197,15 @@ def break_reasons_list(request: HttpRequest, include_inactive: bool = False) -> 
     return break_reason_list(active_only=not include_inactive)
 
 
-@router.post("/break-reasons", response={201: BreakReasonOut}, tags=["break reasons"])
+@router.post("/break-reasons", response={201: BreakReasonOut, **WRITE_REFUSALS}, tags=["break reasons"])
 def break_reasons_create(request: HttpRequest, payload: BreakReasonIn) -> Status[BreakReason]:
     admin_user(request)
     return Status(201, break_reason_create(name=payload.name))
 
 
-@router.patch("/break-reasons/{reason_id}", response=BreakReasonOut, tags=["break reasons"])
+@router.patch(
+    "/break-reasons/{reason_id}", response={200: BreakReasonOut, **WRITE_REFUSALS}, tags=["break reasons"]
+)
 def break_reasons_update(request: HttpRequest, reason_id: ObjectId, payload: BreakReasonPatch) -> BreakReason:
     """Rename, or retire (active=false) a reason; retired reasons stay on past presence history."""
     admin_user(request)

@@ -12,7 +12,21 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from pagedesk.api.schemas import ObjectId, OptionalFieldsSchema
+from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
+
+# An address or "" (none). Django's validator checks it; this tells clients what it takes: the pattern
+# is the common part of Django's rules (dot-atom local part, a domain with a TLD of 2+ letters), since
+# "format: email" alone lets through "0@0.a", which Django refuses.
+EMAIL_PATTERN = (
+    r"^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+EMAIL_FORMAT: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "email", "maxLength": 254, "pattern": EMAIL_PATTERN},
+        {"type": "string", "maxLength": 0},
+    ]
+}
 
 RoleName = Literal["admin", "supervisor", "agent"]
 # What a person may set; wrap_up is entered and left by the system only.
@@ -40,7 +54,7 @@ class BreakReasonOut(Schema):
     active: bool
 
 
-class BreakReasonIn(Schema):
+class BreakReasonIn(InputSchema):
     name: str = Field(min_length=1, max_length=60)
 
 
@@ -74,11 +88,11 @@ class UserOut(Schema):
         return user_is_locked(user=obj)
 
 
-class UserCreateIn(Schema):
+class UserCreateIn(InputSchema):
     username: str = Field(min_length=1, max_length=150)
     role: RoleName
     password: str = Field(min_length=1, max_length=128)
-    email: str = Field("", max_length=254)
+    email: str = Field("", max_length=254, json_schema_extra=EMAIL_FORMAT)
     first_name: str = Field("", max_length=150)
     last_name: str = Field("", max_length=150)
     display_name: str = Field("", max_length=120)
@@ -93,7 +107,7 @@ class UserPatchIn(OptionalFieldsSchema):
     """Any subset; omitted fields are unchanged. A password is validated like on the form."""
 
     role: RoleName | None = Field(None)
-    email: str | None = Field(None, max_length=254)
+    email: str | None = Field(None, max_length=254, json_schema_extra=EMAIL_FORMAT)
     first_name: str | None = Field(None, max_length=150)
     last_name: str | None = Field(None, max_length=150)
     display_name: str | None = Field(None, max_length=120)
@@ -106,7 +120,7 @@ class UserPatchIn(OptionalFieldsSchema):
         return _email(value)
 
 
-class PresenceIn(Schema):
+class PresenceIn(InputSchema):
     presence: SettablePresence
     break_reason_id: ObjectId | None = Field(None, description="Required when presence is 'break'.")
     note: str = Field("", max_length=200)

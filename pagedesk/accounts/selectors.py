@@ -110,12 +110,13 @@ def user_get(*, user_id: int) -> User:
 
 
 def break_reason_get(*, reason_id: int, field: str | None = None) -> BreakReason:
-    """The reason with that id. With `field`, an unknown id is bad input on that field (422), not a 404."""
+    """The reason with that id. With `field`, an unknown id is a rule the body breaks (400, as for an
+    unknown member or supervisor): the id is well formed, so not a 422; nor is the address unknown (404)."""
     reason = BreakReason.objects.filter(pk=reason_id).first()
     if reason is None:
         message = _("There is no break reason with id %(id)s.") % {"id": reason_id}
         if field:
-            raise ApplicationError("unknown_break_reason", message, status=422, field=field)
+            raise ApplicationError("unknown_break_reason", message, status=400, field=field)
         raise NotFound("not_found", message)
     return reason
 

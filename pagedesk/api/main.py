@@ -23,7 +23,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from pagedesk.api.auth import api_auth
 from pagedesk.api.docs import ApiDocs
-from pagedesk.api.parser import NulInBody, TextParser
+from pagedesk.api.parser import BodyRefused, TextParser
 from pagedesk.core.errors import ApplicationError
 
 api = NinjaAPI(
@@ -88,9 +88,10 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             "csrf_failed",
             _("The CSRF check failed: send the X-CSRFToken header with session auth."),
         )
-    if isinstance(exc.__cause__, NulInBody):
-        # ninja turns every parser exception into a 400; a NUL is an invalid field, like any other.
-        fields = {name: [_("Text cannot contain NUL characters.")] for name in exc.__cause__.fields}
+    if isinstance(exc.__cause__, BodyRefused):
+        # ninja turns every parser exception into a 400; a body of the wrong shape is invalid, like a
+        # field of the wrong type.
+        fields = exc.__cause__.fields
         message = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
         return _error(request, 422, "invalid", message, fields=fields)
     if exc.status_code == 400 and "parse" in exc.message:

@@ -1,8 +1,10 @@
 """The API's body and query parser: text as pagedesk stores it (pagedesk/core/text.py).
 
-A NUL in a JSON body is refused with a 422 naming the field (the API's documented error shape, as for
-every other invalid field); it used to reach PostgreSQL and answer an HTML 500. A lone surrogate is
-replaced by U+FFFD, and a NUL in a query parameter removed, since neither can be what a caller meant.
+A lone surrogate is replaced by U+FFFD, and a NUL in a query parameter removed, since neither can be what
+a caller meant. A NUL in a body's field is refused with a 422 naming the field by the body's schema
+(pagedesk.api.schemas.InputSchema), where the declared fields are known: keys the API ignores may hold
+anything. A body that is not a JSON object is refused here: every body of this API is one, and ninja
+read a list as an object with every field left out (a PATCH with `[null]` answered 200).
 """
 
 from __future__ import annotations
@@ -12,37 +14,35 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
 from ninja.parser import Parser
 
 from pagedesk.core.text import SURROGATE, clean_text
 
 
-class NulInBody(ValueError):
-    """Strings in the body hold NUL; `fields` are their dotted paths."""
+class BodyRefused(ValueError):
+    """The body is JSON, but not one this API takes; `fields` are the messages per field."""
 
-    def __init__(self, fields: list[str]) -> None:
-        super().__init__(", ".join(fields))
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(" ".join(messages) for messages in fields.values()))
         self.fields = fields
 
 
-def _clean(value: Any, path: list[str], bad: list[str]) -> Any:
+def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        if "\x00" in value:
-            bad.append(".".join(path) or "__all__")
         return SURROGATE.sub("\ufffd", value)
     if isinstance(value, list):
-        return [_clean(item, [*path, str(index)], bad) for index, item in enumerate(value)]
+        return [_clean(item) for item in value]
     if isinstance(value, dict):
-        return {_clean(key, path, bad): _clean(item, [*path, str(key)], bad) for key, item in value.items()}
+        return {_clean(key): _clean(item) for key, item in value.items()}
     return value
 
 
 class TextParser(Parser):
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        bad: list[str] = []
-        data = _clean(json.loads(request.body), [], bad)
-        if bad:
-            raise NulInBody(bad)
+        data = _clean(json.loads(request.body))
+        if not isinstance(data, dict):
+            raise BodyRefused({"__all__": [_("The request body must be a JSON object.")]})
         return data
 
     def parse_querydict(

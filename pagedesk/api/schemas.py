@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
-class OptionalFieldsSchema(Schema):
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+class InputSchema(Schema):
+    """A request body (or part of one): a NUL in any of its fields is a 422 naming the field.
+
+    PostgreSQL cannot store a NUL (it answered an HTML 500) and SQLite stored it into CSV exports. The
+    check is on the declared fields only: keys the API ignores may hold anything, as the published
+    schema allows. Nested objects are InputSchemas too and check their own fields.
+    """
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def refuse_nul(cls, value: Any) -> Any:
+        if _holds_nul(value):
+            raise ValueError(_("Text cannot contain NUL characters."))
+        return value
+
+    @staticmethod
+    def _text_without_nul(schema: dict[str, Any], model: type[Any]) -> None:
+        """Publish the rule above: a text field's pattern excludes NUL (unless it has its own)."""
+        for prop in schema.get("properties", {}).values():
+            for target in (prop, prop.get("items", {})):
+                if target.get("type") == "string" and "pattern" not in target and "enum" not in target:
+                    target["pattern"] = NO_NUL_PATTERN
+
+    model_config = ConfigDict(json_schema_extra=_text_without_nul)
+
+
+class OptionalFieldsSchema(InputSchema):
     """A body whose fields may be left out (None = "not given"), but never sent as an explicit null.
 
     Views pass `.dict(exclude_unset=True)` on to the service, so an omitted field keeps its value; a
@@ -17,6 +53,31 @@ class OptionalFieldsSchema(Schema):
     """
 
     nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @staticmethod
+    def _omittable_not_null(schema: dict[str, Any], model: type[Any]) -> None:
+        """The published schema says what the validator enforces: an omittable field is not nullable.
+
+        pydantic documents `X | None = None` as "X or null", so clients (and schemathesis) sent the
+        nulls the validator below refuses with a 422.
+        """
+        properties = schema.get("properties", {})
+        for name, info in model.model_fields.items():
+            if name in model.nullable:
+                continue
+            prop = properties.get(info.alias or name)
+            if prop is None or "anyOf" not in prop:
+                continue
+            options = [option for option in prop["anyOf"] if option != {"type": "null"}]
+            prop.pop("default", None)
+            if len(options) == 1:
+                del prop["anyOf"]
+                prop.update(options[0])
+            else:
+                prop["anyOf"] = options
+        InputSchema._text_without_nul(schema, model)
+
+    model_config = ConfigDict(json_schema_extra=_omittable_not_null)
 
     @model_validator(mode="after")
     def refuse_explicit_nulls(self) -> OptionalFieldsSchema:
@@ -36,3 +97,32 @@ class OptionalFieldsSchema(Schema):
 # A row id as clients may send it: the 64-bit range of the primary keys. A larger number would make
 # SQLite raise OverflowError (a 500) instead of simply matching nothing.
 ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description="Stable machine code, e.g. `not_found`, `invalid`, `forbidden`.")
+    message: str = Field(description="What went wrong and how to fix it, in the user's language.")
+    field: str | None = Field(None, description="The field at fault, when there is one.")
+    fields: dict[str, list[str]] | None = Field(None, description="Messages per field at fault.")
+
+
+class ErrorOut(Schema):
+    """The one shape of every refusal (pagedesk.api.main)."""
+
+    error: ErrorDetail
+
+
+def refusals(*statuses: int) -> dict[int, type[ErrorOut]]:
+    """Response-map entries documenting the refusals an operation may answer with."""
+    return dict.fromkeys(statuses, ErrorOut)
+
+
+# What any operation may refuse with: no valid credentials (401), the role does not allow it (403), an
+# id the caller may see does not exist or a page past the last (404), a malformed or out-of-range
+# path or query value (422).
+READ_REFUSALS = refusals(401, 403, 404, 422)
+# Operations with a body add: a body that is not JSON or breaks a rule as a whole (400) and a
+# conflict with stored state (409).
+WRITE_REFUSALS = refusals(400, 401, 403, 404, 409, 422)
+# A delete has no body, but may conflict (a campaign with conversations).
+DELETE_REFUSALS = refusals(401, 403, 404, 409, 422)

@@ -15,7 +15,7 @@ from ninja import Router, Status
 
 from pagedesk.accounts.models import User
 from pagedesk.api.permissions import admin_user, request_user
-from pagedesk.api.schemas import ObjectId
+from pagedesk.api.schemas import DELETE_REFUSALS, READ_REFUSALS, WRITE_REFUSALS, ObjectId
 from pagedesk.campaigns.models import BlockedContact, Campaign, CannedResponse, Disposition, Membership
 from pagedesk.campaigns.schemas import (
     BlockedIn,
@@ -98,13 +98,13 @@ def _fresh(request: HttpRequest, campaign: Campaign) -> Campaign:
 # --- Campaigns -------------------------------------------------------------------------------------
 
 
-@router.get("", response=list[CampaignOut], by_alias=True, tags=["campaigns"])
+@router.get("", response={200: list[CampaignOut], **READ_REFUSALS}, by_alias=True, tags=["campaigns"])
 def campaigns_list(request: HttpRequest) -> list[Campaign]:
     """Admins: every campaign; supervisors: those they supervise; agents: those they are members of."""
     return list(campaign_list_for_user(user=request_user(request)))
 
 
-@router.post("", response={201: CampaignOut}, by_alias=True, tags=["campaigns"])
+@router.post("", response={201: CampaignOut, **WRITE_REFUSALS}, by_alias=True, tags=["campaigns"])
 def campaigns_create(request: HttpRequest, payload: CampaignIn) -> Status[Campaign]:
     """Create a campaign (admins). Without `schedule` it opens Mon–Fri 09:00–18:00."""
     admin_user(request)
@@ -117,12 +117,14 @@ def campaigns_create(request: HttpRequest, payload: CampaignIn) -> Status[Campai
     return Status(201, _fresh(request, campaign))
 
 
-@router.get("/{campaign_id}", response=CampaignOut, by_alias=True, tags=["campaigns"])
+@router.get("/{campaign_id}", response={200: CampaignOut, **READ_REFUSALS}, by_alias=True, tags=["campaigns"])
 def campaigns_get(request: HttpRequest, campaign_id: ObjectId) -> Campaign:
     return _read(request, campaign_id)
 
 
-@router.put("/{campaign_id}", response=CampaignOut, by_alias=True, tags=["campaigns"])
+@router.put(
+    "/{campaign_id}", response={200: CampaignOut, **WRITE_REFUSALS}, by_alias=True, tags=["campaigns"]
+)
 def campaigns_replace(request: HttpRequest, campaign_id: ObjectId, payload: CampaignIn) -> Campaign:
     """Replace every setting (omitted ones return to their defaults); lists given replace stored ones."""
     campaign = campaign_update(
@@ -135,7 +137,9 @@ def campaigns_replace(request: HttpRequest, campaign_id: ObjectId, payload: Camp
     return _fresh(request, campaign)
 
 
-@router.patch("/{campaign_id}", response=CampaignOut, by_alias=True, tags=["campaigns"])
+@router.patch(
+    "/{campaign_id}", response={200: CampaignOut, **WRITE_REFUSALS}, by_alias=True, tags=["campaigns"]
+)
 def campaigns_update(request: HttpRequest, campaign_id: ObjectId, payload: CampaignPatch) -> Campaign:
     """Change some settings; `{"enabled": false}` disables a campaign and keeps its data."""
     campaign = campaign_update(
@@ -144,7 +148,7 @@ def campaigns_update(request: HttpRequest, campaign_id: ObjectId, payload: Campa
     return _fresh(request, campaign)
 
 
-@router.delete("/{campaign_id}", response={204: None}, tags=["campaigns"])
+@router.delete("/{campaign_id}", response={204: None, **DELETE_REFUSALS}, tags=["campaigns"])
 def campaigns_delete(request: HttpRequest, campaign_id: ObjectId) -> Status[None]:
     """Delete a campaign that never had a conversation; otherwise 409: disable it instead."""
     campaign_delete(campaign=_manage(request, campaign_id))
@@ -165,13 +169,17 @@ def _schedule(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-@router.get("/{campaign_id}/schedule", response=ScheduleOut, by_alias=True, tags=["schedule"])
+@router.get(
+    "/{campaign_id}/schedule", response={200: ScheduleOut, **READ_REFUSALS}, by_alias=True, tags=["schedule"]
+)
 def schedule_get(request: HttpRequest, campaign_id: ObjectId) -> dict[str, Any]:
     """Weekly open hours in the campaign's time zone (a campaign setting, changed with PATCH)."""
     return _schedule(_read(request, campaign_id))
 
 
-@router.put("/{campaign_id}/schedule", response=ScheduleOut, by_alias=True, tags=["schedule"])
+@router.put(
+    "/{campaign_id}/schedule", response={200: ScheduleOut, **WRITE_REFUSALS}, by_alias=True, tags=["schedule"]
+)
 def schedule_set(request: HttpRequest, campaign_id: ObjectId, payload: ScheduleIn) -> dict[str, Any]:
     """Replace the weekly ranges; overlapping or inverted ranges are refused and nothing changes."""
     campaign = _manage(request, campaign_id)
@@ -179,12 +187,12 @@ def schedule_set(request: HttpRequest, campaign_id: ObjectId, payload: ScheduleI
     return _schedule(_fresh(request, campaign))
 
 
-@router.get("/{campaign_id}/holidays", response=HolidaysOut, tags=["schedule"])
+@router.get("/{campaign_id}/holidays", response={200: HolidaysOut, **READ_REFUSALS}, tags=["schedule"])
 def holidays_get(request: HttpRequest, campaign_id: ObjectId) -> dict[str, Any]:
     return {"holidays": list(_read(request, campaign_id).holidays.all())}
 
 
-@router.put("/{campaign_id}/holidays", response=HolidaysOut, tags=["schedule"])
+@router.put("/{campaign_id}/holidays", response={200: HolidaysOut, **WRITE_REFUSALS}, tags=["schedule"])
 def holidays_set(request: HttpRequest, campaign_id: ObjectId, payload: HolidaysIn) -> dict[str, Any]:
     """Replace the closed dates (local dates in the campaign's time zone)."""
     campaign = _manage(request, campaign_id)
@@ -195,12 +203,12 @@ def holidays_set(request: HttpRequest, campaign_id: ObjectId, payload: HolidaysI
 # --- Members and supervisors -----------------------------------------------------------------------
 
 
-@router.get("/{campaign_id}/members", response=list[MemberOut], tags=["members"])
+@router.get("/{campaign_id}/members", response={200: list[MemberOut], **READ_REFUSALS}, tags=["members"])
 def members_list(request: HttpRequest, campaign_id: ObjectId) -> list[Membership]:
     return list(membership_list(campaign=_read(request, campaign_id)))
 
 
-@router.put("/{campaign_id}/members", response=list[MemberOut], tags=["members"])
+@router.put("/{campaign_id}/members", response={200: list[MemberOut], **WRITE_REFUSALS}, tags=["members"])
 def members_set(request: HttpRequest, campaign_id: ObjectId, payload: MembersIn) -> list[Membership]:
     """Replace the members; the list order is the member order (linear routing)."""
     campaign = _manage(request, campaign_id)
@@ -208,7 +216,7 @@ def members_set(request: HttpRequest, campaign_id: ObjectId, payload: MembersIn)
     return list(membership_list(campaign=campaign))
 
 
-@router.post("/{campaign_id}/members", response={201: MemberOut}, tags=["members"])
+@router.post("/{campaign_id}/members", response={201: MemberOut, **WRITE_REFUSALS}, tags=["members"])
 def members_add(request: HttpRequest, campaign_id: ObjectId, payload: MemberIn) -> Status[Membership]:
     """Add an agent at the end of the member order."""
     return Status(
@@ -219,7 +227,9 @@ def members_add(request: HttpRequest, campaign_id: ObjectId, payload: MemberIn) 
     )
 
 
-@router.patch("/{campaign_id}/members/{agent_id}", response=MemberOut, tags=["members"])
+@router.patch(
+    "/{campaign_id}/members/{agent_id}", response={200: MemberOut, **WRITE_REFUSALS}, tags=["members"]
+)
 def members_update(
     request: HttpRequest, campaign_id: ObjectId, agent_id: ObjectId, payload: MemberPatch
 ) -> Membership:
@@ -228,18 +238,22 @@ def members_update(
     return membership_update(membership=membership, **payload.dict(exclude_unset=True))
 
 
-@router.delete("/{campaign_id}/members/{agent_id}", response={204: None}, tags=["members"])
+@router.delete("/{campaign_id}/members/{agent_id}", response={204: None, **DELETE_REFUSALS}, tags=["members"])
 def members_remove(request: HttpRequest, campaign_id: ObjectId, agent_id: ObjectId) -> Status[None]:
     membership_remove(membership=membership_get(campaign=_manage(request, campaign_id), agent_id=agent_id))
     return Status(204, None)
 
 
-@router.get("/{campaign_id}/supervisors", response=list[SupervisorOut], tags=["members"])
+@router.get(
+    "/{campaign_id}/supervisors", response={200: list[SupervisorOut], **READ_REFUSALS}, tags=["members"]
+)
 def supervisors_list(request: HttpRequest, campaign_id: ObjectId) -> list[User]:
     return list(supervisor_list(campaign=_read(request, campaign_id)))
 
 
-@router.put("/{campaign_id}/supervisors", response=list[SupervisorOut], tags=["members"])
+@router.put(
+    "/{campaign_id}/supervisors", response={200: list[SupervisorOut], **WRITE_REFUSALS}, tags=["members"]
+)
 def supervisors_set(request: HttpRequest, campaign_id: ObjectId, payload: SupervisorsIn) -> list[User]:
     """Replace who supervises the campaign (users with the supervisor role)."""
     campaign = _manage(request, campaign_id)
@@ -250,12 +264,18 @@ def supervisors_set(request: HttpRequest, campaign_id: ObjectId, payload: Superv
 # --- Canned responses ------------------------------------------------------------------------------
 
 
-@router.get("/{campaign_id}/canned-responses", response=list[CannedOut], tags=["canned responses"])
+@router.get(
+    "/{campaign_id}/canned-responses",
+    response={200: list[CannedOut], **READ_REFUSALS},
+    tags=["canned responses"],
+)
 def canned_list(request: HttpRequest, campaign_id: ObjectId) -> list[CannedResponse]:
     return list(canned_response_list(campaign=_read(request, campaign_id)))
 
 
-@router.post("/{campaign_id}/canned-responses", response={201: CannedOut}, tags=["canned responses"])
+@router.post(
+    "/{campaign_id}/canned-responses", response={201: CannedOut, **WRITE_REFUSALS}, tags=["canned responses"]
+)
 def canned_create(request: HttpRequest, campaign_id: ObjectId, payload: CannedIn) -> Status[CannedResponse]:
     """Add a canned response at the end of the list."""
     return Status(
@@ -267,7 +287,11 @@ def canned_create(request: HttpRequest, campaign_id: ObjectId, payload: CannedIn
 
 
 # Registered before /{canned_id} so that "order" is never read as an id.
-@router.put("/{campaign_id}/canned-responses/order", response=list[CannedOut], tags=["canned responses"])
+@router.put(
+    "/{campaign_id}/canned-responses/order",
+    response={200: list[CannedOut], **WRITE_REFUSALS},
+    tags=["canned responses"],
+)
 def canned_reorder(request: HttpRequest, campaign_id: ObjectId, payload: OrderIn) -> list[CannedResponse]:
     """Reorder: list every canned response id of the campaign exactly once."""
     campaign = _manage(request, campaign_id)
@@ -275,7 +299,11 @@ def canned_reorder(request: HttpRequest, campaign_id: ObjectId, payload: OrderIn
     return list(canned_response_list(campaign=campaign))
 
 
-@router.patch("/{campaign_id}/canned-responses/{canned_id}", response=CannedOut, tags=["canned responses"])
+@router.patch(
+    "/{campaign_id}/canned-responses/{canned_id}",
+    response={200: CannedOut, **WRITE_REFUSALS},
+    tags=["canned responses"],
+)
 def canned_update(
     request: HttpRequest, campaign_id: ObjectId, canned_id: ObjectId, payload: CannedPatch
 ) -> CannedResponse:
@@ -283,7 +311,11 @@ def canned_update(
     return canned_response_update(canned=canned, **payload.dict(exclude_unset=True))
 
 
-@router.delete("/{campaign_id}/canned-responses/{canned_id}", response={204: None}, tags=["canned responses"])
+@router.delete(
+    "/{campaign_id}/canned-responses/{canned_id}",
+    response={204: None, **DELETE_REFUSALS},
+    tags=["canned responses"],
+)
 def canned_delete(request: HttpRequest, campaign_id: ObjectId, canned_id: ObjectId) -> Status[None]:
     canned_response_delete(
         canned=canned_response_get(campaign=_manage(request, campaign_id), canned_id=canned_id)
@@ -294,13 +326,19 @@ def canned_delete(request: HttpRequest, campaign_id: ObjectId, canned_id: Object
 # --- Dispositions ----------------------------------------------------------------------------------
 
 
-@router.get("/{campaign_id}/dispositions", response=list[DispositionOut], tags=["dispositions"])
+@router.get(
+    "/{campaign_id}/dispositions",
+    response={200: list[DispositionOut], **READ_REFUSALS},
+    tags=["dispositions"],
+)
 def dispositions_tree(request: HttpRequest, campaign_id: ObjectId) -> list[Disposition]:
     """Top-level dispositions, each with its sub-dispositions (two levels)."""
     return disposition_tree(campaign=_read(request, campaign_id))
 
 
-@router.post("/{campaign_id}/dispositions", response={201: DispositionOut}, tags=["dispositions"])
+@router.post(
+    "/{campaign_id}/dispositions", response={201: DispositionOut, **WRITE_REFUSALS}, tags=["dispositions"]
+)
 def dispositions_create(
     request: HttpRequest, campaign_id: ObjectId, payload: DispositionIn
 ) -> Status[Disposition]:
@@ -314,7 +352,11 @@ def dispositions_create(
     return Status(201, disposition_create(campaign=campaign, name=payload.name, parent=parent))
 
 
-@router.patch("/{campaign_id}/dispositions/{disposition_id}", response=DispositionOut, tags=["dispositions"])
+@router.patch(
+    "/{campaign_id}/dispositions/{disposition_id}",
+    response={200: DispositionOut, **WRITE_REFUSALS},
+    tags=["dispositions"],
+)
 def dispositions_rename(
     request: HttpRequest, campaign_id: ObjectId, disposition_id: ObjectId, payload: DispositionRename
 ) -> Disposition:
@@ -322,7 +364,11 @@ def dispositions_rename(
     return disposition_rename(disposition=disposition, name=payload.name)
 
 
-@router.delete("/{campaign_id}/dispositions/{disposition_id}", response={204: None}, tags=["dispositions"])
+@router.delete(
+    "/{campaign_id}/dispositions/{disposition_id}",
+    response={204: None, **DELETE_REFUSALS},
+    tags=["dispositions"],
+)
 def dispositions_delete(
     request: HttpRequest, campaign_id: ObjectId, disposition_id: ObjectId
 ) -> Status[None]:
@@ -336,12 +382,18 @@ def dispositions_delete(
 # --- Blocked contacts ------------------------------------------------------------------------------
 
 
-@router.get("/{campaign_id}/blocked-contacts", response=list[BlockedOut], tags=["blocked contacts"])
+@router.get(
+    "/{campaign_id}/blocked-contacts",
+    response={200: list[BlockedOut], **READ_REFUSALS},
+    tags=["blocked contacts"],
+)
 def blocked_list(request: HttpRequest, campaign_id: ObjectId) -> list[BlockedContact]:
     return list(blocked_contact_list(campaign=_read(request, campaign_id)))
 
 
-@router.post("/{campaign_id}/blocked-contacts", response={201: BlockedOut}, tags=["blocked contacts"])
+@router.post(
+    "/{campaign_id}/blocked-contacts", response={201: BlockedOut, **WRITE_REFUSALS}, tags=["blocked contacts"]
+)
 def blocked_add(request: HttpRequest, campaign_id: ObjectId, payload: BlockedIn) -> Status[BlockedContact]:
     """Block a customer (their PSID) in this campaign; their messages are no longer queued."""
     campaign = _manage(request, campaign_id)
@@ -354,7 +406,9 @@ def blocked_add(request: HttpRequest, campaign_id: ObjectId, payload: BlockedIn)
 
 
 @router.delete(
-    "/{campaign_id}/blocked-contacts/{blocked_id}", response={204: None}, tags=["blocked contacts"]
+    "/{campaign_id}/blocked-contacts/{blocked_id}",
+    response={204: None, **DELETE_REFUSALS},
+    tags=["blocked contacts"],
 )
 def blocked_remove(request: HttpRequest, campaign_id: ObjectId, blocked_id: ObjectId) -> Status[None]:
     blocked_contact_remove(

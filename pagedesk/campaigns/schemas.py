@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from pagedesk.api.schemas import ObjectId, OptionalFieldsSchema
+from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
 from pagedesk.campaigns import schedule as sched
 from pagedesk.campaigns.services import TEXT_LIMITS, CannedSpec, HolidaySpec, MemberSpec
 
@@ -31,14 +31,25 @@ MAX_LIST = 500
 # --- Schedule --------------------------------------------------------------------------------------
 
 
-class RangeSchema(Schema):
+START_PATTERN = r"^\s*([01]?[0-9]|2[0-3]):[0-5]?[0-9]\s*$"
+END_PATTERN = r"^\s*(([01]?[0-9]|2[0-3]):[0-5]?[0-9]|24:00?)\s*$"
+
+
+class RangeSchema(InputSchema):
     """Open hours on some weekdays, local time in the campaign's time zone; "to" may be "24:00"."""
 
     weekdays: list[Weekday] = Field(
-        min_length=1, max_length=7, examples=[["mon", "tue", "wed", "thu", "fri"]]
+        min_length=1,
+        max_length=7,
+        examples=[["mon", "tue", "wed", "thu", "fri"]],
+        # Documents what weekdays_once enforces.
+        json_schema_extra={"uniqueItems": True},
     )
-    start: str = Field(alias="from", max_length=5, examples=["09:00"])
-    end: str = Field(alias="to", max_length=5, examples=["18:00"])
+    # The patterns document the format for clients; the validators below keep their readable messages.
+    start: str = Field(
+        alias="from", max_length=5, examples=["09:00"], json_schema_extra={"pattern": START_PATTERN}
+    )
+    end: str = Field(alias="to", max_length=5, examples=["18:00"], json_schema_extra={"pattern": END_PATTERN})
 
     @field_validator("weekdays")
     @classmethod
@@ -78,7 +89,7 @@ class RangeSchema(Schema):
         }
 
 
-class ScheduleIn(Schema):
+class ScheduleIn(InputSchema):
     ranges: list[RangeSchema] = Field(max_length=50)
 
     def to_ranges(self) -> list[sched.Range]:
@@ -92,15 +103,24 @@ class ScheduleOut(Schema):
     next_change: dt.datetime | None
 
 
-class HolidaySchema(Schema):
+class HolidaySchema(InputSchema):
     date: dt.date
     name: str = Field("", max_length=TEXT_LIMITS["holiday_name"])
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def date_is_text(cls, value: Any) -> Any:
+        # pydantic reads a number as seconds since 1970 (0 was stored as 1970-01-01); the schema
+        # promises a YYYY-MM-DD string.
+        if isinstance(value, int | float):
+            raise ValueError(_("Enter the date as YYYY-MM-DD."))
+        return value
 
     def to_spec(self) -> HolidaySpec:
         return HolidaySpec(date=self.date, name=self.name)
 
 
-class HolidaysIn(Schema):
+class HolidaysIn(InputSchema):
     holidays: list[HolidaySchema] = Field(max_length=MAX_LIST)
 
     def to_specs(self) -> list[HolidaySpec]:
@@ -114,7 +134,7 @@ class HolidaysOut(Schema):
 # --- Canned responses ------------------------------------------------------------------------------
 
 
-class CannedIn(Schema):
+class CannedIn(InputSchema):
     title: str = Field(min_length=1, max_length=TEXT_LIMITS["canned_title"])
     text: str = Field(
         min_length=1,
@@ -138,7 +158,7 @@ class CannedOut(Schema):
     position: int
 
 
-class OrderIn(Schema):
+class OrderIn(InputSchema):
     ids: list[ObjectId] = Field(
         max_length=MAX_LIST, description="Every canned response id once, in the new order."
     )
@@ -269,7 +289,7 @@ class CampaignOut(Schema):
 # --- Members and supervisors -----------------------------------------------------------------------
 
 
-class MemberIn(Schema):
+class MemberIn(InputSchema):
     agent_id: ObjectId
     penalty: int = Field(0, ge=0, le=100, description="0–100; wrandom picks a higher penalty less often.")
 
@@ -277,7 +297,7 @@ class MemberIn(Schema):
         return MemberSpec(agent_id=self.agent_id, penalty=self.penalty)
 
 
-class MembersIn(Schema):
+class MembersIn(InputSchema):
     members: list[MemberIn] = Field(max_length=MAX_LIST, description="The whole list, in routing order.")
 
     def to_specs(self) -> list[MemberSpec]:
@@ -310,7 +330,7 @@ class MemberOut(Schema):
         return str(obj.agent.presence)
 
 
-class SupervisorsIn(Schema):
+class SupervisorsIn(InputSchema):
     supervisor_ids: list[ObjectId] = Field(max_length=MAX_LIST)
 
 
@@ -323,12 +343,12 @@ class SupervisorOut(Schema):
 # --- Dispositions and blocked contacts -------------------------------------------------------------
 
 
-class DispositionIn(Schema):
+class DispositionIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     parent_id: ObjectId | None = Field(None, description="A top-level disposition of this campaign, or null.")
 
 
-class DispositionRename(Schema):
+class DispositionRename(InputSchema):
     name: str = Field(min_length=1, max_length=100)
 
 
@@ -348,7 +368,7 @@ class DispositionOut(DispositionChildOut):
         return list(obj.children.all()) if obj.parent_id is None else []
 
 
-class BlockedIn(Schema):
+class BlockedIn(InputSchema):
     psid: str = Field(min_length=1, max_length=TEXT_LIMITS["psid"])
     note: str = Field("", max_length=TEXT_LIMITS["note"])
 

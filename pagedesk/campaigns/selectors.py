@@ -119,7 +119,7 @@ def disposition_get(*, campaign: Campaign, disposition_id: int, field: str | Non
     if disposition is None:
         message = _("This campaign has no disposition with id %(id)s.") % {"id": disposition_id}
         if field:
-            raise ApplicationError("unknown_disposition", message, status=422, field=field)
+            raise ApplicationError("unknown_disposition", message, status=400, field=field)
         raise NotFound("not_found", message)
     return disposition
 

@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from pagedesk.api.permissions import request_user
+from pagedesk.api.schemas import READ_REFUSALS, ObjectId, refusals
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
 from pagedesk.monitoring.selectors import (
@@ -25,11 +26,23 @@ from pagedesk.monitoring.selectors import (
 router = Router(tags=["monitoring"])
 
 
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
 class StatsQuery(Schema):
+    # Strings checked by _day (for its message); the schema tells clients the format.
     date_from: str | None = Field(
-        None, alias="from", description="First local day, YYYY-MM-DD (default today)"
+        None,
+        alias="from",
+        description="First local day, YYYY-MM-DD (default today)",
+        json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
     )
-    date_to: str | None = Field(None, alias="to", description="Last local day, YYYY-MM-DD (default = from)")
+    date_to: str | None = Field(
+        None,
+        alias="to",
+        description="Last local day, YYYY-MM-DD (default = from)",
+        json_schema_extra={"format": "date", "pattern": DATE_PATTERN},
+    )
 
 
 class StatsOut(Schema):
@@ -103,13 +116,26 @@ def _day(value: str, field: str) -> dt.date:
         ) from None
 
 
-@router.get("/{campaign_id}/stats", response=StatsOut, by_alias=True, summary="KPIs for local days")
-def campaign_stats_api(request: HttpRequest, campaign_id: int, query: Query[StatsQuery]) -> dict[str, object]:
+@router.get(
+    "/{campaign_id}/stats",
+    # 400: a range that is inverted or too long.
+    response={200: StatsOut, **READ_REFUSALS, **refusals(400)},
+    by_alias=True,
+    summary="KPIs for local days",
+)
+def campaign_stats_api(
+    request: HttpRequest, campaign_id: ObjectId, query: Query[StatsQuery]
+) -> dict[str, object]:
     """The board's KPI strip for whole days `from`..`to` in the campaign's time zone (docs/metrics.md)."""
     campaign = board_campaign_get_for_user(user=request_user(request), campaign_id=campaign_id)
     now = clock.now()
-    first = _day(query.date_from, "from") if query.date_from else local_today(campaign=campaign, now=now)
-    last = _day(query.date_to, "to") if query.date_to else first
+    # `is not None`: an empty `?to=` is a malformed date, not "the default".
+    first = (
+        _day(query.date_from, "from")
+        if query.date_from is not None
+        else local_today(campaign=campaign, now=now)
+    )
+    last = _day(query.date_to, "to") if query.date_to is not None else first
     period = period_for_days(campaign=campaign, first_day=first, last_day=last)
     stats = campaign_stats(campaign=campaign, start=period.start, end=period.end, now=now)
     return {
@@ -125,8 +151,10 @@ def campaign_stats_api(request: HttpRequest, campaign_id: int, query: Query[Stat
     }
 
 
-@router.get("/{campaign_id}/agents", response=list[AgentOut], summary="The board's agent rows")
-def campaign_agents_api(request: HttpRequest, campaign_id: int) -> list[dict[str, object]]:
+@router.get(
+    "/{campaign_id}/agents", response={200: list[AgentOut], **READ_REFUSALS}, summary="The board's agent rows"
+)
+def campaign_agents_api(request: HttpRequest, campaign_id: ObjectId) -> list[dict[str, object]]:
     campaign = board_campaign_get_for_user(user=request_user(request), campaign_id=campaign_id)
     snapshot = board_snapshot(campaign=campaign, now=clock.now())
     return [
@@ -139,7 +167,11 @@ def campaign_agents_api(request: HttpRequest, campaign_id: int) -> list[dict[str
     ]
 
 
-@router.get("/{campaign_id}/queue", response=list[QueueOut], summary="The campaign's queue, FIFO")
-def campaign_queue_api(request: HttpRequest, campaign_id: int) -> list[dict[str, object]]:
+@router.get(
+    "/{campaign_id}/queue",
+    response={200: list[QueueOut], **READ_REFUSALS},
+    summary="The campaign's queue, FIFO",
+)
+def campaign_queue_api(request: HttpRequest, campaign_id: ObjectId) -> list[dict[str, object]]:
     campaign = board_campaign_get_for_user(user=request_user(request), campaign_id=campaign_id)
     return [vars(row) for row in board_snapshot(campaign=campaign, now=clock.now()).queue]

@@ -72,20 +72,21 @@ def period_for_days(*, campaign: Campaign, first_day: dt.date, last_day: dt.date
     """Local midnight of first_day to local midnight after last_day, in the campaign's time zone.
 
     A day is not always 24 h (DST), so the bounds are computed from wall-clock midnights, not by adding
-    hours. Raises ApplicationError (422) when the range is inverted or too long.
+    hours. Raises ApplicationError (400: a rule across both days, not a malformed one) when the range is
+    inverted or too long.
     """
     if last_day < first_day:
         raise ApplicationError(
             "invalid_range",
             _("The end date %(to)s is before the start date %(from)s.") % {"to": last_day, "from": first_day},
-            status=422,
+            status=400,
             field="to",
         )
     if (last_day - first_day).days + 1 > MAX_RANGE_DAYS:
         raise ApplicationError(
             "range_too_long",
             _("Ask for at most %(days)s days at a time.") % {"days": MAX_RANGE_DAYS},
-            status=422,
+            status=400,
             field="to",
         )
     tz = campaign.tzinfo

@@ -122,8 +122,8 @@ def test_disposition_refusals(admin_api, campaign, other):
     cases = [
         ({"name": "solved"}, 409, "duplicate_name"),
         ({"name": "Deeper", "parent_id": refund.pk}, 400, "too_deep"),
-        ({"name": "Orphan", "parent_id": 4242}, 422, "unknown_disposition"),
-        ({"name": "Stray", "parent_id": foreign.pk}, 422, "unknown_disposition"),
+        ({"name": "Orphan", "parent_id": 4242}, 400, "unknown_disposition"),
+        ({"name": "Stray", "parent_id": foreign.pk}, 400, "unknown_disposition"),
         ({"name": ""}, 422, "invalid"),
         ({"name": "x" * 101}, 422, "invalid"),
         ({"name": "   "}, 400, "invalid_name"),

@@ -77,7 +77,7 @@ def test_non_agents_have_no_presence(api_as, ada, sam):
     ("body", "status", "code"),
     [
         ({"presence": "break"}, 400, "break_reason_required"),
-        ({"presence": "break", "break_reason_id": 9999}, 422, "unknown_break_reason"),
+        ({"presence": "break", "break_reason_id": 9999}, 400, "unknown_break_reason"),
         ({"presence": "wrap_up"}, 422, "invalid"),
         ({"presence": "asleep"}, 422, "invalid"),
         ({"presence": 1}, 422, "invalid"),

@@ -45,17 +45,21 @@ def test_stats_default_to_today_and_no_traffic_is_null(frozen_clock, campaign, s
 
 
 @pytest.mark.parametrize(
-    ("params", "field"),
+    ("params", "field", "status"),
     [
-        ({"from": "yesterday"}, "from"),
-        ({"from": "2026-03-02", "to": "2026-02-30"}, "to"),
-        ({"from": "2026-03-05", "to": "2026-03-01"}, "to"),
-        ({"from": "2020-01-01", "to": "2026-03-01"}, "to"),
+        ({"from": "yesterday"}, "from", 422),
+        ({"from": "2026-03-02", "to": "2026-02-30"}, "to", 422),
+        # An empty value is a malformed date, not "the default" (schemathesis: it answered 200).
+        ({"to": ""}, "to", 422),
+        ({"from": ""}, "from", 422),
+        # Well-formed days that break a rule across both: 400, as the API's description says.
+        ({"from": "2026-03-05", "to": "2026-03-01"}, "to", 400),
+        ({"from": "2020-01-01", "to": "2026-03-01"}, "to", 400),
     ],
 )
-def test_bad_dates_are_422_with_a_message(campaign, sam, token_for, params, field):
+def test_bad_dates_are_refused_with_a_message(campaign, sam, token_for, params, field, status):
     response = _get(token_for(sam), f"{campaign.pk}/stats", **params)
-    assert response.status_code == 422
+    assert response.status_code == status
     error = response.json()["error"]
     assert error["field"] == field and error["message"]
 
