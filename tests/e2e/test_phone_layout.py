@@ -208,6 +208,8 @@ EXCLUDED = {
     "set_language": "POST only",
     "accounts:logout": "POST only",
     "facebook:parked_replay": "POST only (redirects to the Facebook settings page, checked)",
+    "favicon": "a redirect to the icon file",
+    "accounts:user_unlock": "POST only (redirects to the users page, checked)",
     "accounts:presence_set": "POST only (an htmx fragment)",
     "campaigns:table": "htmx fragment of the campaign list (checked)",
     "campaigns:row": "htmx fragment of the campaign list (checked)",
