@@ -252,6 +252,9 @@ def test_admins_see_parked_events_on_the_facebook_settings_page_and_replay_them(
     admin = client_for(ada)
     shown = admin.get("/settings/facebook").content.decode()
     assert "Parked webhook events" in shown and "nested deeper than 32 levels" in shown
+    assert shown.count('data-testid="parked-events"') == 1
+    title = shown[shown.index("<title>") : shown.index("</title>")]
+    assert "Facebook settings" in title and "<" not in title[len("<title>") :]
     answer = admin.post(f"/settings/facebook/parked/{kept.pk}/replay", follow=True)
     assert "pagedesk still cannot read this event" in answer.content.decode()
     monkeypatch.setattr(payloads, "MAX_DEPTH", 64)
