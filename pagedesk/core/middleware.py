@@ -10,8 +10,8 @@ from pagedesk.core import metrics
 from pagedesk.core.text import clean_text
 
 
-class MetricsMiddleware:
-    """Counts and times every request; async-capable so it adds no thread hop under uvicorn."""
+class _BothWays:
+    """A middleware that runs sync or async as its neighbours do, so it adds no thread hop under uvicorn."""
 
     sync_capable = True
     async_capable = True
@@ -20,7 +20,11 @@ class MetricsMiddleware:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
-            markcoroutinefunction(self)
+            markcoroutinefunction(self)  # type: ignore[type-var]  # the instance is the callable Django awaits
+
+
+class MetricsMiddleware(_BothWays):
+    """Counts and times every request."""
 
     def __call__(self, request: HttpRequest):
         if self.is_async:
@@ -42,19 +46,10 @@ class MetricsMiddleware:
         metrics.http_requests.labels(method=request.method or "", status=str(response.status_code)).inc()
 
 
-class CleanQueryStringMiddleware:
+class CleanQueryStringMiddleware(_BothWays):
     """Removes NUL from query parameters (`?q=abc%00def` answered a 500 on PostgreSQL): no page means
     one, and every view and form downstream then sees text the database can store (core/text.py).
     Django already decodes a query string's invalid UTF-8 to U+FFFD, so no surrogate comes through."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]):
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest):
         # The same call either way: an async get_response returns the coroutine the server awaits.
