@@ -77,6 +77,11 @@ CSRF_TRUSTED_ORIGINS = _env_list("PAGEDESK_CSRF_TRUSTED_ORIGINS", "")
 if PUBLIC_URL:
     parsed_public = urlparse(PUBLIC_URL)
     CSRF_TRUSTED_ORIGINS.append(f"{parsed_public.scheme}://{parsed_public.netloc}")
+# Addresses (or CIDR ranges) of the reverse proxies in front of pagedesk. Only a request from one of them
+# may name the client (X-Forwarded-For) and the scheme (X-Forwarded-Proto); empty = believe no one, so a
+# client cannot pick the address the log-in lock-out and the logs see. `pagedesk serve` hands this to
+# uvicorn, which resolves the client address once for everything downstream (REMOTE_ADDR).
+TRUSTED_PROXIES = _env_list("PAGEDESK_TRUSTED_PROXIES", "")
 
 INSTALLED_APPS = [
     "daphne",
@@ -216,7 +221,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AXES_FAILURE_LIMIT = _env_int("PAGEDESK_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = _env_int("PAGEDESK_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The username alone: keyed on username + address, an attacker who can change his address (a botnet, a
+# proxy pool, or a spoofed X-Forwarded-For) gets a fresh allowance per address. The price is that anyone
+# can lock a known username out for the cool-off; an administrator lifts it sooner (Users › Unlock).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# The server already resolved the client address into REMOTE_ADDR from the trusted proxies only; axes must
+# not read forwarding headers itself (it would with django-ipware installed).
+AXES_CLIENT_IP_CALLABLE = "pagedesk.core.http.client_ip_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "pagedesk.accounts.views.locked_out_view"
 AXES_VERBOSE = False
