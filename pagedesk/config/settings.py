@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "axes",
@@ -114,6 +115,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "pagedesk.core.middleware.MetricsMiddleware",
     "pagedesk.core.middleware.CleanQueryStringMiddleware",
@@ -277,6 +279,31 @@ FACEBOOK_SEND_RATE_PER_SECOND = _env_int("FACEBOOK_SEND_RATE_PER_SECOND", 40)
 # How often every connected page token is checked with /debug_token (seconds).
 TOKEN_CHECK_SECONDS = _env_int("PAGEDESK_TOKEN_CHECK_SECONDS", 600)
 SIMULATOR_URL = _env("PAGEDESK_SIMULATOR_URL", "http://127.0.0.1:8100").rstrip("/")
+
+
+# --- Content-Security-Policy ------------------------------------------------------------------------
+def _origin(url: str) -> str:
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+# Content-Security-Policy (django-csp) on every Django response: scripts and styles only from our own
+# static files, no inline code, so injected markup cannot run. Pages keep behaviour in static JS
+# (data- attributes) and looks in pagedesk/core/static/pagedesk/app.css; htmx's own indicator <style> is
+# off (base.html's htmx-config). Contact pictures come from Facebook's CDN (any https host) or from the
+# Graph URL's host (the simulator in a demo). connect-src 'self' covers the same-origin websocket.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:", _origin(FACEBOOK_GRAPH_URL)],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Routing ---------------------------------------------------------------------------------------
 AGENT_DISCONNECT_GRACE_SECONDS = _env_int("PAGEDESK_AGENT_DISCONNECT_GRACE_SECONDS", 120)
