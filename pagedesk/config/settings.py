@@ -237,8 +237,27 @@ AXES_VERBOSE = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+HTTPS = PUBLIC_URL.startswith("https://")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+# With an https public address browsers are sent there and told to stay (HSTS). Health and metrics
+# endpoints are left on plain http: load balancers and Prometheus probe them from inside.
+SECURE_SSL_REDIRECT = _env_bool("PAGEDESK_HTTPS_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = _env_int("PAGEDESK_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("PAGEDESK_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("PAGEDESK_HSTS_PRELOAD", False)
+# axes.W006 wants the address among the lock-out keys so rotating user agents or cookies cannot dodge
+# it; keyed on the username alone nothing but the username can be rotated (see AXES_LOCKOUT_PARAMETERS).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a promise to browser vendors about the whole domain, which is the operator's to make
+    # (hstspreload.org), not a default of one application on it.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+if TRUSTED_PROXIES:
+    # The proxy terminates TLS and says so in X-Forwarded-Proto; it must overwrite the header, since
+    # Django believes it on every request (uvicorn only believes it from TRUSTED_PROXIES).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
