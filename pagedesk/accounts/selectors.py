@@ -38,9 +38,9 @@ def user_list(*, role: str | None = None, active_only: bool = False) -> QuerySet
 def locked_usernames(*, usernames: Iterable[str] | None = None) -> set[str]:
     """The usernames that django-axes refuses a log-in to now (too many wrong passwords, cool-off not over).
 
-    Locked is a property of the username, whatever axes keys its lock-out on: with username + IP (today)
-    a username is locked when its failures from one address reach the limit, with username alone when all
-    its failures do. Either way an administrator sees and lifts it per user (user_unlock).
+    Locked is a property of the username, whatever axes keys its lock-out on: with username alone (today)
+    a username is locked when all its failures reach the limit, with username + IP when its failures from
+    one address do. Either way an administrator sees and lifts it per user (user_unlock).
     """
     attempts = AccessAttempt.objects.filter(username__isnull=False)
     if usernames is not None:

@@ -77,6 +77,11 @@ CSRF_TRUSTED_ORIGINS = _env_list("PAGEDESK_CSRF_TRUSTED_ORIGINS", "")
 if PUBLIC_URL:
     parsed_public = urlparse(PUBLIC_URL)
     CSRF_TRUSTED_ORIGINS.append(f"{parsed_public.scheme}://{parsed_public.netloc}")
+# Addresses (or CIDR ranges) of the reverse proxies in front of pagedesk. Only a request from one of them
+# may name the client (X-Forwarded-For) and the scheme (X-Forwarded-Proto); empty = believe no one, so a
+# client cannot pick the address the log-in lock-out and the logs see. `pagedesk serve` hands this to
+# uvicorn, which resolves the client address once for everything downstream (REMOTE_ADDR).
+TRUSTED_PROXIES = _env_list("PAGEDESK_TRUSTED_PROXIES", "")
 
 INSTALLED_APPS = [
     "daphne",
@@ -88,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "axes",
@@ -109,6 +115,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "pagedesk.core.middleware.MetricsMiddleware",
     "pagedesk.core.middleware.CleanQueryStringMiddleware",
@@ -220,7 +227,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AXES_FAILURE_LIMIT = _env_int("PAGEDESK_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = _env_int("PAGEDESK_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The username alone: keyed on username + address, an attacker who can change his address (a botnet, a
+# proxy pool, or a spoofed X-Forwarded-For) gets a fresh allowance per address. The price is that anyone
+# can lock a known username out for the cool-off; an administrator lifts it sooner (Users › Unlock).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# The server already resolved the client address into REMOTE_ADDR from the trusted proxies only; axes must
+# not read forwarding headers itself (it would with django-ipware installed).
+AXES_CLIENT_IP_CALLABLE = "pagedesk.core.http.client_ip_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "pagedesk.accounts.views.locked_out_view"
 AXES_VERBOSE = False
@@ -228,8 +241,27 @@ AXES_VERBOSE = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+HTTPS = PUBLIC_URL.startswith("https://")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+# With an https public address browsers are sent there and told to stay (HSTS). Health and metrics
+# endpoints are left on plain http: load balancers and Prometheus probe them from inside.
+SECURE_SSL_REDIRECT = _env_bool("PAGEDESK_HTTPS_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = _env_int("PAGEDESK_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("PAGEDESK_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("PAGEDESK_HSTS_PRELOAD", False)
+# axes.W006 wants the address among the lock-out keys so rotating user agents or cookies cannot dodge
+# it; keyed on the username alone nothing but the username can be rotated (see AXES_LOCKOUT_PARAMETERS).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a promise to browser vendors about the whole domain, which is the operator's to make
+    # (hstspreload.org), not a default of one application on it.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+if TRUSTED_PROXIES:
+    # The proxy terminates TLS and says so in X-Forwarded-Proto; it must overwrite the header, since
+    # Django believes it on every request (uvicorn only believes it from TRUSTED_PROXIES).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -270,6 +302,31 @@ FACEBOOK_SEND_RATE_PER_SECOND = _env_int("FACEBOOK_SEND_RATE_PER_SECOND", 40)
 # How often every connected page token is checked with /debug_token (seconds).
 TOKEN_CHECK_SECONDS = _env_int("PAGEDESK_TOKEN_CHECK_SECONDS", 600)
 SIMULATOR_URL = _env("PAGEDESK_SIMULATOR_URL", "http://127.0.0.1:8100").rstrip("/")
+
+
+# --- Content-Security-Policy ------------------------------------------------------------------------
+def _origin(url: str) -> str:
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+# Content-Security-Policy (django-csp) on every Django response: scripts and styles only from our own
+# static files, no inline code, so injected markup cannot run. Pages keep behaviour in static JS
+# (data- attributes) and looks in pagedesk/core/static/pagedesk/app.css; htmx's own indicator <style> is
+# off (base.html's htmx-config). Contact pictures come from Facebook's CDN (any https host) or from the
+# Graph URL's host (the simulator in a demo). connect-src 'self' covers the same-origin websocket.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:", _origin(FACEBOOK_GRAPH_URL)],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Routing ---------------------------------------------------------------------------------------
 AGENT_DISCONNECT_GRACE_SECONDS = _env_int("PAGEDESK_AGENT_DISCONNECT_GRACE_SECONDS", 120)

@@ -193,9 +193,28 @@ def _host_allowed(headers: dict[bytes, bytes]) -> bool:
     return bool(domain) and validate_host(domain, allowed)
 
 
-def _security_headers() -> list[tuple[bytes, bytes]]:
-    # The headers SecurityMiddleware and XFrameOptionsMiddleware add on the Django path.
+def _is_secure(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    # HttpRequest.is_secure(): the scheme uvicorn saw (from a trusted proxy's X-Forwarded-Proto), or the
+    # header SECURE_PROXY_SSL_HEADER names.
+    if settings.SECURE_PROXY_SSL_HEADER:
+        name, value = settings.SECURE_PROXY_SSL_HEADER
+        header = name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
+        if header in headers:
+            return headers[header].decode("latin-1").split(",")[0].strip() == value
+    return scope.get("scheme") == "https"
+
+
+def _security_headers(*, secure: bool) -> list[tuple[bytes, bytes]]:
+    # The headers SecurityMiddleware and XFrameOptionsMiddleware add on the Django path. No CSP: the
+    # answers are JSON or plain text, never a page.
     headers = []
+    if secure and settings.SECURE_HSTS_SECONDS:
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            hsts += "; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            hsts += "; preload"
+        headers.append((b"strict-transport-security", hsts.encode()))
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
         headers.append((b"x-content-type-options", b"nosniff"))
     if settings.SECURE_REFERRER_POLICY:
@@ -272,7 +291,7 @@ async def messenger_webhook_asgi(scope: Scope, receive: Receive, send: Send) -> 
                 (b"content-type", answer.content_type.encode()),
                 (b"content-length", str(len(answer.body)).encode()),
                 *extra,
-                *_security_headers(),
+                *_security_headers(secure=_is_secure(scope, headers)),
             ],
         }
     )

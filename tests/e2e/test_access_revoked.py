@@ -16,7 +16,7 @@ def open_inbox(new_context, live_app, login, user):  # type: ignore[no-untyped-d
     page = new_context().new_page()
     login(page, user)
     page.goto(f"{live_app}/inbox/")
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
     return page
 
 
@@ -38,7 +38,7 @@ def test_logging_out_in_one_tab_sends_the_other_tab_to_the_login_page(
     first.goto(f"{live_app}/inbox/")
     second = context.new_page()
     second.goto(f"{live_app}/inbox/")
-    second.wait_for_function("document.body.dataset.live === 'on'")
+    second.wait_for_function("() => document.body.dataset.live === 'on'")
     first.get_by_role("button", name="Log out").click()
     first.wait_for_url(lambda url: "/accounts/login/" in url)
     second.wait_for_url(lambda url: "/accounts/login/" in url)

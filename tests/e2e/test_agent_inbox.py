@@ -77,7 +77,7 @@ def agent_page(new_context, live_app: str, login, user: User) -> Page:
 
 
 def wait_live(page: Page) -> None:
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
 
 
 # --- a day's inbox, seeded: layout and the screenshots -----------------------------------------------
@@ -467,7 +467,7 @@ def test_websocket_drop_and_reconnect_shows_no_gap(new_context, live_app, login,
 
     # Drop the socket and hold the reconnect back while the customer writes three more messages.
     page.evaluate("window.__blockSockets = true; window.__sockets.forEach((s) => s.close())")
-    page.wait_for_function("document.body.dataset.live === 'off'")
+    page.wait_for_function("() => document.body.dataset.live === 'off'")
     for text in ("message two", "message three", "message four"):
         customer_writes(chat, text)
     deadline = time.monotonic() + 15

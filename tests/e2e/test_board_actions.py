@@ -38,7 +38,7 @@ def open_live_board(page: Page, url: str) -> None:
     board's forms are the fragment's, as they are for anyone who watched the board for a second."""
     with page.expect_response(lambda response: "/fragment/" in response.url and response.ok):
         page.goto(url)
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
 
 
 @pytest.mark.parametrize("board", ["all", "campaign"])

@@ -150,7 +150,7 @@ def test_sam_watches_the_board_then_reads_a_recording(
     page: Page = context.new_page()
     login(page, sam)
     page.goto(f"{live_app}/monitoring/campaigns/{campaign.pk}/")
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
     alice_status = page.locator(f"#agents-table tr[data-agent-id='{alice.pk}'] [data-testid=agent-status]")
     expect(alice_status).to_have_text("Free")
     expect(page.locator("#queue-table")).to_contain_text("Nobody is waiting.")

@@ -90,7 +90,7 @@ def test_admin_creates_a_campaign_and_sees_it_in_the_table(
     expect(row.locator("td.num").first).to_have_text("2")
     expect(row.get_by_test_id("token-status")).to_have_attribute("data-status", "unknown")
     # The table listens for live campaign events over the websocket.
-    page.wait_for_function("document.body.dataset.live === 'on'", timeout=5000)
+    page.wait_for_function("() => document.body.dataset.live === 'on'", timeout=5000)
     row.get_by_role("button", name="Refresh the token status of Billing").click()
     expect(page.locator("#campaign-table tbody tr", has_text="Billing")).to_contain_text("Not activated")
     page.screenshot(path=artifact_path("campaign_list.png"))
@@ -180,7 +180,7 @@ def test_table_follows_changes_made_elsewhere_live(
     row = page.locator("#campaign-table tbody tr", has_text="Acme Support")
     expect(row).to_contain_text("Enabled")
     expect(row.get_by_role("link")).to_have_count(0)  # read-only for a supervisor
-    page.wait_for_function("document.body.dataset.live === 'on'", timeout=5000)
+    page.wait_for_function("() => document.body.dataset.live === 'on'", timeout=5000)
 
     admin = new_context().new_page()
     login(admin, ada)

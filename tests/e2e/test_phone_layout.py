@@ -103,7 +103,7 @@ def api_docs_drawn(page: Page) -> None:
 
 
 def board_live(page: Page) -> None:
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
 
 
 BOARD_PARTS = (".kpi-strip", ".board-agents", ".board-queue")

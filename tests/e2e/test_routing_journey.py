@@ -118,7 +118,7 @@ def agent_inbox(new_context, live_app: str, login, user: User) -> Page:
     page.set_default_timeout(TIMEOUT)
     login(page, user)
     page.goto(f"{live_app}/inbox/")
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
     return page
 
 

@@ -53,6 +53,7 @@ def call(
     body: bytes = b"",
     headers: dict[str, str] | None = None,
     chunk: int = 0,
+    scheme: str = "http",
 ) -> Answer:
     """One HTTP request through the ASGI application, as uvicorn would deliver it."""
     from pagedesk.config.asgi import application
@@ -65,7 +66,7 @@ def call(
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": method,
-        "scheme": "http",
+        "scheme": scheme,
         "path": path,
         "raw_path": path.encode(),
         "root_path": "",

@@ -65,6 +65,12 @@ class Command(BaseCommand):
             # Events are small JSON frames (~200 bytes): deflating each one cost more CPU, on both ends,
             # than the bytes it saved, and a queue event is sent to every member's socket.
             ws_per_message_deflate=False,
+            # uvicorn's defaults believe X-Forwarded-For/-Proto from 127.0.0.1 (or FORWARDED_ALLOW_IPS), so
+            # any local client, or any client through a proxy that appends to the header, chose the
+            # address the log-in lock-out saw. Only the proxies an operator names are believed; with
+            # none the headers are ignored.
+            proxy_headers=bool(settings.TRUSTED_PROXIES),
+            forwarded_allow_ips=list(settings.TRUSTED_PROXIES),
         )
         try:
             uvicorn.Server(config).run()

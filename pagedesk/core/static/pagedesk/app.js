@@ -207,6 +207,12 @@
     document.querySelectorAll("form[data-dual-list]").forEach(setupDualList);
   });
 
+  // A filter <select data-autosubmit> applies on change (an inline onchange would break the CSP).
+  document.addEventListener("change", (event) => {
+    const field = event.target;
+    if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.requestSubmit();
+  });
+
   // Forms with data-confirm ask before submitting (deletions).
   document.addEventListener("submit", (event) => {
     const message = event.target.dataset && event.target.dataset.confirm;
