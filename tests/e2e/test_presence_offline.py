@@ -35,7 +35,7 @@ def inbox(new_context, live_app: str, login, user: User) -> Page:
     page.set_default_timeout(15_000)
     login(page, user)
     page.goto(f"{live_app}/inbox/")
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
     return page
 
 
@@ -110,7 +110,7 @@ def test_on_a_break_alice_keeps_her_chat_and_the_board_marks_the_customer_waitin
     page.set_viewport_size({"width": 1280, "height": 800})
     login(page, sam)
     page.goto(f"{live_app}/monitoring/campaigns/{support.pk}/")
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
     alice_row = page.locator(f"#agents-table tr[data-agent-id='{alice.pk}']")
     expect(alice_row.locator(".conv-chip")).to_contain_text("Carla Customer")
 

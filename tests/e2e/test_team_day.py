@@ -75,7 +75,7 @@ def signed_in(new_context, live_app: str, login, user: User, path: str) -> Page:
     page.errors = errors  # type: ignore[attr-defined]
     login(page, user)
     page.goto(f"{live_app}{path}")
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
     return page
 
 
