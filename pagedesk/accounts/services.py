@@ -70,6 +70,16 @@ def user_create(
         User.username_validator(username)
     except ValidationError as exc:
         raise ApplicationError("invalid_username", " ".join(exc.messages), field="username") from None
+    taken = User.objects.filter(username__iexact=username).values_list("username", flat=True).first()
+    if taken is not None:
+        # "Alice" beside "alice" is two accounts a team reads as one person (and picks wrongly in
+        # member lists); every other name in pagedesk is unique whatever its case.
+        raise ApplicationError(
+            "duplicate_username",
+            _("A user named “%(name)s” already exists.") % {"name": taken},
+            status=409,
+            field="username",
+        )
     if password:
         if validate:
             _check_password(password, user)

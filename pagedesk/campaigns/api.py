@@ -372,7 +372,8 @@ def dispositions_rename(
 def dispositions_delete(
     request: HttpRequest, campaign_id: ObjectId, disposition_id: ObjectId
 ) -> Status[None]:
-    """Delete a disposition and its sub-dispositions; closed conversations keep no link to it."""
+    """Delete a disposition and its sub-dispositions. Refused (409) while a conversation was closed with
+    it or one of its sub-dispositions: rename it instead, so the history keeps how they ended."""
     disposition_delete(
         disposition=disposition_get(campaign=_manage(request, campaign_id), disposition_id=disposition_id)
     )

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from pagedesk.accounts.models import Role, User
 from pagedesk.campaigns import schedule
@@ -526,7 +527,27 @@ def disposition_rename(*, disposition: Disposition, name: str) -> Disposition:
 
 
 def disposition_delete(*, disposition: Disposition) -> None:
+    """Delete a disposition (and its sub-dispositions) that no conversation was closed with. One in use
+    is refused: the conversations' foreign key would be cleared, and their transcripts, the recordings'
+    filter and the CSV would lose how they ended. Renaming keeps the history."""
+    from pagedesk.conversations.models import Conversation
+
     with transaction.atomic():
+        ids = [disposition.pk, *disposition.children.values_list("pk", flat=True)]
+        used = Conversation.objects.filter(disposition_id__in=ids).count()
+        if used:
+            raise ApplicationError(
+                "disposition_in_use",
+                ngettext(
+                    "“%(name)s” is the disposition of %(n)d conversation; deleting it would erase it from its "
+                    "history. Rename it instead.",
+                    "“%(name)s” is the disposition of %(n)d conversations; deleting it would erase it from their "
+                    "history. Rename it instead.",
+                    used,
+                )
+                % {"name": str(disposition), "n": used},
+                status=409,
+            )
         campaign = disposition.campaign
         disposition.delete()
         _changed(campaign)

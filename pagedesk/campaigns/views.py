@@ -281,8 +281,12 @@ def disposition_rename_view(request: HttpRequest, campaign_id: int, disposition_
 def disposition_delete_view(request: HttpRequest, campaign_id: int, disposition_id: int) -> HttpResponse:
     campaign = campaign_get_for_user(user=_user(request), campaign_id=campaign_id, manage=True)
     disposition = disposition_get(campaign=campaign, disposition_id=disposition_id)
-    disposition_delete(disposition=disposition)
-    messages.success(request, _("Disposition “%(name)s” deleted.") % {"name": disposition.name})
+    try:
+        disposition_delete(disposition=disposition)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Disposition “%(name)s” deleted.") % {"name": disposition.name})
     return redirect("campaigns:dispositions", campaign_id=campaign.pk)
 
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from pagedesk.accounts.models import Role, User
 from pagedesk.campaigns.models import Disposition
 from pagedesk.conversations.models import ConversationState
+from pagedesk.recordings.fts import search_terms
 from pagedesk.recordings.selectors import RECORDING_STATES, RecordingFilters, campaigns_visible_to
 
 
@@ -64,6 +65,15 @@ class RecordingFilterForm(forms.Form):
         field = self.fields[name]
         assert isinstance(field, forms.ChoiceField)
         field.choices = choices
+
+    def clean_q(self) -> str:
+        text = self.cleaned_data.get("q") or ""
+        if text.strip() and not search_terms(text):
+            # "%" or "--" searched nothing and so listed every conversation: say what the search reads.
+            raise forms.ValidationError(
+                _("Search words are made of letters or digits; “%(text)s” has none.") % {"text": text.strip()}
+            )
+        return text
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}

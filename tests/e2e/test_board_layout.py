@@ -93,3 +93,36 @@ def test_kpi_cards_fill_their_rows_and_values_never_wrap(
     assert layout["stripOverflow"] <= 0, layout
     if width >= 1280:
         assert layout["rows"] == 1, layout
+
+
+LONG_REASON = "Training with the quality team (weekly coaching session) ☕"  # 58 of the 60 allowed
+
+
+def test_a_long_break_reason_keeps_the_board_and_the_top_bar_whole(
+    new_context, live_app, login, artifact_path, campaign, alice, bob, sam
+):
+    """A new team's 60-character break reason pushed Active now, Time in status and Set Offline out of the
+    board's agents table at 1280 px, and widened every agent's top bar to two rows."""
+    from pagedesk.accounts.models import Presence
+    from pagedesk.accounts.services import break_reason_create, presence_set
+
+    reason = break_reason_create(name=LONG_REASON)
+    presence_set(agent=alice, presence=Presence.BREAK, break_reason=reason)
+    presence_set(agent=bob, presence=Presence.AVAILABLE)
+    board = new_context().new_page()
+    login(board, sam)
+    board.goto(f"{live_app}/monitoring/")
+    table = board.locator("#agents-table")
+    expect(table).to_contain_text(LONG_REASON)
+    fits = table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1")
+    assert fits, table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
+    for button in board.get_by_role("button", name="Set Offline").all():
+        box = button.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 1280, box
+    board.screenshot(path=artifact_path("board-long-break-reason.png"))
+
+    inbox = new_context().new_page()
+    login(inbox, bob)
+    inbox.goto(f"{live_app}/inbox/")
+    bar = inbox.locator("header.topbar").bounding_box()
+    assert bar is not None and bar["height"] <= 60, bar  # one row

@@ -236,10 +236,21 @@ def test_a_long_reply_is_counted_then_split_into_messages_never_cut(
     box.focus()
     page.keyboard.insert_text("y " * 10_001)
     expect(counter).to_contain_text("replies can be up to 20,000 characters")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/send" in r.url else None)
     box.press("Enter")
-    expect(error).to_contain_text("This reply has 20,001 characters")
+    page.get_by_role("button", name="Send", exact=True).click()
+    # Said once, by the counter (it was said twice, the second copy squeezed into a narrow column).
+    expect(counter).to_contain_text("This reply has 20,001 characters")
+    expect(error).to_have_text("")
+    assert page.get_by_text("This reply has 20,001 characters").count() == 1
     assert len(box.input_value()) == 20_002
+    page.wait_for_timeout(500)
+    assert posts == []
     assert Message.objects.filter(conversation=conversation, direction=Direction.OUT).count() == 3
+    counter_box, bar_box = counter.bounding_box(), page.locator(".composer-bar").bounding_box()
+    assert counter_box is not None and bar_box is not None
+    assert counter_box["height"] < 60, counter_box  # a sentence across the bar, not a column
 
 
 # --- 9. a closed conversation's disposition -------------------------------------------------------------

@@ -168,3 +168,16 @@ def test_a_former_supervisor_supervises_nothing(campaign, sam):
 
     user_update(user=sam, role=Role.AGENT)
     assert not campaign.supervisors.exists()
+
+
+@pytest.mark.django_db
+def test_a_username_differing_only_in_case_is_refused(alice):
+    """A new team created "Alice" beside "alice" (and "BOB" through the API): two accounts everyone
+    reads as one person. Names of campaigns, break reasons and dispositions were already case-blind."""
+    from pagedesk.accounts.services import user_create
+    from pagedesk.core.errors import ApplicationError
+
+    with pytest.raises(ApplicationError) as refused:
+        user_create(username="Alice", role="agent", password="a-long-enough-password-1")
+    assert refused.value.code == "duplicate_username" and refused.value.status == 409
+    assert "“alice” already exists" in refused.value.message

@@ -645,3 +645,39 @@ def test_block_twice_is_refused(client_for, ada: User, campaign: Campaign):
     response = client_for(ada).post(reverse("campaigns:blocked", args=[campaign.pk]), {"psid": "123"})
     assert response.status_code == 422
     assert "That PSID is already blocked in this campaign." in response.content.decode()
+
+
+def test_a_disposition_a_conversation_was_closed_with_is_kept(
+    client_for, ada: User, campaign: Campaign, alice
+):
+    """Deleting one cleared every closed conversation's disposition (SET_NULL): the transcript said
+    "No disposition" and the CSV lost it. It is refused while used, on the page and in the API."""
+    from pagedesk.conversations.models import Conversation
+    from tests.integration.inbox.conftest import make_contact, make_conversation
+
+    solved = disposition_create(campaign=campaign, name="Solved")
+    refund = disposition_create(campaign=campaign, name="Refund", parent=solved)
+    spare = disposition_create(campaign=campaign, name="Spare")
+    conversation = make_conversation(campaign, contact=make_contact(first_name="Carla"), agent=alice)
+    Conversation.objects.filter(pk=conversation.pk).update(state="closed", disposition=refund)
+    client = client_for(ada)
+    for used in (refund, solved):  # the leaf, and its category (which would take the leaf with it)
+        answer = client.post(
+            reverse("campaigns:disposition_delete", args=[campaign.pk, used.pk]), follow=True
+        )
+        assert "is the disposition of 1 conversation" in answer.content.decode()
+    assert Conversation.objects.get(pk=conversation.pk).disposition_id == refund.pk
+    response = client.delete(
+        f"/api/v1/campaigns/{campaign.pk}/dispositions/{refund.pk}",
+        HTTP_AUTHORIZATION=f"Bearer {_token(ada)}",
+    )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "disposition_in_use"
+    # An unused one still goes.
+    client.post(reverse("campaigns:disposition_delete", args=[campaign.pk, spare.pk]))
+    assert not Disposition.objects.filter(pk=spare.pk).exists()
+
+
+def _token(user: User) -> str:
+    from pagedesk.accounts.services import api_token_create
+
+    return api_token_create(user=user, name="test")[1]

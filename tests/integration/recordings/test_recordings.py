@@ -415,3 +415,15 @@ def test_the_plan_follows_the_word_share(campaign, ada, alice, bob):
     assert not isinstance(text_match_condition(RARE_WORD), Exists)
     assert not isinstance(text_match_condition("nothing-like-this"), Exists)
     assert isinstance(text_match_condition("ORDER"), Exists)  # the vocabulary is lower case
+
+
+def test_a_search_with_no_word_in_it_is_refused_not_everything(client_for, campaign, ada):
+    """`?q=%` searched no word at all and listed every conversation."""
+    make_recording(campaign, "1", texts=["Where is my parcel?"])
+    client = client_for(ada)
+    for text in ("%", "%%%", "--", "?!"):
+        page = client.get(reverse("recordings:list"), {"q": text})
+        html = page.content.decode()
+        assert "Search words are made of letters or digits" in html, text
+        assert "recordings-table" not in html, text
+    assert 'id="recordings-table"' in client.get(reverse("recordings:list"), {"q": "parcel"}).content.decode()

@@ -462,7 +462,8 @@
     if (!form || !text) return;
     if (!text.value.trim() && !files.length) { composerError(form.dataset.msgEmpty); return; }
     const length = replyChars(text.value).length;
-    if (length > Number(form.dataset.textMax)) { composerError(tooLongText(form, length), "length"); return; }
+    // Too long: the counter beside the box already says why; Send keeps the text and says nothing twice.
+    if (length > Number(form.dataset.textMax)) { updateCounter(); text.focus(); return; }
     const body = new FormData();
     const written = text.value;
     body.append("text", written);
