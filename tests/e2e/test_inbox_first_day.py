@@ -147,6 +147,41 @@ def test_a_conversation_moved_away_by_a_supervisor_says_so_not_forbidden(
     assert Conversation.objects.get(pk=conversation.pk).agent_id == bob.pk
 
 
+def test_a_draft_survives_a_reload_and_a_supervisors_return(
+    new_context, live_app, login, media, campaign, alice, sam
+):
+    """A tester's careful answer was lost when sam returned the conversation from the board (the pane
+    re-rendered), and a reload loses it too: drafts are kept per conversation for the tab."""
+    from pagedesk.routing.services import conversation_return_to_queue
+
+    conversation = carla_with_alice(campaign, alice)
+    available(alice)
+    page = agent_page(new_context, live_app, login, alice)
+    wait_live(page)
+    page.get_by_test_id("active-list").get_by_text("Carla Customer").click()
+    box = page.get_by_label("Message to Carla Customer")
+    box.fill("I am typing a careful answer about your receipt")
+    page.reload()
+    wait_live(page)
+    expect(page.get_by_label("Message to Carla Customer")).to_have_value(
+        "I am typing a careful answer about your receipt"
+    )
+    # sam returns it (ringall: alice still sees it, as Pending), she takes it back: the draft is there.
+    conversation_return_to_queue(conversation=Conversation.objects.get(pk=conversation.pk), by=sam)
+    expect(page.get_by_test_id("pane-state")).to_have_text("Queued")
+    page.get_by_role("button", name=re.compile("Take")).first.click()
+    expect(page.get_by_test_id("pane-state")).to_have_text("Assigned")
+    expect(page.get_by_label("Message to Carla Customer")).to_have_value(
+        "I am typing a careful answer about your receipt"
+    )
+    # Sent, it is gone.
+    page.get_by_label("Message to Carla Customer").press("Enter")
+    expect(page.get_by_test_id("messages").get_by_text("I am typing a careful answer")).to_be_visible()
+    page.reload()
+    wait_live(page)
+    expect(page.get_by_label("Message to Carla Customer")).to_have_value("")
+
+
 # --- 4. the receiver's view after a transfer -------------------------------------------------------------
 
 

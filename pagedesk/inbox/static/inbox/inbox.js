@@ -469,6 +469,7 @@
     body.append("text", written);
     files.forEach((file) => body.append("files", file, file.name));
     text.value = "";
+    draftSave("");
     files = [];
     renderFiles();
     composerError("");
@@ -489,7 +490,7 @@
 
   function restore(written) {
     const text = document.getElementById("composer-text");
-    if (text && !text.value) { text.value = written; updateCounter(); }
+    if (text && !text.value) { text.value = written; draftSave(written); updateCounter(); }
   }
 
   function insertAtCursor(textarea, value) {
@@ -587,10 +588,28 @@
     if (none) none.hidden = any;
   }
 
+  // What the agent is writing survives a reload, a re-fetched pane (a supervisor's return, a transfer
+  // back) and reopening the conversation: one draft per conversation in this tab's session storage.
+  function draftKey() {
+    const p = pane();
+    return p ? `pagedesk.draft.${p.dataset.conversationId}` : null;
+  }
+  function draftSave(value) {
+    const key = draftKey();
+    if (!key) return;
+    try { if (value) sessionStorage.setItem(key, value); else sessionStorage.removeItem(key); } catch (e) { /* storage full or off */ }
+  }
+  function draftLoad() {
+    const key = draftKey();
+    try { return key ? sessionStorage.getItem(key) || "" : ""; } catch (e) { return ""; }
+  }
+
   function initComposer() {
     files = [];
     const text = document.getElementById("composer-text");
     if (!text) return;
+    if (!text.value) { text.value = draftLoad(); updateCounter(); }
+    text.addEventListener("input", () => draftSave(text.value));
     text.addEventListener("keydown", (event) => {
       const cannedOpen = !document.getElementById("canned-pop").hidden;
       if (cannedOpen && cannedFromSlash) {
