@@ -7,6 +7,7 @@ responses either lands whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -288,7 +289,24 @@ def _replace_holidays(campaign: Campaign, holidays: Sequence[HolidaySpec]) -> No
     )
 
 
+# What a canned response may say in braces; the inbox fills them in (inbox.selectors.fill_placeholders).
+CANNED_PLACEHOLDERS = ("customer_first_name", "agent_first_name")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
 def _check_canned(spec: CannedSpec) -> None:
+    unknown = sorted({name for name in _PLACEHOLDER.findall(spec.text) if name not in CANNED_PLACEHOLDERS})
+    if unknown:
+        # An unknown one reached the customer as it was typed ("Hi {customer_name}").
+        raise ApplicationError(
+            "unknown_placeholder",
+            _("Unknown placeholder %(unknown)s: a canned response may use %(known)s.")
+            % {
+                "unknown": ", ".join(f"{{{name}}}" for name in unknown),
+                "known": " ".join(f"{{{name}}}" for name in CANNED_PLACEHOLDERS),
+            },
+            field="canned_responses",
+        )
     if not spec.title.strip() or not spec.text.strip():
         raise ApplicationError(
             "invalid_canned_response",

@@ -20,3 +20,6 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# The API answers a request Django refuses before any view (a body too large) in its JSON shape.
+handler400 = "pagedesk.core.views.bad_request_view"

@@ -6,12 +6,14 @@ import ipaddress
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
+from django.views import defaults
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 # Headers a reverse proxy adds. A request carrying one came through a proxy, so its loopback socket
@@ -114,3 +116,19 @@ def home_view(request: HttpRequest) -> HttpResponse:
         # A supervisor's day is watching the floor; campaigns are set up once, mostly by admins.
         return redirect("monitoring:board_all")
     return redirect("campaigns:list")
+
+
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a malformed multipart…), refused before any
+    view runs: the API answers it in its documented JSON shape, the pages with the usual error page."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+            message = _("The request body is larger than the %(mb).1f MB pagedesk accepts.") % {
+                "mb": limit / 1_000_000
+            }
+            code = "too_large"
+        else:
+            message, code = _("The request could not be read."), "bad_request"
+        return JsonResponse({"error": {"code": code, "message": message}}, status=400)
+    return defaults.bad_request(request, exception)  # type: ignore[arg-type]

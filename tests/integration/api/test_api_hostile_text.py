@@ -72,3 +72,12 @@ def test_a_graph_profile_name_with_nul_is_stored_cleaned(campaign, monkeypatch):
     assert profiles.contact_profile_refresh(contact_id=contact.pk, attempt=0) == "fetched"
     contact.refresh_from_db()
     assert (contact.first_name, contact.last_name) == ("Carla", "C\ufffd")
+
+
+@pytest.mark.django_db
+def test_a_body_too_large_is_refused_in_the_apis_json_shape(admin_api, campaign):
+    """A 5 MB JSON body got Django's HTML "Bad Request (400)" page: Django refuses it before any view."""
+    response = admin_api.patch(f"/campaigns/{campaign.pk}", '{"name": "' + "x" * 5_000_000 + '"}')
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert error_of(response)["code"] == "too_large"

@@ -681,3 +681,32 @@ def _token(user: User) -> str:
     from pagedesk.accounts.services import api_token_create
 
     return api_token_create(user=user, name="test")[1]
+
+
+def test_blocked_contacts_show_since_in_the_campaigns_time_zone(client_for, ada: User, campaign: Campaign):
+    """The Since column was UTC in the server's short format; everything else shows the campaign's zone."""
+    import datetime as dt
+
+    from pagedesk.campaigns.models import BlockedContact
+    from pagedesk.campaigns.services import blocked_contact_add
+
+    blocked = blocked_contact_add(campaign=campaign, psid="7000000000000009", note="spam", by=ada)
+    BlockedContact.objects.filter(pk=blocked.pk).update(
+        created_at=dt.datetime(2026, 12, 7, 7, 31, tzinfo=dt.UTC)
+    )
+    html = client_for(ada).get(reverse("campaigns:blocked", args=[campaign.pk])).content.decode()
+    assert "7 Dec 2026, 08:31" in html  # Europe/Madrid, UTC+1 in December
+
+
+def test_a_canned_response_with_an_unknown_placeholder_is_refused(campaign: Campaign):
+    """ "Hi {customer_name}" reached the customer as typed: only the placeholders the inbox fills are taken."""
+    from pagedesk.campaigns.services import canned_response_create
+    from pagedesk.core.errors import ApplicationError
+
+    with pytest.raises(ApplicationError) as refused:
+        canned_response_create(
+            campaign=campaign, title="Hi", text="Hi {customer_name}, I'm {agent_first_name}."
+        )
+    assert refused.value.code == "unknown_placeholder"
+    assert "{customer_name}" in refused.value.message and "{customer_first_name}" in refused.value.message
+    canned_response_create(campaign=campaign, title="Hi", text="Hi {customer_first_name} :-{ {} {1}")
