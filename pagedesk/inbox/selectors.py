@@ -85,27 +85,35 @@ def conversation_get_for_agent(*, agent: User, conversation_id: int, act: bool =
         .first()
     )
     if conversation is None:
-        if Conversation.objects.filter(pk=conversation_id).exists():
-            if act:
-                raise PermissionDenied(
-                    "not_your_conversation",
-                    _("This conversation is not assigned to you (any more); refresh to see where it is."),
-                )
-            raise PermissionDenied("forbidden", _("You cannot open this conversation."))
-        raise NotFound("not_found", _("There is no conversation with id %(id)s.") % {"id": conversation_id})
+        if act and conversation_visible_to_agent(agent=agent, conversation_id=conversation_id):
+            raise PermissionDenied(
+                "not_your_conversation",
+                _("This conversation is not assigned to you (any more); refresh to see where it is."),
+            )
+        raise _conversation_not_found()
     return conversation
+
+
+def _conversation_not_found() -> NotFound:
+    # One answer for what does not exist and what the agent may not see, so an id tells nothing (issue 13).
+    return NotFound("not_found", _("There is no such conversation, or it is not yours to open."))
 
 
 def conversation_visible_to_agent(*, agent: User, conversation_id: int) -> bool:
     return conversation_scope_for_agent(agent=agent).filter(pk=conversation_id).exists()
 
 
-def conversation_get_for_take(*, conversation_id: int) -> Conversation:
-    """Any conversation by id, for Take: routing's conversation_take checks membership and state under
-    its lock, so a second click gets "already taken" (409), not a permission error."""
-    conversation = Conversation.objects.select_related("campaign").filter(pk=conversation_id).first()
+def conversation_get_for_take(*, agent: User, conversation_id: int) -> Conversation:
+    """A conversation of one of the agent's campaigns, for Take: routing's conversation_take checks state
+    under its lock, so a member's second click gets "already taken" (409). Another campaign's is not
+    found, as one that does not exist: its state and campaign are not the agent's to learn."""
+    conversation = (
+        Conversation.objects.select_related("campaign")
+        .filter(pk=conversation_id, campaign__memberships__agent=agent)
+        .first()
+    )
     if conversation is None:
-        raise NotFound("not_found", _("There is no conversation with id %(id)s.") % {"id": conversation_id})
+        raise _conversation_not_found()
     return conversation
 
 
@@ -117,7 +125,7 @@ def attachment_get_for_agent(*, agent: User, attachment_id: int) -> Attachment:
         raise NotFound("not_found", _("There is no attachment with id %(id)s.") % {"id": attachment_id})
     contact_id = attachment.message.conversation.contact_id
     if not conversation_scope_for_agent(agent=agent).filter(contact_id=contact_id).exists():
-        raise PermissionDenied("forbidden", _("You cannot open this attachment."))
+        raise NotFound("not_found", _("There is no attachment with id %(id)s.") % {"id": attachment_id})
     return attachment
 
 

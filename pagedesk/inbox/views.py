@@ -288,7 +288,8 @@ def _done(conversation_id: int, message: str, *, agent: User | None = None) -> J
 def take_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     agent = _agent(request)
     conversation_take(
-        conversation=selectors.conversation_get_for_take(conversation_id=conversation_id), agent=agent
+        conversation=selectors.conversation_get_for_take(agent=agent, conversation_id=conversation_id),
+        agent=agent,
     )
     return _done(conversation_id, _("The conversation is yours."))
 
@@ -349,9 +350,13 @@ def transfer_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     kind, target_id = form.target_kind_id()
     note = form.cleaned_data["note"]
     if kind == "agent":
-        target = User.objects.filter(pk=target_id, is_active=True).first()
+        # Only the campaign's members, who are listed in the dialog: anyone else is "no such agent", so
+        # an id tells nothing of other users (it answered "Ada Lovelace is not a member…").
+        target = User.objects.filter(
+            pk=target_id, is_active=True, memberships__campaign_id=conversation.campaign_id
+        ).first()
         if target is None:
-            raise NotFound("not_found", _("There is no such agent."))
+            raise NotFound("not_found", _("There is no such agent in this campaign."))
         conversation_transfer_to_agent(conversation=conversation, to_agent=target, by=agent, note=note)
         return _done(conversation_id, _("Transferred to %(name)s.") % {"name": target.name}, agent=agent)
     campaign = Campaign.objects.filter(pk=target_id).first()

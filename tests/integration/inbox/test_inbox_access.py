@@ -1,5 +1,7 @@
-"""Who may open and act on what: assigned to me, or pending in my campaigns (403 otherwise, 404 when
-nothing exists), in every view of the inbox and in the websocket audience."""
+"""Who may open and act on what: assigned to me, or pending in my campaigns, in every view of the inbox
+and in the websocket audience. What an agent may not see answers the same 404 as what does not exist
+(issue 13: an id must tell nothing of another agent's or campaign's conversation); one the agent can
+see but not act on (pending, or moved on) is a 403 that says so."""
 
 from __future__ import annotations
 
@@ -30,19 +32,21 @@ def other_campaign(db, bob):
     return created
 
 
-def test_bobs_conversation_is_403_everywhere_for_alice(client_for, alice, bob, campaign):
+def test_bobs_conversation_is_not_found_everywhere_for_alice(client_for, alice, bob, campaign):
     bobs = make_conversation(campaign, agent=bob)
     message = Message.objects.filter(conversation=bobs)[0]
     client = client_for(alice)
+    nothing = client.post("/inbox/999999/send/", {"text": "hi"}).json()
     for suffix in VIEWS_GET:
-        assert client.get(f"/inbox/{bobs.pk}/{suffix}").status_code == 403, suffix
+        response = client.get(f"/inbox/{bobs.pk}/{suffix}")
+        assert response.status_code == 404, suffix
     for suffix in VIEWS_POST:
-        assert client.post(f"/inbox/{bobs.pk}/{suffix}", {"text": "hi"}).status_code in (403, 409), suffix
-    assert client.get(f"/inbox/{bobs.pk}/messages/{message.pk}/").status_code == 403
-    assert client.post(f"/inbox/{bobs.pk}/messages/{message.pk}/retry/").status_code == 403
-    # A JSON error an agent can read, for the script.
-    body = client.post(f"/inbox/{bobs.pk}/send/", {"text": "hi"}).json()
-    assert body["error"]["code"] == "not_your_conversation"
+        # Take: a member of the campaign learns only that it is taken (she may have seen it pending).
+        assert client.post(f"/inbox/{bobs.pk}/{suffix}", {"text": "hi"}).status_code in (404, 409), suffix
+    assert client.get(f"/inbox/{bobs.pk}/messages/{message.pk}/").status_code == 404
+    assert client.post(f"/inbox/{bobs.pk}/messages/{message.pk}/retry/").status_code == 404
+    # A JSON error an agent can read, the same as for an id that does not exist.
+    assert client.post(f"/inbox/{bobs.pk}/send/", {"text": "hi"}).json() == nothing
     assert Message.objects.filter(conversation=bobs).count() == 2  # nothing was sent
 
 
@@ -54,12 +58,47 @@ def test_pending_in_my_campaign_is_readable_but_not_writable(client_for, alice, 
     assert client.post(f"/inbox/{pending.pk}/close/").status_code == 403
 
 
-def test_pending_in_a_campaign_i_am_not_in_is_403(client_for, alice, other_campaign):
+def test_another_campaigns_conversation_is_not_found(client_for, alice, bob, other_campaign):
     theirs = make_conversation(other_campaign, state=ConversationState.QUEUED, messages=1)
+    taken = make_conversation(other_campaign, agent=bob, contact=make_contact(first_name="Taken"))
     client = client_for(alice)
-    assert client.get(f"/inbox/{theirs.pk}/pane/").status_code == 403
-    assert client.post(f"/inbox/{theirs.pk}/take/").status_code == 403
+    nothing = client.post("/inbox/999999/take/").json()
+    assert client.get(f"/inbox/{theirs.pk}/pane/").status_code == 404
+    for conversation in (theirs, taken):
+        # Take answered "already taken" or named the campaign: now the same as for no conversation.
+        response = client.post(f"/inbox/{conversation.pk}/take/")
+        assert (response.status_code, response.json()) == (404, nothing)
+    assert "Globex" not in str(nothing)
     assert client.get("/inbox/999999/pane/").status_code == 404
+
+
+def test_a_transfer_to_someone_outside_the_campaign_names_nobody(
+    client_for, alice, ada, bob, campaign, other_campaign
+):
+    from pagedesk.accounts.models import Presence
+    from pagedesk.accounts.services import presence_set
+
+    mine = make_conversation(campaign, agent=alice)
+    presence_set(agent=alice, presence=Presence.AVAILABLE)
+    client = client_for(alice)
+    outsider = make_user_in(other_campaign)
+    answers = [
+        client.post(f"/inbox/{mine.pk}/transfer/", {"target": f"agent:{user_id}"}).json()
+        for user_id in (ada.pk, outsider.pk, 999999)
+    ]
+    # It answered "Ada Lovelace is not a member of …": now one answer, naming nobody.
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0]["error"]["code"] == "not_found"
+    for name in ("Ada", "Outsider"):
+        assert name not in str(answers[0])
+
+
+def make_user_in(campaign):  # type: ignore[no-untyped-def]
+    from tests.conftest import make_user
+
+    user = make_user("outsider", "agent")
+    membership_set(campaign=campaign, members=[MemberSpec(agent_id=user.pk)])
+    return user
 
 
 def test_attachments_follow_the_same_rule_and_are_never_static(
@@ -95,7 +134,7 @@ def test_attachments_follow_the_same_rule_and_are_never_static(
     # SVG can carry script: a download, never inline.
     assert client.get(f"/inbox/attachments/{svg.pk}/")["Content-Disposition"].startswith("attachment;")
 
-    assert client.get(f"/inbox/attachments/{foreign.pk}/").status_code == 403
+    assert client.get(f"/inbox/attachments/{foreign.pk}/").status_code == 404
     assert client.get("/inbox/attachments/999999/").status_code == 404
     assert not str(settings.MEDIA_ROOT).startswith(str(settings.STATIC_ROOT))
 

@@ -72,7 +72,7 @@ async def test_inline_empty_and_refused_downloads_under_asgi(stored, bob):
     assert (empty.status, empty.size, empty.headers["content-length"]) == (200, 0, "0")
 
     foreign = await asgi_get(f"/inbox/attachments/{stored['foreign'].pk}/", stored["alice"])
-    assert foreign.status == 403
+    assert foreign.status == 404  # the same as an attachment that does not exist
     missing = await asgi_get("/inbox/attachments/999999/", stored["alice"])
     assert missing.status == 404
     anonymous = await asgi_get(f"/inbox/attachments/{stored['report'].pk}/", None)
