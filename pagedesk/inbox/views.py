@@ -251,8 +251,14 @@ def retry_view(request: HttpRequest, conversation_id: int, message_id: int) -> H
 @require_POST
 @agent_view
 def seen_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    """The page shows the conversation: unread goes to zero, and the customer sees "seen"."""
+    """The page shows the conversation: unread goes to zero, and the customer sees "seen".
+
+    A hint the page sends on its own (on opening, on a new message, on coming back into view), so one
+    that arrives after the conversation left the agent (a transfer a moment earlier) is a no-op, not an
+    error the page would have to explain."""
     agent = _agent(request)
+    if not selectors.conversation_visible_to_agent(agent=agent, conversation_id=conversation_id):
+        return HttpResponse(status=204)
     conversation = selectors.conversation_get_for_agent(agent=agent, conversation_id=conversation_id)
     conversation_open(conversation=conversation, agent=agent)
     return HttpResponse(status=204)

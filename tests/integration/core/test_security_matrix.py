@@ -3,7 +3,7 @@
 The matrix is parsed from the markdown, so the doc cannot drift from the code: every row must have a
 probe here (and every probe a row), and each cell is one real request as that persona — allowed is a
 2xx or a redirect somewhere other than the log-in page; refused is a 302 to the log-in page, 401, 403
-or 404; anything else fails the test. Websocket rows connect through the real ASGI application (session
+or 404; anything else fails the test. Websocket rows connect through the real websocket stack (session
 cookie, Origin header; the token column sends only the bearer header), run the real service that
 publishes the event, and look for its frame.
 """
@@ -201,9 +201,21 @@ def test_pages_and_api_answer_as_the_matrix_says(capability, settings):
     assert actual == expected
 
 
-async def _open(world: World, persona: str) -> WebsocketCommunicator | None:
-    from pagedesk.config.asgi import application
+def _websocket_application():  # type: ignore[no-untyped-def]
+    """pagedesk.config.asgi's websocket stack, built now: AllowedHostsOriginValidator reads
+    ALLOWED_HOSTS when it is built, and the module's own was built by whichever test imported it first
+    (with that test's hosts), which refused this test's origin whenever another test ran before it."""
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
 
+    from pagedesk.realtime.routing import websocket_urlpatterns
+
+    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+
+
+async def _open(world: World, persona: str) -> WebsocketCommunicator | None:
+    application = _websocket_application()
     headers = [(b"origin", b"http://testserver")]
     if persona == "API token":
         headers.append((b"authorization", f"Bearer {world.token}".encode()))

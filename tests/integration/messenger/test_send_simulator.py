@@ -142,7 +142,7 @@ def test_revoked_token_waits_then_sends_after_reactivation(fb, conversation, ali
     message = message_send(conversation=conversation, author=alice, text="Hi")
     assert deliver(message) == "waiting_token"
     message.refresh_from_db()
-    assert message.status == "pending" and "revoked by Facebook" in message.status_reason
+    assert message.status == "pending" and "Facebook revoked the page token" in message.status_reason
     connection = PageConnection.objects.get(campaign=conversation.campaign)
     assert connection.token_status == "invalid"
 

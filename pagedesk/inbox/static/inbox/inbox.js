@@ -475,11 +475,13 @@
     composerError("");
     updateCounter();
     const url = form.action;
+    const sentFrom = pane()?.dataset.conversationId;
     sendChain = sendChain.then(async () => {
       try {
         const result = await post(url, body);
         if (!result.ok) { restore(written); composerError(errorText(result)); return; }
-        if (document.getElementById("composer") === form) { mergeMessages(result.data); scrollToBottom(); }
+        // The same conversation, even if its pane was re-rendered meanwhile (a take, a return, an event).
+        if (pane()?.dataset.conversationId === sentFrom) { mergeMessages(result.data); scrollToBottom(); }
         refreshLists();
       } catch (e) {
         restore(written);
