@@ -32,7 +32,9 @@ trap 'kill "$SIM_PID" 2>/dev/null || true' EXIT
 # re-raises the signal it shut down on, so with `serve` in the foreground the script died of it and make
 # printed "Error 130" / "Error 143" for a demo that ended as intended.
 stop_demo() {
-  trap - INT TERM
+  # Ignored, not reset: make passes its own SIGTERM on to the script after the group's, and a second one
+  # arriving while the servers shut down (slower on PostgreSQL) killed the script before it could finish.
+  trap '' INT TERM
   kill -TERM $SERVE_PID "$SIM_PID" 2>/dev/null || true
   wait $SERVE_PID "$SIM_PID" 2>/dev/null || true
   echo "pagedesk demo stopped."

@@ -117,7 +117,13 @@ def test_a_long_break_reason_keeps_the_board_and_the_top_bar_whole(
     fits = table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1")
     assert fits, table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
     for button in board.get_by_role("button", name="Set Offline").all():
-        box = button.bounding_box()
+        box = None
+        for _ in range(50):  # the live board swaps its fragment in on connect: measure once it is there
+            expect(button).to_be_visible()
+            box = button.bounding_box()
+            if box is not None:
+                break
+            board.wait_for_timeout(100)
         assert box is not None and box["x"] + box["width"] <= 1280, box
     board.screenshot(path=artifact_path("board-long-break-reason.png"))
 

@@ -26,7 +26,13 @@ def test_break_says_why_it_is_unavailable(live_app, page: Page, login, alice, ca
     name = where.strip("/").replace("/", "-")
     for width in (1280, 1024, 375):
         page.set_viewport_size({"width": width, "height": 800})
-        box = presence.get_by_text(HINT).bounding_box()
+        box = None
+        for _ in range(50):  # the live page re-renders the control on connect: measure once it is there
+            expect(presence.get_by_text(HINT)).to_be_visible()
+            box = presence.get_by_text(HINT).bounding_box()
+            if box is not None:
+                break
+            page.wait_for_timeout(100)
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
         page.screenshot(path=artifact_path(f"break-hint-{name}-{width}.png"))
 
