@@ -1,4 +1,5 @@
-"""The /api/v1 NinjaAPI. Each app keeps its own router in `<app>/api.py`; they are mounted here.
+"""The /api/v1 NinjaAPI. Each resource has its router in this package (`accounts.py`, `campaigns.py`,
+`monitoring.py`, their shapes in `*_schemas.py`); routers.py mounts them.
 
 Every refusal has one shape, `{"error": {"code": "...", "message": "...", ["field", "fields"]}}`,
 whichever layer refused: ninja's auth (401), its body parser (400), pydantic (422), a service's
@@ -26,7 +27,17 @@ from pagedesk.api.docs import ApiDocs
 from pagedesk.api.parser import BodyRefused, TextParser
 from pagedesk.core.errors import ApplicationError
 
-api = NinjaAPI(
+
+class PagedeskApi(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Any) -> str:
+        """`pagedesk_<resource>_api_<function>`: the ids generated clients name their methods by. They
+        were ninja's default (the view's module path) while the routers lived in `<app>/api.py`, and
+        stayed the same when the routers moved into this package."""
+        resource = operation.view_func.__module__.rsplit(".", 1)[-1]
+        return f"pagedesk_{resource}_api_{operation.view_func.__name__}"
+
+
+api = PagedeskApi(
     title="pagedesk API",
     version="1",
     description=(

@@ -1,8 +1,11 @@
-"""Mounts each app's router exactly once (URL conf can be imported more than once in tests)."""
+"""Mounts each resource's router exactly once (URL conf can be imported more than once in tests)."""
 
 from __future__ import annotations
 
+from pagedesk.api.accounts import router as accounts_router
+from pagedesk.api.campaigns import router as campaigns_router
 from pagedesk.api.main import api
+from pagedesk.api.monitoring import router as monitoring_router
 
 _mounted = False
 
@@ -12,10 +15,6 @@ def mount_routers() -> None:
     if _mounted:
         return
     _mounted = True
-    from pagedesk.accounts.api import router as accounts_router
-    from pagedesk.campaigns.api import router as campaigns_router
-    from pagedesk.monitoring.api import router as monitoring_router
-
     api.add_router("/", accounts_router)
     api.add_router("/campaigns", campaigns_router)
     api.add_router("/campaigns", monitoring_router)

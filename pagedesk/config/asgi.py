@@ -20,9 +20,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from pagedesk.config.websockets import websocket_urlpatterns  # noqa: E402
 from pagedesk.core.db import default_executor_install  # noqa: E402
 from pagedesk.messenger.webhooks import lean_webhook_path, messenger_webhook_asgi  # noqa: E402
-from pagedesk.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 
 @functools.cache

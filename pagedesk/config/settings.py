@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "pagedesk.monitoring",
     "pagedesk.recordings",
     "pagedesk.api",
+    "pagedesk.config",
 ]
 
 MIDDLEWARE = [

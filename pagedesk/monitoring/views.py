@@ -25,6 +25,8 @@ from pagedesk.monitoring.selectors import (
     board_snapshot,
     board_snapshot_for_campaigns,
 )
+from pagedesk.routing import services
+from pagedesk.routing.selectors import conversation_get_for_user
 
 # Everything that can change a board: presence, conversation lifecycle, queue length, new messages.
 BOARD_EVENTS = " ".join(
@@ -47,13 +49,6 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def return_to_queue_available() -> bool:
-    """The routing engine provides the return-to-queue service; the button shows only when it does."""
-    from pagedesk.routing import services
-
-    return hasattr(services, "conversation_return_to_queue")
-
-
 def _context(
     request: HttpRequest, snapshot: BoardSnapshot, *, campaign: Campaign | None
 ) -> dict[str, object]:
@@ -63,7 +58,6 @@ def _context(
         "campaign": campaign,
         "campaigns": board_campaigns_for_user(user=_user(request)),
         "board_events": BOARD_EVENTS,
-        "can_return": return_to_queue_available(),
         # The board's forms come back here after an action. Not request.path: once a live refresh has
         # swapped the fragment in, that is the fragment's URL, and the action landed on a bare fragment.
         "board_url": (
@@ -140,9 +134,6 @@ def agent_force_offline_view(request: HttpRequest, agent_id: int) -> HttpRespons
 @supervisor_required
 def conversation_return_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """Put an assigned conversation back in its queue (routing records the event with the actor)."""
-    from pagedesk.recordings.selectors import conversation_get_for_user
-    from pagedesk.routing import services
-
     user = _user(request)
     conversation = conversation_get_for_user(user=user, conversation_id=conversation_id)
     try:

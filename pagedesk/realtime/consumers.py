@@ -1,7 +1,8 @@
 """One websocket per browser tab; it forwards the events of the groups the user may see.
 
-The consumer authenticates the session (AuthMiddlewareStack) and asks realtime.selectors for the
-user's groups, so the same rule decides what a view shows and what a socket hears. When that changes
+The consumer authenticates the session (AuthMiddlewareStack) and asks its SocketPolicy (routing's,
+given by config/websockets.py) for the user's groups, so the same rule decides what a view shows and
+what a socket hears, and tells it when an authenticated socket opens and closes. When that changes
 while the socket is open, the server re-reads it by itself (realtime/access.py); the page's own
 `resubscribe` command is kept for pages that ask, within a per-socket command budget.
 """
@@ -21,7 +22,7 @@ from pagedesk.core import metrics
 from pagedesk.realtime import groups
 from pagedesk.realtime.hub import SocketOutbox, hub_for
 from pagedesk.realtime.publish import serving_loop_register
-from pagedesk.realtime.selectors import LOGGED_OUT, SocketAccess, groups_for_user, socket_access
+from pagedesk.realtime.selectors import LOGGED_OUT, SocketAccess, SocketPolicy
 
 # 1013 "try again later": app.js reconnects on any code but 4401 and 4403, which send it to the login page.
 CLOSE_TOO_FAR_BEHIND = 1013
@@ -38,19 +39,6 @@ COMMAND_RATE = 2.0
 COMMAND_ABUSE = 200
 
 
-def _agent_connected(user: object) -> None:
-    # Imported here: realtime stays importable without routing (routing publishes through realtime).
-    from pagedesk.routing.services import agent_connected
-
-    agent_connected(agent=user)  # type: ignore[arg-type]
-
-
-def _agent_disconnected(user: object) -> None:
-    from pagedesk.routing.services import agent_disconnected
-
-    agent_disconnected(agent=user)  # type: ignore[arg-type]
-
-
 class EventsConsumer(AsyncWebsocketConsumer):
     # No channel of its own: the process's hub hears the groups and writes to this socket (realtime/hub.py).
     # channels gives a consumer whose alias names no layer none, nor the receive task that would wait on it.
@@ -58,18 +46,22 @@ class EventsConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
     outbox: SocketOutbox | None = None
     closing: asyncio.Future[None] | None = None  # held: a task nobody references may be collected
-    # An agent's socket counts for routing's disconnect grace period (issue 5): the last socket closing
-    # for longer than AGENT_DISCONNECT_GRACE_SECONDS sets the agent Offline.
-    counted_agent: object | None = None
+    # The user whose opening the policy was told of, so it hears of the closing once (routing counts
+    # an agent's sockets for its disconnect grace period, issue 5).
+    opened_for: object | None = None
     control_group: str = ""
     session_key: str | None = None
     reevaluating: asyncio.Task[None] | None = None
     reevaluate_again = False
     hold_timer: asyncio.TimerHandle | None = None
 
+    def __init__(self, *, policy: SocketPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
     async def connect(self) -> None:
         self.groups_joined = []
-        self.counted_agent = None
+        self.opened_for = None
         self.commands = COMMAND_BURST
         self.commands_at = time.monotonic()
         self.commands_refused = 0
@@ -81,7 +73,13 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         session = self.scope.get("session")
         self.session_key = getattr(session, "session_key", None)
-        self.groups_joined = await database_sync_to_async(groups_for_user)(user=user)
+        access: SocketAccess = await database_sync_to_async(self.policy.access)(
+            user_id=user.pk, session_key=self.session_key
+        )
+        if access.close_code is not None:
+            await self.close(code=access.close_code)
+            return
+        self.groups_joined = access.groups
         self.control_group = groups.user(user.pk)
         # Joined before the handshake, so no event between the page's snapshot and this socket is lost;
         # the outbox holds them until the hello frame has gone.
@@ -89,9 +87,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
         await hub_for(get_channel_layer()).join(self.outbox, [*self.groups_joined, self.control_group])
         metrics.websocket_connections.inc()
         await self.accept()
-        if getattr(user, "is_agent", False):
-            await database_sync_to_async(_agent_connected)(user)
-            self.counted_agent = user
+        await database_sync_to_async(self.policy.opened)(user=user)
+        self.opened_for = user
         await self.send(text_data=json.dumps({"type": "hello", "groups": len(self.groups_joined)}))
         self.outbox.open()
 
@@ -109,9 +106,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await hub_for(get_channel_layer()).leave(self.outbox, [*self.groups_joined, self.control_group])
             self.outbox = None
             metrics.websocket_connections.dec()
-        if self.counted_agent is not None:
-            agent, self.counted_agent = self.counted_agent, None
-            await database_sync_to_async(_agent_disconnected)(agent)
+        if self.opened_for is not None:
+            user, self.opened_for = self.opened_for, None
+            await database_sync_to_async(self.policy.closed)(user=user)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self._command_allowed():
@@ -171,7 +168,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             if self.outbox is None:
                 return
             user = self.scope["user"]
-            access: SocketAccess = await database_sync_to_async(socket_access)(
+            access: SocketAccess = await database_sync_to_async(self.policy.access)(
                 user_id=user.pk, session_key=self.session_key
             )
             if self.outbox is None:

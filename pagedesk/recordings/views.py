@@ -23,7 +23,6 @@ from pagedesk.recordings.selectors import (
     EXPORT_COLUMNS,
     RecordingFilters,
     attachment_get_for_user,
-    conversation_get_for_user,
     local_iso,
     recording_export_rows,
     recording_list,
@@ -31,6 +30,7 @@ from pagedesk.recordings.selectors import (
     transcript_get,
     utc_iso,
 )
+from pagedesk.routing.selectors import conversation_get_for_user
 
 PAGE_SIZE = 50
 CSV_ROWS_PER_CHUNK = 500

@@ -8,13 +8,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import User
 from pagedesk.accounts.selectors import display_status
 from pagedesk.campaigns.models import Campaign, Membership, Strategy
-from pagedesk.conversations.models import Conversation, ConversationState
+from pagedesk.conversations.models import Conversation, ConversationState, Message
 from pagedesk.core import clock
+from pagedesk.core.errors import NotFound, PermissionDenied
+from pagedesk.routing.models import Assignment
 
 
 def queue_list_for_campaign(*, campaign: Campaign) -> QuerySet[Conversation]:
@@ -136,3 +139,43 @@ def alarms(*, campaign: Campaign, at: dt.datetime | None = None) -> Alarms:
         chat_time_conversation_ids=chat_ids,
         sl_conversation_ids=sl_ids,
     )
+
+
+# --- Who may read which conversation (recordings, the board's actions) -------------------------------
+
+
+def took_part(*, agent_id: int) -> Q:
+    """Conversations the agent took part in: assigned to them now, handed to them at any time (routed,
+    taken, transferred; a transfer moves `agent` on, so only routing's Assignment rows remember), or
+    written in by them. Each EXISTS is one seek per conversation in an (agent, conversation) index."""
+    return (
+        Q(agent_id=agent_id)
+        | Exists(Assignment.objects.filter(agent_id=agent_id, conversation_id=OuterRef("pk")))
+        | Exists(Message.objects.filter(author_id=agent_id, conversation_id=OuterRef("pk")))
+    )
+
+
+def conversation_scope_for_user(*, user: User) -> QuerySet[Conversation]:
+    """Admins: every conversation. Supervisors: those of campaigns they supervise. Agents: those they
+    took part in (`took_part`), so one passed on by a transfer stays in their recordings."""
+    conversations = Conversation.objects.all()
+    if user.is_admin:
+        return conversations
+    if user.is_supervisor:
+        return conversations.filter(campaign_id__in=Campaign.objects.filter(supervisors=user).values("pk"))
+    return conversations.filter(took_part(agent_id=user.pk))
+
+
+def conversation_get_for_user(*, user: User, conversation_id: int) -> Conversation:
+    """A conversation `user` may read; 403 when it exists outside their scope, 404 when it does not."""
+    conversation = (
+        conversation_scope_for_user(user=user)
+        .select_related("campaign", "contact", "agent", "disposition", "disposition__parent", "closed_by")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        if Conversation.objects.filter(pk=conversation_id).exists():
+            raise PermissionDenied("forbidden", _("You cannot see this conversation."))
+        raise NotFound("not_found", _("There is no conversation with id %(id)s.") % {"id": conversation_id})
+    return conversation

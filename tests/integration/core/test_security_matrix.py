@@ -209,7 +209,7 @@ def _websocket_application():  # type: ignore[no-untyped-def]
     from channels.routing import URLRouter
     from channels.security.websocket import AllowedHostsOriginValidator
 
-    from pagedesk.realtime.routing import websocket_urlpatterns
+    from pagedesk.config.websockets import websocket_urlpatterns
 
     return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 

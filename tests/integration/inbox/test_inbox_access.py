@@ -12,7 +12,7 @@ from pagedesk.campaigns import schedule
 from pagedesk.campaigns.services import MemberSpec, campaign_create, membership_set
 from pagedesk.conversations.models import Attachment, ConversationState, Message
 from pagedesk.realtime import groups
-from pagedesk.realtime.selectors import groups_for_user
+from pagedesk.routing.sockets import groups_for_user
 
 from .conftest import make_contact, make_conversation
 

@@ -8,15 +8,15 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
+from pagedesk.config.websockets import events_consumer
 from pagedesk.realtime import groups
-from pagedesk.realtime.consumers import EventsConsumer
 from pagedesk.routing.models import AgentConnection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def connect(user) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(EventsConsumer.as_asgi(), "/ws/events/")
+    communicator = WebsocketCommunicator(events_consumer, "/ws/events/")
     communicator.scope["user"] = user
     connected, _ = await communicator.connect()
     assert connected

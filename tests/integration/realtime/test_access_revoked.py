@@ -26,11 +26,12 @@ from django.test import Client
 from pagedesk.accounts.services import user_update
 from pagedesk.campaigns.models import Campaign
 from pagedesk.campaigns.services import campaign_set_supervisors, membership_remove
+from pagedesk.config.websockets import events_consumer
 from pagedesk.realtime import consumers, groups
 from pagedesk.realtime.access import access_changed
-from pagedesk.realtime.consumers import EventsConsumer
 from pagedesk.realtime.events import ContactUpdated, MessageCreated
 from pagedesk.realtime.publish import publish
+from pagedesk.routing import sockets
 from tests.redis_helpers import needs_redis, use_redis_layer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,7 +48,7 @@ def layer(request, settings) -> str:
 
 
 async def connect(user, *, session_key: str | None = None) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(EventsConsumer.as_asgi(), "/ws/events/")
+    communicator = WebsocketCommunicator(events_consumer, "/ws/events/")
     communicator.scope["user"] = user
     if session_key is not None:
         communicator.scope["session"] = import_module(django_settings.SESSION_ENGINE).SessionStore(
@@ -226,14 +227,15 @@ async def test_a_flood_of_commands_costs_a_bounded_number_of_reads_then_closes(
     layer, alice, campaign, monkeypatch
 ):
     reads = []
-    original = consumers.socket_access
+    original = sockets.socket_access
 
     def counting(**kwargs):  # type: ignore[no-untyped-def]
         reads.append(kwargs)
         return original(**kwargs)
 
-    monkeypatch.setattr(consumers, "socket_access", counting)
+    monkeypatch.setattr(sockets, "socket_access", counting)
     socket = await connect(alice)
+    reads.clear()  # the one at connect
     for _ in range(5000):
         await socket.send_to(text_data="resubscribe")
     closed = None

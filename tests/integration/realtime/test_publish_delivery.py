@@ -14,8 +14,8 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 
+from pagedesk.config.websockets import events_consumer
 from pagedesk.realtime import groups
-from pagedesk.realtime.consumers import EventsConsumer
 from pagedesk.realtime.events import CampaignChanged
 from pagedesk.realtime.publish import publish
 from tests.redis_helpers import needs_redis, use_redis_layer
@@ -27,7 +27,7 @@ PROMPT = 3.0
 
 
 async def connect(user) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(EventsConsumer.as_asgi(), "/ws/events/")
+    communicator = WebsocketCommunicator(events_consumer, "/ws/events/")
     communicator.scope["user"] = user
     connected, _ = await communicator.connect()
     assert connected

@@ -170,7 +170,7 @@ def test_the_simulator_never_imports_pagedesk_product_code():
 def test_pagedesk_simulator_command_parses_its_flags():
     from django.core.management import load_command_class
 
-    command = load_command_class("pagedesk.core", "simulator")
+    command = load_command_class("pagedesk.config", "simulator")
     parser = command.create_parser("pagedesk", "simulator")
     options = parser.parse_args(
         ["--port", "8111", "--pagedesk-url", "http://127.0.0.1:9000", "--data-dir", "/tmp/x"]

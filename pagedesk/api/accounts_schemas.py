@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from pagedesk.accounts.selectors import seconds_in_status, user_is_locked
 from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
 
 # An address or "" (none). Django's validator checks it; this tells clients what it takes: the pattern
@@ -83,8 +84,6 @@ class UserOut(Schema):
 
     @staticmethod
     def resolve_locked(obj: Any) -> bool:
-        from pagedesk.accounts.selectors import user_is_locked
-
         return user_is_locked(user=obj)
 
 
@@ -139,8 +138,6 @@ class PresenceOut(Schema):
 
     @staticmethod
     def resolve_seconds_in_status(obj: Any) -> int:
-        from pagedesk.accounts.selectors import seconds_in_status
-
         return seconds_in_status(agent=obj)
 
 

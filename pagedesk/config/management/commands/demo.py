@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pagedesk.core.demo import PERSONAS, demo_activate, demo_load, demo_password
+from pagedesk.config.demo import PERSONAS, demo_activate, demo_load, demo_password
 from pagedesk.core.errors import ApplicationError
 from pagedesk.messenger.errors import GraphError
 

@@ -18,6 +18,8 @@ from pagedesk.campaigns.services import (
     disposition_create,
     membership_set,
 )
+from pagedesk.messenger.direct import page_connection_activate_with_token
+from pagedesk.messenger.models import TokenStatus
 
 DEMO_CAMPAIGN = "Acme Support"
 PERSONAS = [
@@ -44,9 +46,6 @@ def demo_activate(*, page_token: str) -> str:
 
     Runs outside demo_load's transaction because it calls the Graph API (no HTTP inside transactions).
     """
-    from pagedesk.messenger.direct import page_connection_activate_with_token
-    from pagedesk.messenger.models import TokenStatus
-
     campaign = Campaign.objects.select_related("page_connection").get(name=DEMO_CAMPAIGN)
     if campaign.page_connection.token_status == TokenStatus.ACTIVE:
         return campaign.page_connection.page_name

@@ -13,18 +13,6 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from pagedesk.accounts.models import BreakReason, PresenceChange, Role, User
-from pagedesk.accounts.schemas import (
-    BreakReasonIn,
-    BreakReasonOut,
-    BreakReasonPatch,
-    PresenceChangeOut,
-    PresenceIn,
-    PresenceOut,
-    RoleName,
-    UserCreateIn,
-    UserOut,
-    UserPatchIn,
-)
 from pagedesk.accounts.selectors import (
     agent_get_for_user,
     break_reason_get,
@@ -40,6 +28,18 @@ from pagedesk.accounts.services import (
     user_create,
     user_unlock,
     user_update,
+)
+from pagedesk.api.accounts_schemas import (
+    BreakReasonIn,
+    BreakReasonOut,
+    BreakReasonPatch,
+    PresenceChangeOut,
+    PresenceIn,
+    PresenceOut,
+    RoleName,
+    UserCreateIn,
+    UserOut,
+    UserPatchIn,
 )
 from pagedesk.api.pagination import PagePagination
 from pagedesk.api.permissions import admin_user, request_user

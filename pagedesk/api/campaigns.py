@@ -14,10 +14,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from pagedesk.accounts.models import User
-from pagedesk.api.permissions import admin_user, request_user
-from pagedesk.api.schemas import DELETE_REFUSALS, READ_REFUSALS, WRITE_REFUSALS, ObjectId
-from pagedesk.campaigns.models import BlockedContact, Campaign, CannedResponse, Disposition, Membership
-from pagedesk.campaigns.schemas import (
+from pagedesk.api.campaigns_schemas import (
     BlockedIn,
     BlockedOut,
     CampaignIn,
@@ -42,6 +39,9 @@ from pagedesk.campaigns.schemas import (
     SupervisorOut,
     SupervisorsIn,
 )
+from pagedesk.api.permissions import admin_user, request_user
+from pagedesk.api.schemas import DELETE_REFUSALS, READ_REFUSALS, WRITE_REFUSALS, ObjectId
+from pagedesk.campaigns.models import BlockedContact, Campaign, CannedResponse, Disposition, Membership
 from pagedesk.campaigns.selectors import (
     blocked_contact_get,
     blocked_contact_list,

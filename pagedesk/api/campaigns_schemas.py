@@ -18,7 +18,9 @@ from pydantic import field_validator
 
 from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
 from pagedesk.campaigns import schedule as sched
-from pagedesk.campaigns.services import TEXT_LIMITS, CannedSpec, HolidaySpec, MemberSpec
+from pagedesk.campaigns.models import Campaign
+from pagedesk.campaigns.selectors import campaign_is_open
+from pagedesk.campaigns.services import CAMPAIGN_FIELDS, TEXT_LIMITS, CannedSpec, HolidaySpec, MemberSpec
 
 INT_MAX = 2_147_483_647  # PostgreSQL integer
 SMALL_MAX = 32_767  # PostgreSQL smallint
@@ -205,9 +207,6 @@ class CampaignIn(CampaignFields):
         given = self.dict(exclude_unset=True, exclude={"schedule", "holidays", "canned_responses"})
         if not replace:
             return given
-        from pagedesk.campaigns.models import Campaign
-        from pagedesk.campaigns.services import CAMPAIGN_FIELDS
-
         defaults = {name: Campaign._meta.get_field(name).get_default() for name in CAMPAIGN_FIELDS}  # type: ignore[union-attr]
         return {**defaults, **given}
 
@@ -281,8 +280,6 @@ class CampaignOut(Schema):
 
     @staticmethod
     def resolve_is_open_now(obj: Any) -> bool:
-        from pagedesk.campaigns.selectors import campaign_is_open
-
         return campaign_is_open(campaign=obj)
 
 
