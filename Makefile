@@ -41,11 +41,12 @@ test: install browser
 test-fast: install
 	$(BIN)/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
-## check: lint, format and types.
+## check: lint, format, types and the layer contracts (docs/architecture.md).
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy pagedesk
+	$(BIN)/lint-imports --no-cache
 
 fmt: install
 	$(BIN)/ruff format .

@@ -4,7 +4,8 @@ from django.apps import AppConfig
 
 
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    from pagedesk.accounts.services import user_session_end  # app loading: models are not ready at import
+    # lazy (app loading): services import models, which are not ready when this module is imported.
+    from pagedesk.accounts.services import user_session_end
 
     if user is not None and request is not None:
         user_session_end(user=user, session_key=request.session.session_key)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pagedesk.accounts.models import BreakReason, Presence, Role
+from pagedesk.accounts.models import Role
 
 
 class UserCreateForm(forms.Form):
@@ -28,15 +28,6 @@ class UserEditForm(forms.Form):
         required=False,
         help_text=_("Leave empty to keep the current password."),
     )
-
-
-class PresenceForm(forms.Form):
-    presence = forms.ChoiceField(
-        choices=[(p, p.label) for p in (Presence.AVAILABLE, Presence.BREAK, Presence.OFFLINE)]
-    )
-    break_reason = forms.ModelChoiceField(queryset=BreakReason.objects.filter(active=True), required=False)
-    # Offline returns the agent's open conversations to the queue; the status control asks first.
-    confirm = forms.BooleanField(required=False)
 
 
 class BreakReasonForm(forms.Form):

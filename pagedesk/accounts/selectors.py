@@ -23,7 +23,7 @@ from pagedesk.accounts.models import (
     hash_token,
 )
 from pagedesk.core import clock
-from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
+from pagedesk.core.errors import ApplicationError, NotFound
 
 
 def user_list(*, role: str | None = None, active_only: bool = False) -> QuerySet[User]:
@@ -119,37 +119,6 @@ def break_reason_get(*, reason_id: int, field: str | None = None) -> BreakReason
             raise ApplicationError("unknown_break_reason", message, status=400, field=field)
         raise NotFound("not_found", message)
     return reason
-
-
-def agent_get_for_user(*, user: User, agent_id: int) -> User:
-    """An agent whose presence `user` may read and set (the same rule for both).
-
-    Admins: any agent. Supervisors: agents who are members of a campaign they supervise. Agents: only
-    themselves. An existing agent outside that scope is a 403 and an unknown id a 404, the same rule as
-    campaign_get_for_user.
-    """
-    from pagedesk.campaigns.models import Membership
-
-    agent = User.objects.select_related("break_reason").filter(pk=agent_id).first()
-    if agent is None:
-        raise NotFound("not_found", _("There is no agent with id %(id)s.") % {"id": agent_id})
-    if user.is_admin:
-        allowed = True
-    elif user.is_supervisor:
-        allowed = Membership.objects.filter(agent=agent, campaign__supervisors=user).exists()
-    else:
-        allowed = agent.pk == user.pk
-    if not allowed:
-        raise PermissionDenied(
-            "forbidden", _("You can only see and change the presence of agents in campaigns you supervise.")
-        )
-    if not agent.is_agent:
-        if agent.pk == user.pk:
-            raise PermissionDenied("not_an_agent", _("Only agents have a presence."))
-        raise NotFound(
-            "not_an_agent", _("%(name)s is not an agent; only agents have a presence.") % {"name": agent.name}
-        )
-    return agent
 
 
 def presence_change_list(*, agent: User, limit: int = 100) -> QuerySet[PresenceChange]:

@@ -1,4 +1,5 @@
-"""Writes for users, presence, break reasons and API tokens."""
+"""Writes for users, break reasons and API tokens. Presence is routing's (routing/presence.py): it is
+routing that acts on it."""
 
 from __future__ import annotations
 
@@ -19,12 +20,10 @@ from pagedesk.accounts.models import (
     User,
     hash_token,
 )
-from pagedesk.core import clock, metrics
+from pagedesk.accounts.signals import agent_deactivated
+from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
-from pagedesk.realtime import groups
 from pagedesk.realtime.access import access_changed, session_ended
-from pagedesk.realtime.events import AgentStatusChanged
-from pagedesk.realtime.publish import publish
 
 USERNAME_MAX = 150
 
@@ -156,7 +155,8 @@ def user_update(
             user.set_password(password)
         user.save()
         if deactivating and user.is_agent:
-            _agent_deactivated(user)
+            # Routing answers: Offline, and her conversations back to the queue (routing/receivers.py).
+            agent_deactivated.send(sender=User, agent=user)
         if password:
             # An administrator resets a password for someone who cannot get in; a lock-out left in place
             # would refuse the new password too until the cool-off ends.
@@ -174,107 +174,6 @@ def user_unlock(*, user: User) -> int:
     """Lift the lock-out that wrong passwords put on this username, from every address; returns how
     many attempt records were cleared (0 when it was not locked)."""
     return axes_reset(username=user.username)
-
-
-def _agent_deactivated(agent: User) -> None:
-    """A deactivated agent answers nobody: Offline, and her conversations back to the queue (routing
-    words the timeline entry "deactivated" for an inactive agent)."""
-    if agent.presence != Presence.OFFLINE:
-        # presence_set's hook returns her conversations after commit.
-        presence_set(agent=agent, presence=Presence.OFFLINE, note=_("Deactivated"))
-        return
-    from pagedesk.routing.services import ReturnReason, agent_conversations_requeue
-
-    agent_id = agent.pk
-    transaction.on_commit(
-        lambda: agent_conversations_requeue(agent_id=agent_id, reason=ReturnReason.DEACTIVATED),
-        robust=True,
-    )
-
-
-def presence_set(
-    *,
-    agent: User,
-    presence: str,
-    break_reason: BreakReason | None = None,
-    changed_by: User | None = None,
-    note: str = "",
-) -> User:
-    """Change an agent's presence, record the change and tell the agent and their supervisors.
-
-    Break needs a reason from the admin's list; any other presence clears it. Setting the same
-    presence (and reason) again is a no-op, so the board's "time in status" is not reset by a
-    double click.
-    """
-    if presence not in Presence.values:
-        raise ApplicationError(
-            "invalid_presence",
-            _("Presence must be one of: %(values)s.") % {"values": ", ".join(Presence.values)},
-            field="presence",
-        )
-    if not agent.is_agent:
-        raise ApplicationError("not_an_agent", _("Only agents have a presence."), status=409)
-    if presence == Presence.BREAK:
-        if break_reason is None:
-            raise ApplicationError(
-                "break_reason_required", _("Choose a reason for the break."), field="break_reason"
-            )
-        if not break_reason.active:
-            raise ApplicationError(
-                "break_reason_inactive", _("That break reason is no longer offered."), field="break_reason"
-            )
-    else:
-        break_reason = None
-
-    with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=agent.pk)
-        if locked.presence == presence and locked.break_reason_id == (
-            break_reason.pk if break_reason else None
-        ):
-            return locked
-        now = clock.now()
-        locked.presence = presence
-        locked.break_reason = break_reason
-        locked.presence_changed_at = now
-        if presence != Presence.WRAP_UP:
-            locked.wrap_up_until = None
-        locked.save(update_fields=["presence", "break_reason", "presence_changed_at", "wrap_up_until"])
-        PresenceChange.objects.create(
-            agent=locked,
-            presence=presence,
-            break_reason=break_reason,
-            changed_at=now,
-            changed_by=changed_by,
-            note=note,
-        )
-        campaign_ids = list(locked.memberships.values_list("campaign_id", flat=True))
-        publish(
-            AgentStatusChanged(
-                agent_id=locked.pk,
-                presence=presence,
-                break_reason=break_reason.name if break_reason else None,
-                changed_at=now.isoformat(),
-            ),
-            to=[groups.agent(locked.pk), *(groups.supervisors(cid) for cid in campaign_ids)],
-        )
-        # An agent who becomes Available takes queued customers at once (issue 5); one who becomes
-        # Offline hands hers back to the queue (issue 12). After commit, in routing's own short
-        # transactions: routing locks conversations before agents, and this one holds the agent.
-        # Imported here so accounts does not load routing at import time.
-        from pagedesk.routing.services import agent_presence_changed
-
-        agent_id, by_id = locked.pk, changed_by.pk if changed_by else None
-        transaction.on_commit(
-            lambda: agent_presence_changed(
-                agent_id=agent_id, presence=presence, changed_by_id=by_id, note=note
-            ),
-            robust=True,
-        )
-    metrics.presence_changes.labels(presence=presence).inc()
-    # The caller's instance sees the change too, without reading back the row we just wrote.
-    for field in ("presence", "break_reason", "presence_changed_at", "wrap_up_until"):
-        setattr(agent, field, getattr(locked, field))
-    return locked
 
 
 BREAK_REASON_MAX = 60

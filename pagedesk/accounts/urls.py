@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from pagedesk.accounts import views
 
@@ -7,8 +8,8 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
-    path("me/", views.agent_home_view, name="agent_home"),
-    path("me/presence/", views.presence_set_view, name="presence_set"),
+    # "My work" moved to the inbox (the agent's pages); an old bookmark still lands there.
+    path("me/", RedirectView.as_view(pattern_name="inbox:agent_home", permanent=True)),
     path("users/", views.user_list_view, name="user_list"),
     path("users/new/", views.user_create_view, name="user_create"),
     path("users/<int:user_id>/", views.user_edit_view, name="user_edit"),

@@ -11,22 +11,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from pagedesk.accounts.forms import BreakReasonForm, PresenceForm, UserCreateForm, UserEditForm
-from pagedesk.accounts.models import BreakReason, Presence, Role, User
+from pagedesk.accounts.forms import BreakReasonForm, UserCreateForm, UserEditForm
+from pagedesk.accounts.models import BreakReason, Role, User
 from pagedesk.accounts.selectors import break_reason_list, locked_usernames, user_list
 from pagedesk.accounts.services import (
     break_reason_create,
     break_reason_update,
-    presence_set,
     user_create,
     user_unlock,
     user_update,
 )
-from pagedesk.campaigns.selectors import campaign_list_for_user
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.forms import apply_error
-from pagedesk.core.permissions import admin_required, any_role_required, forbidden
-from pagedesk.routing.selectors import conversation_list_for_agent
+from pagedesk.core.permissions import admin_required
 
 
 class LoginView(auth_views.LoginView):
@@ -49,63 +46,6 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.info(request, _("You are logged out."))
     return redirect("accounts:login")
-
-
-@any_role_required
-def agent_home_view(request: HttpRequest, offline_returns: int = 0) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    if not user.is_agent:
-        return redirect("home")
-    return render(
-        request,
-        "accounts/agent_home.html",
-        {
-            "nav": "me",
-            "campaigns": campaign_list_for_user(user=user),
-            "break_reasons": break_reason_list(),
-            "offline_returns": offline_returns,
-        },
-    )
-
-
-@require_POST
-@any_role_required
-def presence_set_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    if not user.is_agent:
-        return forbidden(request, _("Only agents have a presence."))
-    form = PresenceForm(request.POST)
-    returning = 0
-    if not form.is_valid():
-        messages.error(request, _("Choose Available, Break or Offline."))
-    elif (
-        form.cleaned_data["presence"] == Presence.OFFLINE
-        and not form.cleaned_data["confirm"]
-        and (returning := conversation_list_for_agent(agent=user).count())
-    ):
-        pass  # the switch asks "Return N conversations to the queue?" first
-    else:
-        try:
-            presence_set(
-                agent=user,
-                presence=form.cleaned_data["presence"],
-                break_reason=form.cleaned_data["break_reason"],
-                changed_by=user,
-            )
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-    if request.htmx:  # type: ignore[attr-defined]
-        user.refresh_from_db()
-        return render(
-            request,
-            "accounts/_presence.html",
-            {"break_reasons": break_reason_list(), "offline_returns": returning},
-        )
-    if returning:  # without htmx the question is asked on "My work"
-        return agent_home_view(request, offline_returns=returning)
-    return redirect(request.POST.get("next") or "accounts:agent_home")
 
 
 @admin_required

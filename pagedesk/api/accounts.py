@@ -14,7 +14,6 @@ from ninja.pagination import paginate
 
 from pagedesk.accounts.models import BreakReason, PresenceChange, Role, User
 from pagedesk.accounts.selectors import (
-    agent_get_for_user,
     break_reason_get,
     break_reason_list,
     presence_change_list,
@@ -24,7 +23,6 @@ from pagedesk.accounts.selectors import (
 from pagedesk.accounts.services import (
     break_reason_create,
     break_reason_update,
-    presence_set,
     user_create,
     user_unlock,
     user_update,
@@ -44,7 +42,9 @@ from pagedesk.api.accounts_schemas import (
 from pagedesk.api.pagination import PagePagination
 from pagedesk.api.permissions import admin_user, request_user
 from pagedesk.api.schemas import READ_REFUSALS, WRITE_REFUSALS, ObjectId
+from pagedesk.campaigns.selectors import agent_get_for_user
 from pagedesk.core.errors import ApplicationError
+from pagedesk.routing.presence import presence_set
 
 router = Router()
 

@@ -115,6 +115,14 @@ class Campaign(TimestampedModel):
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
+    @property
+    def members_see_queue(self) -> bool:
+        """Whether the members' pages show this campaign's queue: only an enabled ringall campaign's
+        members have a Pending list (inbox_lists). Other members show nothing of a queued conversation,
+        its arrival or its assignment to someone else, so the events about it leave their group out:
+        with hundreds of members that was most of the frames an arrival sent (docs/events.md)."""
+        return self.enabled and self.strategy == Strategy.RINGALL
+
 
 class ScheduleRange(models.Model):
     """Open hours on some weekdays, as minutes since local midnight: [start_minute, end_minute).

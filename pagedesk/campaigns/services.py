@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import Count, ProtectedError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -28,8 +28,8 @@ from pagedesk.campaigns.models import (
     Membership,
     ScheduleRange,
 )
+from pagedesk.campaigns.signals import campaign_changed, campaign_created
 from pagedesk.core.errors import ApplicationError, from_validation_error
-from pagedesk.messenger.models import PageConnection
 from pagedesk.realtime import groups
 from pagedesk.realtime.access import access_changed
 from pagedesk.realtime.events import CampaignChanged
@@ -110,12 +110,9 @@ def _changed(
     # commits (realtime/access.py). After the publish above, so that campaign.changed (held meanwhile)
     # reaches the page before the server's own "resubscribed".
     access_changed(user_ids=[*agent_ids, *supervisor_ids])
-    # Members, max interactions, enabled or strategy may have changed: re-route the queue after
-    # commit (issue 5). Imported here: routing imports campaign models and selectors at import time.
-    from pagedesk.routing.services import campaign_redispatch
-
-    campaign_id = campaign.pk
-    transaction.on_commit(lambda: campaign_redispatch(campaign=Campaign(pk=campaign_id)), robust=True)
+    # Members, max interactions, enabled or strategy may have changed: routing re-routes the queue
+    # after commit (issue 5; routing/receivers.py).
+    campaign_changed.send(sender=Campaign, campaign=campaign)
 
 
 def _check_fields(fields: dict[str, object]) -> None:
@@ -156,7 +153,7 @@ def campaign_create(
     try:
         with transaction.atomic():
             campaign.save()
-            PageConnection.objects.create(campaign=campaign, page_name=campaign.page_name)
+            campaign_created.send(sender=Campaign, campaign=campaign)  # messenger adds its page connection
             _replace_ranges(campaign, list(ranges) if ranges is not None else _default_schedule())
             _replace_holidays(campaign, holidays)
             _replace_canned(campaign, canned_responses)
@@ -548,11 +545,9 @@ def disposition_delete(*, disposition: Disposition) -> None:
     """Delete a disposition (and its sub-dispositions) that no conversation was closed with. One in use
     is refused: the conversations' foreign key would be cleared, and their transcripts, the recordings'
     filter and the CSV would lose how they ended. Renaming keeps the history."""
-    from pagedesk.conversations.models import Conversation
-
     with transaction.atomic():
         ids = [disposition.pk, *disposition.children.values_list("pk", flat=True)]
-        used = Conversation.objects.filter(disposition_id__in=ids).count()
+        used = Disposition.objects.filter(pk__in=ids).aggregate(n=Count("closed_conversations"))["n"]
         if used:
             raise ApplicationError(
                 "disposition_in_use",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from enum import StrEnum
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -76,8 +78,10 @@ class Conversation(models.Model):
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
 
+    # PROTECT: a closed conversation keeps how it ended; campaigns refuses to delete a disposition in
+    # use (counting through `closed_conversations`) and the database backs that up.
     disposition = models.ForeignKey(
-        Disposition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Disposition, null=True, blank=True, on_delete=models.PROTECT, related_name="closed_conversations"
     )
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -130,6 +134,16 @@ class MessageStatus(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     READ = "read", _("Read")
     FAILED = "failed", _("Failed")
+
+
+class SendState(StrEnum):
+    """Where a pending outbound message is in delivery; kept in Message.extra["send_state"]."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    RETRY = "retry"
+    WAITING_TOKEN = "waiting_token"
+    UNCONFIRMED = "unconfirmed"
 
 
 class Message(models.Model):

@@ -7,7 +7,11 @@ later in a worker (pagedesk.messenger.send.message_deliver), never inside this t
 The Send API takes either text or one attachment per call, so a reply with text and files becomes one
 Message per part, each with its own `metadata` ("pagedesk:<message id>") and its own Facebook mid.
 A text longer than the Send API's 2,000 characters becomes several such parts, split at word
-boundaries (messenger.send.text_split), never cut; above REPLY_TEXT_MAX the reply is refused.
+boundaries (text_split), never cut; above REPLY_TEXT_MAX the reply is refused.
+
+Delivery is the channel's: `outbound_queued` (conversations/signals.py) tells pagedesk.messenger,
+inside this transaction, which messages to deliver; it queues them or parks them until the page's
+token is active again. Nothing here knows Facebook beyond its limits and its window (window.py).
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from typing import Any
 
 from django.core.files.base import File
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from pagedesk.conversations.models import (
+    OPEN_STATES,
     Attachment,
     AttachmentType,
     Conversation,
@@ -30,20 +34,43 @@ from pagedesk.conversations.models import (
     Message,
     MessageStatus,
     SenderType,
+    SendState,
 )
-from pagedesk.conversations.services import message_created_publish
+from pagedesk.conversations.services import message_created_publish, message_status_publish
+from pagedesk.conversations.signals import outbound_queued, sender_action_requested
+from pagedesk.conversations.window import WindowMode, messaging_window, messaging_window_require
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
-from pagedesk.messenger import send
-from pagedesk.messenger.models import PageConnection, TokenStatus
 
 logger = logging.getLogger(__name__)
 
+# The Send API's limit for one message's text: a longer reply becomes several messages.
+TEXT_LIMIT = 2000
+# What the customer may see while an agent works (the Send API's sender actions).
+SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")
 # Facebook's limit for attachments sent through the Send API.
 ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
 # The longest reply split into several messages (ten or more bubbles); a longer one is refused, since
 # a text that long is a document the customer is better sent as a file.
 REPLY_TEXT_MAX = 20_000
+
+
+def text_split(text: str, *, limit: int = TEXT_LIMIT) -> list[str]:
+    """A reply as Send API texts of at most `limit` characters, in order, none empty: each part ends at
+    the last space or line break that fits, and a single word longer than `limit` is cut hard. The
+    whitespace at a cut goes (Messenger shows each part as its own bubble); nothing else is lost.
+    The composer's counter (inbox.js, splitText) counts parts the same way."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = next((i for i in range(limit, 0, -1) if rest[i].isspace()), 0)
+        if cut == 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
 
 
 def _attachment_type(content_type: str) -> str:
@@ -98,19 +125,15 @@ def messages_send(
     """Record a reply (text and/or files) as pending messages and queue their delivery, in order: the
     text (in parts of at most 2,000 characters when longer), then one message per file.
 
-    Refuses at once, with no Graph call, when the messaging window is closed. While the page token is
-    invalid the messages stay pending with the reason the agent sees, and are sent after re-activation.
+    Refuses at once, with no Graph call, when the messaging window is closed. The channel delivers them
+    (`outbound_queued`); while it cannot (the page token is invalid) they stay pending with the reason
+    the agent sees, and are sent after re-activation.
     """
     text = reply_text_normalize(text)
     _validate(text=text, files=files)
-    mode, _remaining = send.messaging_window_require(conversation=conversation)
-    campaign = conversation.campaign
-    connection = PageConnection.objects.filter(campaign=campaign).first()
-    token_ok = connection is not None and connection.token_status == TokenStatus.ACTIVE
-    state = send.SendState.QUEUED if token_ok else send.SendState.WAITING_TOKEN
-    reason = "" if token_ok else send.token_wait_reason(campaign=campaign, connection=connection)[:500]
+    mode, _remaining = messaging_window_require(conversation=conversation)
     messaging_type, tag = (
-        ("MESSAGE_TAG", "HUMAN_AGENT") if mode == send.WindowMode.HUMAN_AGENT else ("RESPONSE", "")
+        ("MESSAGE_TAG", "HUMAN_AGENT") if mode == WindowMode.HUMAN_AGENT else ("RESPONSE", "")
     )
     now = clock.now()
 
@@ -124,19 +147,16 @@ def messages_send(
             text=part_text,
             kind="text" if part_text else "attachment",
             status=MessageStatus.PENDING,
-            status_reason=reason,
             messaging_type=messaging_type,
             tag=tag,
             created_at=now,
-            extra={"send_state": state.value},
+            extra={"send_state": SendState.QUEUED.value},
         )
-        message.extra["metadata"] = send.message_metadata(message.pk)
-        Message.objects.filter(pk=message.pk).update(extra=message.extra)
         return message
 
     created: list[Message] = []
     with transaction.atomic():
-        for part in send.text_split(text):
+        for part in text_split(text):
             created.append(new_message(part_text=part))
         for upload in files:
             message = new_message(part_text="")
@@ -165,9 +185,7 @@ def messages_send(
             Conversation.objects.filter(pk=conversation.pk, first_response_at__isnull=True).update(
                 first_response_at=now
             )
-        if token_ok:
-            for message in created:
-                send.message_delivery_enqueue(message=message)
+        outbound_queued.send(sender=Message, messages=created)
         # The agent's other tabs, supervisors reading the live transcript and the board hear of the reply.
         for message in created:
             message_created_publish(message, conversation)
@@ -189,61 +207,14 @@ def message_send(
     )[0]
 
 
-def messages_resend_pending(*, page_connection: PageConnection) -> dict[str, int]:
-    """After (re-)activation: queue every message that waited for the token, or fail it when the
-    messaging window closed meanwhile. Returns counts {"queued": n, "failed": m}."""
-    counts = {"queued": 0, "failed": 0}
-    if page_connection.token_status != TokenStatus.ACTIVE:
-        return counts
-    waiting = (
-        Message.objects.filter(
-            conversation__campaign_id=page_connection.campaign_id,
-            direction=Direction.OUT,
-            status=MessageStatus.PENDING,
-            mid="",
-        )
-        # Messages written for another page (before a page switch) must not go out through this one.
-        .filter(Q(page_id=page_connection.page_id) | Q(page_id=""))
-        .filter(extra__send_state=send.SendState.WAITING_TOKEN.value)
-        .select_related("conversation__campaign", "conversation__contact")
-        .order_by("created_at", "pk")
-    )
-    for message in waiting:
-        mode, _remaining = send.messaging_window(conversation=message.conversation)
-        if mode == send.WindowMode.CLOSED:
-            if send.message_fail(
-                message=message, reason=send.window_closed_reason(conversation=message.conversation)
-            ):
-                counts["failed"] += 1
-            continue
-        extra = dict(message.extra or {})
-        extra["send_state"] = send.SendState.QUEUED.value
-        with transaction.atomic():
-            changed = Message.objects.filter(
-                pk=message.pk,
-                status=MessageStatus.PENDING,
-                send_attempts=message.send_attempts,
-                extra__send_state=send.SendState.WAITING_TOKEN.value,
-            ).update(extra=extra, status_reason="")
-            if changed:
-                message.extra = extra
-                message.status_reason = ""
-                send.message_delivery_enqueue(message=message)
-                send.message_status_publish(message)
-                counts["queued"] += 1
-    return counts
-
-
 def message_retry(*, message: Message, by: Any) -> Message:
     """Send a failed outbound message again (the agent's Retry button).
 
     Only a failed message of an open conversation, inside the messaging window, is re-queued; it keeps
     its attempt counter, so a stale delivery task of the earlier attempt can never claim it (the
     compare-and-swap in messenger.send.message_deliver). Waits for the token like a new message when
-    the page token is not active.
+    the channel cannot send.
     """
-    from pagedesk.conversations.models import OPEN_STATES
-
     conversation = message.conversation
     if message.direction != Direction.OUT or message.status != MessageStatus.FAILED:
         raise ApplicationError("not_failed", _("Only a message that failed can be sent again."), status=409)
@@ -251,23 +222,32 @@ def message_retry(*, message: Message, by: Any) -> Message:
         raise ApplicationError(
             "conversation_closed", _("This conversation is closed; write in a new one instead."), status=409
         )
-    send.messaging_window_require(conversation=conversation)
-    connection = PageConnection.objects.filter(campaign_id=conversation.campaign_id).first()
-    token_ok = connection is not None and connection.token_status == TokenStatus.ACTIVE
-    state = send.SendState.QUEUED if token_ok else send.SendState.WAITING_TOKEN
-    reason = "" if token_ok else send.token_wait_reason(campaign=conversation.campaign, connection=connection)
+    messaging_window_require(conversation=conversation)
     extra = dict(message.extra or {})
-    extra["send_state"] = state.value
+    extra["send_state"] = SendState.QUEUED.value
     extra["retried_by"] = getattr(by, "pk", None)
     extra["attempt_base"] = message.send_attempts
     with transaction.atomic():
         changed = Message.objects.filter(pk=message.pk, status=MessageStatus.FAILED).update(
-            status=MessageStatus.PENDING, status_reason=reason[:500], extra=extra
+            status=MessageStatus.PENDING, status_reason="", extra=extra
         )
         if not changed:
             raise ApplicationError("not_failed", _("This message is already being sent again."), status=409)
-        message.status, message.status_reason, message.extra = MessageStatus.PENDING, reason[:500], extra
-        if token_ok:
-            send.message_delivery_enqueue(message=message)
-        send.message_status_publish(message)
+        message.status, message.status_reason, message.extra = MessageStatus.PENDING, "", extra
+        outbound_queued.send(sender=Message, messages=[message])
+        message_status_publish(message)
     return message
+
+
+def sender_action_request(*, conversation: Conversation, action: str) -> bool:
+    """Show the customer a typing_on / typing_off / mark_seen; False when it is not allowed now.
+
+    Best effort: sender actions are only valid inside the 24 h window, and the channel never retries
+    them (messenger.send.sender_action_send)."""
+    if action not in SENDER_ACTIONS:
+        raise ApplicationError("invalid_action", _("Unknown sender action “%(a)s”.") % {"a": action})
+    mode, _remaining = messaging_window(conversation=conversation)
+    if mode != WindowMode.RESPONSE:
+        return False
+    sender_action_requested.send(sender=Conversation, conversation=conversation, action=action)
+    return True

@@ -152,7 +152,7 @@ def _attachments_create(message: Message, specs: Sequence[AttachmentSpec]) -> li
     return rows
 
 
-def message_receive(
+def message_record(
     *,
     contact: Contact,
     campaign: Campaign,
@@ -166,10 +166,11 @@ def message_receive(
     sent_at: dt.datetime | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Received:
-    """A customer message (or postback): joins the contact's open conversation or opens a new one.
-
-    A new conversation is queued (queued_at = queue_order = now), gets a "queued" ConversationEvent and
-    is handed to routing. Caller holds the contact lock (`contact_lock`). Idempotent on `mid`.
+    """Record a customer message (or postback): it joins the contact's open conversation or opens a new
+    one, queued (queued_at = queue_order = now) with a "queued" ConversationEvent. Nothing is published:
+    routing decides what a new conversation becomes and then tells who sees it
+    (routing/inbound.py, the one caller outside tests). Caller holds the contact lock (`contact_lock`).
+    Idempotent on `mid`.
     """
     if mid and Message.objects.filter(page_id=page_id, mid=mid).exists():
         return Received(message=None, conversation=None, duplicate=True)
@@ -219,22 +220,6 @@ def message_receive(
     created_attachments = _attachments_create(message, attachments)
     contact.last_message_at = now
     contact.save(update_fields=["last_message_at"])
-    if opened:
-        # Routing decides what a new conversation becomes (queued, blocked, after_hours) and publishes
-        # conversation.queued itself, to the supervisors only: the members hear of the arrival through
-        # this message's message.created (one frame each, not two; docs/events.md). Imported here:
-        # routing builds on conversations, not the reverse.
-        from pagedesk.routing.services import conversation_arrival_dispatch, conversation_route_new
-
-        conversation = conversation_route_new(
-            conversation=conversation, dispatch=False, message_tells_members=True
-        )
-    # After routing, so the audience matches the state it left the conversation in; before the
-    # dispatch is registered, so the customer's message leaves at commit instead of waiting for the
-    # dispatch transaction (on-commit callbacks run in the order they were registered).
-    message_created_publish(message, conversation)
-    if opened:
-        conversation_arrival_dispatch(conversation=conversation)
     return Received(
         message=message, conversation=conversation, opened=opened, attachments=created_attachments
     )
@@ -256,14 +241,26 @@ def message_created_publish(message: Message, conversation: Conversation) -> Non
     )
 
 
+def message_status_publish(message: Any) -> None:
+    conversation = message.conversation
+    audience = [groups.supervisors(conversation.campaign_id)]
+    if conversation.agent_id:
+        audience.append(groups.agent(conversation.agent_id))
+    publish(
+        MessageStatusChanged(
+            message_id=message.pk,
+            conversation_id=conversation.pk,
+            status=message.status,
+            reason=message.status_reason,
+        ),
+        to=audience,
+    )
+
+
 def _listed_as_pending(conversation: Conversation) -> bool:
     """Whether the members list the conversation as Pending: queued in a campaign whose members see
     its queue. For a new conversation the message is how they learn of it (MessageCreated.pending)."""
-    if conversation.state != ConversationState.QUEUED:
-        return False
-    from pagedesk.routing.services import members_see_queue  # routing builds on conversations
-
-    return members_see_queue(conversation.campaign)
+    return conversation.state == ConversationState.QUEUED and conversation.campaign.members_see_queue
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ class CoreConfig(AppConfig):
         # worker: connects the wake-up-on-enqueue receiver (task_enqueued) in every process that loads
         # the apps and so may enqueue, including web processes that run no worker themselves.
         # receivers: the login-failure counter (pagedesk_login_failures_total), which nothing moved.
+        # lazy (app loading): they import models, which are not ready when this module is imported.
         from pagedesk.core import (
             receivers,  # noqa: F401
             startup,
             worker,  # noqa: F401
         )
+
+        # lazy (app loading): it imports models.
         from pagedesk.core.tasks import lost_tasks_reclaim_startup
 
         # Reclaim the task rows of lost workers, and keep that sweep armed (core.leases).

@@ -174,6 +174,7 @@ def _reclaim_one(
             row.status = "READY"
             row.save(update_fields=["status"])
             logger.warning("task %s (%s): worker %s lost; running it again", pk, row.task_path, owner)
+            # lazy (task): the task worker (core.worker) imports this module.
             from pagedesk.core.worker import wake_after_commit
 
             wake_after_commit(using=using)

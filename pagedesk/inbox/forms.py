@@ -12,6 +12,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from pagedesk.accounts.models import BreakReason, Presence
 from pagedesk.conversations.sending import (
     ATTACHMENT_MAX_BYTES,
     REPLY_TEXT_MAX,
@@ -99,3 +100,12 @@ class TransferForm(forms.Form):
     def target_kind_id(self) -> tuple[str, int]:
         kind, _sep, ident = self.cleaned_data["target"].partition(":")
         return kind, int(ident)
+
+
+class PresenceForm(forms.Form):
+    presence = forms.ChoiceField(
+        choices=[(p, p.label) for p in (Presence.AVAILABLE, Presence.BREAK, Presence.OFFLINE)]
+    )
+    break_reason = forms.ModelChoiceField(queryset=BreakReason.objects.filter(active=True), required=False)
+    # Offline returns the agent's open conversations to the queue; the status control asks first.
+    confirm = forms.BooleanField(required=False)

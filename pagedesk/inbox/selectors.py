@@ -26,11 +26,12 @@ from pagedesk.conversations.models import (
     Message,
     SenderType,
 )
+from pagedesk.conversations.window import WindowMode, messaging_window, window_closed_reason
 from pagedesk.core.errors import NotFound, PermissionDenied
 from pagedesk.inbox.models import ReadState
-from pagedesk.messenger import send
-from pagedesk.messenger.models import PageConnection, TokenStatus
+from pagedesk.messenger.send import page_send_readiness
 from pagedesk.routing.models import Assignment
+from pagedesk.routing.selectors import agent_loads
 
 PAGE_SIZE = 40
 HISTORY_PAGE_SIZE = 30
@@ -368,9 +369,10 @@ def conversation_pane(*, agent: User, conversation: Conversation) -> Pane:
         and campaign.enabled
         and campaign.strategy == Strategy.RINGALL
     )
-    mode, remaining = send.messaging_window(conversation=conversation)
-    connection: PageConnection | None = getattr(campaign, "page_connection", None)
-    token_ok = connection is not None and connection.token_status == TokenStatus.ACTIVE
+    mode, remaining = messaging_window(conversation=conversation)
+    token_ok, token_reason = page_send_readiness(
+        campaign=campaign, connection=getattr(campaign, "page_connection", None)
+    )
     messages, has_more = thread_page(conversation=conversation)
     canned = [
         {"title": c.title, "text": fill_placeholders(c.text, contact=contact, agent=agent)}
@@ -384,11 +386,9 @@ def conversation_pane(*, agent: User, conversation: Conversation) -> Pane:
         can_take=can_take,
         window_mode=mode,
         window_remaining=remaining,
-        window_reason=send.window_closed_reason(conversation=conversation)
-        if mode == send.WindowMode.CLOSED
-        else "",
+        window_reason=window_closed_reason(conversation=conversation) if mode == WindowMode.CLOSED else "",
         token_ok=token_ok,
-        token_reason="" if token_ok else send.token_wait_reason(campaign=campaign, connection=connection),
+        token_reason=token_reason,
         messages=messages,
         has_more=has_more,
         earlier=earlier_conversations(conversation=conversation),
@@ -419,8 +419,6 @@ def transfer_targets(
     *, agent: User, conversation: Conversation
 ) -> tuple[list[TransferTarget], list[TransferTarget]]:
     """Other members of the campaign (with whether they can take it now) and the other enabled campaigns."""
-    from pagedesk.routing.selectors import agent_loads
-
     campaign = conversation.campaign
     members = list(
         Membership.objects.filter(campaign=campaign)

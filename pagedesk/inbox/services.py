@@ -6,9 +6,9 @@ from django.db.models import Max
 
 from pagedesk.accounts.models import User
 from pagedesk.conversations.models import Conversation, ConversationState, Direction
+from pagedesk.conversations.sending import sender_action_request
 from pagedesk.core import clock
 from pagedesk.inbox.models import ReadState
-from pagedesk.messenger.send import sender_action_send
 
 
 def conversation_mark_read(*, conversation: Conversation, agent: User, up_to_id: int | None = None) -> int:
@@ -46,7 +46,7 @@ def conversation_open(*, conversation: Conversation, agent: User) -> bool:
         return False
     if not conversation.messages.filter(direction=Direction.IN, id__gt=before, id__lte=now).exists():
         return False
-    return sender_action_send(conversation=conversation, action="mark_seen")
+    return sender_action_request(conversation=conversation, action="mark_seen")
 
 
 def conversation_typing(*, conversation: Conversation, agent: User) -> bool:
@@ -54,4 +54,4 @@ def conversation_typing(*, conversation: Conversation, agent: User) -> bool:
     Facebook clears it after 20 s or with the next message)."""
     if conversation.state != ConversationState.ASSIGNED or conversation.agent_id != agent.pk:
         return False
-    return sender_action_send(conversation=conversation, action="typing_on")
+    return sender_action_request(conversation=conversation, action="typing_on")

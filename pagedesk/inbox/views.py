@@ -12,27 +12,36 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from pagedesk.accounts.models import User
+from pagedesk.accounts.models import Presence, User
 from pagedesk.accounts.selectors import break_reason_list
 from pagedesk.campaigns.models import Campaign, Disposition
-from pagedesk.conversations.sending import ATTACHMENT_MAX_BYTES, REPLY_TEXT_MAX, message_retry, messages_send
+from pagedesk.campaigns.selectors import campaign_list_for_user
+from pagedesk.conversations.sending import (
+    ATTACHMENT_MAX_BYTES,
+    REPLY_TEXT_MAX,
+    TEXT_LIMIT,
+    message_retry,
+    messages_send,
+)
 from pagedesk.core.errors import ApplicationError, NotFound
-from pagedesk.core.permissions import forbidden
+from pagedesk.core.permissions import any_role_required, forbidden
 from pagedesk.core.streaming import stored_file_response
 from pagedesk.inbox import selectors
 from pagedesk.inbox.emoji_data import emoji_groups
-from pagedesk.inbox.forms import ACCEPT, MAX_FILES, CloseForm, ReplyForm, TransferForm
+from pagedesk.inbox.forms import ACCEPT, MAX_FILES, CloseForm, PresenceForm, ReplyForm, TransferForm
 from pagedesk.inbox.services import conversation_mark_read, conversation_open, conversation_typing
-from pagedesk.messenger.send import TEXT_LIMIT
+from pagedesk.routing.presence import presence_set
+from pagedesk.routing.selectors import conversation_list_for_agent
 from pagedesk.routing.services import (
     conversation_close,
     conversation_return_to_queue,
@@ -149,7 +158,64 @@ def _int(value: str | None) -> int | None:
 @agent_view
 def presence_view(request: HttpRequest) -> HttpResponse:
     """The status switch, re-fetched when the agent's presence changes elsewhere (wrap-up, a timer)."""
-    return render(request, "accounts/_presence.html", {"break_reasons": break_reason_list()})
+    return render(request, "inbox/_presence.html", {"break_reasons": break_reason_list()})
+
+
+@any_role_required
+def agent_home_view(request: HttpRequest, offline_returns: int = 0) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    if not user.is_agent:
+        return redirect("home")
+    return render(
+        request,
+        "inbox/agent_home.html",
+        {
+            "nav": "me",
+            "campaigns": campaign_list_for_user(user=user),
+            "break_reasons": break_reason_list(),
+            "offline_returns": offline_returns,
+        },
+    )
+
+
+@require_POST
+@any_role_required
+def presence_set_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    if not user.is_agent:
+        return forbidden(request, _("Only agents have a presence."))
+    form = PresenceForm(request.POST)
+    returning = 0
+    if not form.is_valid():
+        messages.error(request, _("Choose Available, Break or Offline."))
+    elif (
+        form.cleaned_data["presence"] == Presence.OFFLINE
+        and not form.cleaned_data["confirm"]
+        and (returning := conversation_list_for_agent(agent=user).count())
+    ):
+        pass  # the switch asks "Return N conversations to the queue?" first
+    else:
+        try:
+            presence_set(
+                agent=user,
+                presence=form.cleaned_data["presence"],
+                break_reason=form.cleaned_data["break_reason"],
+                changed_by=user,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    if request.htmx:  # type: ignore[attr-defined]
+        user.refresh_from_db()
+        return render(
+            request,
+            "inbox/_presence.html",
+            {"break_reasons": break_reason_list(), "offline_returns": returning},
+        )
+    if returning:  # without htmx the question is asked on "My work"
+        return agent_home_view(request, offline_returns=returning)
+    return redirect(request.POST.get("next") or "inbox:agent_home")
 
 
 # --- the open conversation ------------------------------------------------------------------------

@@ -77,6 +77,7 @@ def retry_delay(attempt: int) -> dt.timedelta:
 
 def attachments_enqueue(*, attachments: Iterable[Attachment]) -> int:
     """Enqueue a download for each attachment that has a file behind it (not locations or links)."""
+    # lazy (task): messenger.tasks imports this module
     from pagedesk.messenger.tasks import attachment_download
 
     count = 0
@@ -102,6 +103,9 @@ def _filename(url: str, content_type: str, attachment_id: int) -> str:
 
 def attachment_fetch(*, attachment_id: int, attempt: int = 0) -> str:
     """Download one attachment into pagedesk's storage; record why when it cannot."""
+    # lazy (task): messenger.tasks imports this module
+    from pagedesk.messenger.tasks import attachment_download
+
     attachment = Attachment.objects.filter(pk=attachment_id).first()
     if attachment is None:
         return "attachment gone"
@@ -115,8 +119,6 @@ def attachment_fetch(*, attachment_id: int, attempt: int = 0) -> str:
     except Transient as exc:
         services.attachment_download_failed(attachment_id=attachment_id, error=f"Download failed: {exc}")
         if attempt + 1 < MAX_ATTEMPTS:
-            from pagedesk.messenger.tasks import attachment_download
-
             attachment_download.using(run_after=clock.now() + retry_delay(attempt)).enqueue(
                 attachment_id=attachment_id, attempt=attempt + 1
             )

@@ -12,9 +12,11 @@ import logging
 
 from pagedesk.conversations import services
 from pagedesk.conversations.models import Contact
-from pagedesk.core import metrics
-from pagedesk.messenger import payloads
+from pagedesk.core import clock, metrics
+from pagedesk.messenger import attachments as attachment_downloads
+from pagedesk.messenger import payloads, profiles
 from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
+from pagedesk.routing import inbound
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +53,6 @@ def _specs(attachments: tuple[payloads.AttachmentIn, ...]) -> list[services.Atta
 
 
 def event_handle(*, event: InboundEvent, contact: Contact, page_connection: PageConnection) -> Outcome:
-    from pagedesk.messenger import attachments as attachment_downloads
-    from pagedesk.messenger import profiles
-
     try:
         item = payloads.event_parse(event.payload, kind=event.kind)
     except (payloads.PayloadError, KeyError, TypeError) as exc:
@@ -66,7 +65,7 @@ def event_handle(*, event: InboundEvent, contact: Contact, page_connection: Page
 
     if isinstance(item, payloads.CustomerMessage | payloads.Postback):
         if isinstance(item, payloads.CustomerMessage):
-            received = services.message_receive(
+            received = inbound.message_receive(
                 contact=contact,
                 campaign=campaign,
                 page_id=page_id,
@@ -81,7 +80,7 @@ def event_handle(*, event: InboundEvent, contact: Contact, page_connection: Page
             )
         else:
             # A button tap (e.g. Get Started) is the customer speaking: it opens or joins a conversation.
-            received = services.message_receive(
+            received = inbound.message_receive(
                 contact=contact,
                 campaign=campaign,
                 page_id=page_id,
@@ -176,6 +175,4 @@ def event_handle(*, event: InboundEvent, contact: Contact, page_connection: Page
 
 
 def _now() -> dt.datetime:
-    from pagedesk.core import clock
-
     return clock.now()

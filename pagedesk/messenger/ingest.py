@@ -21,10 +21,20 @@ import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
+from pagedesk.conversations.services import contact_lock
 from pagedesk.core import clock, metrics, startup
+from pagedesk.core.errors import ApplicationError
 from pagedesk.core.text import clean_text
+from pagedesk.messenger.handlers import event_handle
 from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
-from pagedesk.messenger.payloads import MAX_ID_LENGTH, PROCESSED_KINDS, Kind, RawEvent
+from pagedesk.messenger.payloads import (
+    MAX_ID_LENGTH,
+    PROCESSED_KINDS,
+    Kind,
+    RawEvent,
+    parked_body,
+    webhook_body_parse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +321,7 @@ def inbound_streams_enqueue(*, streams: Iterable[Stream], per_task: int | None =
     The webhook passes per_task=None: one task row per POST keeps the ack cheap, and the task fans a
     big batch out to other workers itself (`inbound_events_process`).
     """
+    # lazy (task): messenger.tasks imports this module
     from pagedesk.messenger.tasks import inbound_events_process
 
     ordered = sorted(set(streams))
@@ -330,9 +341,6 @@ def inbound_stream_process(*, page_id: str, psid: str, max_events: int = 10_000)
     Contact row lock (PostgreSQL FOR UPDATE; SQLite's IMMEDIATE transaction serialises writers), and
     only the oldest still-pending event is ever taken, so the stream is applied once and in order.
     """
-    from pagedesk.conversations.services import contact_lock
-    from pagedesk.messenger.handlers import event_handle
-
     done = 0
     while done < max_events:
         # Looked for before taking the write lock, except for the first event: the task was enqueued
@@ -413,9 +421,6 @@ def inbound_events_sweep() -> None:
 def inbound_event_replay(*, event: InboundEvent) -> int:
     """Parse a parked event again (after a fix) and store what it holds; returns how many events were
     stored for processing. A parked event that still cannot be read stays parked with the new reason."""
-    from pagedesk.core.errors import ApplicationError
-    from pagedesk.messenger.payloads import parked_body, webhook_body_parse
-
     if event.status != InboundEventStatus.PARKED:
         raise ApplicationError("not_parked", _("Only parked events can be replayed."), status=409)
     try:

@@ -30,6 +30,8 @@ from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
 from pagedesk.messenger import client
 from pagedesk.messenger.models import PageConnection, TokenStatus
+from pagedesk.messenger.send import messages_resend_pending
+from pagedesk.messenger.tasks_outbound import inbound_reprocess_enqueue
 from pagedesk.messenger.tokens import (
     page_token_set,
     token_decrypt,
@@ -322,9 +324,6 @@ def page_connection_activate(
 
 
 def _after_activation(connection: PageConnection) -> None:
-    from pagedesk.conversations.sending import messages_resend_pending
-    from pagedesk.messenger.tasks_outbound import inbound_reprocess_enqueue
-
     counts = messages_resend_pending(page_connection=connection)
     if counts["queued"] or counts["failed"]:
         logger.info("after activation of page %s: %s", connection.page_id, counts)

@@ -17,6 +17,7 @@ from pagedesk.core.text import clean_text
 from pagedesk.messenger import client
 from pagedesk.messenger.errors import GraphError, InvalidId
 from pagedesk.messenger.models import PageConnection
+from pagedesk.messenger.tokens import page_token_get
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +35,12 @@ def retry_delay(attempt: int) -> dt.timedelta:
 
 
 def _page_token(page_connection: PageConnection) -> str | None:
-    from pagedesk.messenger.tokens import page_token_get
-
     return page_token_get(page_connection=page_connection)
 
 
 def contact_profile_enqueue_if_stale(*, contact: Contact) -> bool:
     """Enqueue a profile lookup unless one succeeded today or a retry chain is under way."""
+    # lazy (task): messenger.tasks imports this module
     from pagedesk.messenger.tasks import contact_profile_fetch
 
     now = clock.now()
@@ -88,6 +88,7 @@ def contact_profile_refresh(*, contact_id: int, attempt: int = 0) -> str:
 
 
 def _failed(contact: Contact, attempt: int, reason: str) -> str:
+    # lazy (task): messenger.tasks imports this module
     from pagedesk.messenger.tasks import contact_profile_fetch
 
     services.contact_profile_failed(contact_id=contact.pk)

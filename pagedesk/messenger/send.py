@@ -1,4 +1,5 @@
-"""The Send API: the messaging window, the per-page rate cap and delivering one outbound message.
+"""The Send API: the per-page rate cap and delivering the outbound messages the domain records
+(conversations.sending; the messaging window's rule is the domain's, conversations/window.py).
 
 Contracts (issue 4):
 - A message is delivered by exactly one worker at a time: a task carries the attempt number it was
@@ -23,18 +24,20 @@ import json
 import logging
 import random
 import time
-from enum import StrEnum
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Max, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
 
 from pagedesk.campaigns.models import Campaign
+from pagedesk.conversations.models import Conversation, Direction, Message, MessageStatus, SendState
+from pagedesk.conversations.services import message_status_publish
+from pagedesk.conversations.window import WindowMode, messaging_window, window_closed_reason
 from pagedesk.core import clock
-from pagedesk.core.errors import ApplicationError
 from pagedesk.messenger import client
 from pagedesk.messenger.errors import (
     Ambiguous,
@@ -49,14 +52,9 @@ from pagedesk.messenger.errors import (
 )
 from pagedesk.messenger.models import PageConnection, PageSendThrottle, TokenStatus
 from pagedesk.messenger.tokens import page_connection_mark_invalid, page_token_get
-from pagedesk.realtime import groups
-from pagedesk.realtime.events import MessageStatusChanged
-from pagedesk.realtime.publish import publish
 
 logger = logging.getLogger(__name__)
 
-RESPONSE_WINDOW = dt.timedelta(hours=24)
-HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
 # How long an unconfirmed send waits for its echo before it is sent again.
 RECONCILE_SECONDS = 60
 # Transient and rate-limit failures are retried this many times in total, then the message fails.
@@ -66,104 +64,12 @@ BACKOFF_MAX_SECONDS = 300.0
 RATE_LIMIT_PAUSE_SECONDS = 30.0
 # Longer than the Graph client's whole timeout: a "sending" message older than this lost its worker.
 STUCK_SENDING_SECONDS = 300
-# Send API limit for message.text.
-TEXT_LIMIT = 2000
-SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")
 METADATA_PREFIX = "pagedesk:"
-
-
-class WindowMode(StrEnum):
-    RESPONSE = "RESPONSE"
-    HUMAN_AGENT = "HUMAN_AGENT"
-    CLOSED = "CLOSED"
-
-
-class SendState(StrEnum):
-    """Where a pending outbound message is in delivery; kept in Message.extra["send_state"]."""
-
-    QUEUED = "queued"
-    SENDING = "sending"
-    RETRY = "retry"
-    WAITING_TOKEN = "waiting_token"
-    UNCONFIRMED = "unconfirmed"
-
-
-def text_split(text: str, *, limit: int = TEXT_LIMIT) -> list[str]:
-    """A reply as Send API texts of at most `limit` characters, in order, none empty: each part ends at
-    the last space or line break that fits, and a single word longer than `limit` is cut hard. The
-    whitespace at a cut goes (Messenger shows each part as its own bubble); nothing else is lost.
-    The composer's counter (inbox.js, splitText) counts parts the same way."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        cut = next((i for i in range(limit, 0, -1) if rest[i].isspace()), 0)
-        if cut == 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
 
 
 def message_metadata(message_id: int) -> str:
     """The Send API `metadata` that comes back on the echo, so the webhook side can match it."""
     return f"{METADATA_PREFIX}{message_id}"
-
-
-# --- Messaging window -----------------------------------------------------------------------------
-
-
-def last_customer_message_at(*, conversation: Any) -> dt.datetime | None:
-    """The contact's last message to the page, across all its conversations (the window is per user)."""
-    from pagedesk.conversations.models import Conversation
-
-    latest = Conversation.objects.filter(contact_id=conversation.contact_id).aggregate(
-        at=Max("last_customer_message_at")
-    )["at"]
-    own: dt.datetime | None = conversation.last_customer_message_at
-    if own and (latest is None or own > latest):
-        return own
-    return latest
-
-
-def messaging_window(*, conversation: Any, at: dt.datetime | None = None) -> tuple[str, int]:
-    """(mode, seconds left in that mode) for replying in this conversation now.
-
-    Within 24 h of the customer's last message → RESPONSE; 24 h–7 days → HUMAN_AGENT when the campaign
-    allows that tag; otherwise CLOSED with 0 seconds. The composer shows the remaining time.
-    """
-    now = at or clock.now()
-    last = last_customer_message_at(conversation=conversation)
-    if last is None:
-        return WindowMode.CLOSED.value, 0
-    elapsed = now - last
-    if elapsed < RESPONSE_WINDOW:
-        return WindowMode.RESPONSE.value, int((RESPONSE_WINDOW - elapsed).total_seconds())
-    if elapsed < HUMAN_AGENT_WINDOW and conversation.campaign.human_agent_enabled:
-        return WindowMode.HUMAN_AGENT.value, int((HUMAN_AGENT_WINDOW - elapsed).total_seconds())
-    return WindowMode.CLOSED.value, 0
-
-
-def window_closed_reason(*, conversation: Any) -> str:
-    if conversation.campaign.human_agent_enabled:
-        return _(
-            "More than 7 days have passed since the customer's last message; Facebook does not allow "
-            "a reply until the customer writes again."
-        )
-    return _(
-        "More than 24 hours have passed since the customer's last message; Facebook does not allow "
-        "a reply until the customer writes again. (Allowing replies up to 7 days with the HUMAN_AGENT "
-        "tag can be enabled in the campaign.)"
-    )
-
-
-def messaging_window_require(*, conversation: Any) -> tuple[str, int]:
-    """The window, or an ApplicationError (no Graph call) when it is closed."""
-    mode, remaining = messaging_window(conversation=conversation)
-    if mode == WindowMode.CLOSED:
-        raise ApplicationError("outside_window", window_closed_reason(conversation=conversation), status=409)
-    return mode, remaining
 
 
 # --- Per-page rate cap ----------------------------------------------------------------------------
@@ -249,26 +155,8 @@ def backoff_seconds(attempt: int) -> float:
 # --- Message status writes ------------------------------------------------------------------------
 
 
-def message_status_publish(message: Any) -> None:
-    conversation = message.conversation
-    audience = [groups.supervisors(conversation.campaign_id)]
-    if conversation.agent_id:
-        audience.append(groups.agent(conversation.agent_id))
-    publish(
-        MessageStatusChanged(
-            message_id=message.pk,
-            conversation_id=conversation.pk,
-            status=message.status,
-            reason=message.status_reason,
-        ),
-        to=audience,
-    )
-
-
 def _message_update(message: Any, *, only_if_pending: bool = True, **fields: Any) -> bool:
     """Write fields on a pending outbound message and publish its status; False if it moved on."""
-    from pagedesk.conversations.models import Message, MessageStatus
-
     with transaction.atomic():
         query = Message.objects.filter(pk=message.pk)
         if only_if_pending:
@@ -292,8 +180,6 @@ def _extra(message: Any, **changes: Any) -> dict[str, Any]:
 
 
 def message_fail(*, message: Any, reason: str) -> bool:
-    from pagedesk.conversations.models import MessageStatus
-
     return _message_update(
         message,
         status=MessageStatus.FAILED,
@@ -316,6 +202,15 @@ def token_wait_reason(*, campaign: Campaign, connection: PageConnection | None) 
     ) % {"campaign": campaign.name}
 
 
+def page_send_readiness(*, campaign: Campaign, connection: PageConnection | None) -> tuple[bool, str]:
+    """(True, "") when the campaign's page can send now; else (False, why replies wait), the words the
+    agent sees on the composer and on each waiting reply. `connection` is the campaign's page
+    connection as the caller read it (None when it has none)."""
+    if connection is not None and connection.token_status == TokenStatus.ACTIVE:
+        return True, ""
+    return False, token_wait_reason(campaign=campaign, connection=connection)[:500]
+
+
 def _wait_for_token(message: Any, *, campaign: Campaign, connection: PageConnection | None) -> None:
     """Park the message until re-activation (messages_resend_pending picks it up again)."""
     _message_update(
@@ -326,6 +221,7 @@ def _wait_for_token(message: Any, *, campaign: Campaign, connection: PageConnect
 
 
 def _enqueue_deliver(*, message_id: int, attempt: int, run_after: dt.datetime | None = None) -> None:
+    # lazy (task): tasks_outbound imports this module
     from pagedesk.messenger.tasks_outbound import message_deliver_task
 
     task = message_deliver_task.using(run_after=run_after) if run_after else message_deliver_task
@@ -335,6 +231,70 @@ def _enqueue_deliver(*, message_id: int, attempt: int, run_after: dt.datetime | 
 def message_delivery_enqueue(*, message: Any) -> None:
     """Queue delivery of a pending message at its current attempt number (caller's transaction)."""
     _enqueue_deliver(message_id=message.pk, attempt=message.send_attempts)
+
+
+def messages_delivery_queue(*, messages: Sequence[Message]) -> None:
+    """The domain recorded these outbound messages pending (conversations.signals.outbound_queued), in
+    the caller's transaction: queue their delivery in order, or, while the page's token is not active,
+    park them with the reason the agent sees (messages_resend_pending sends them on re-activation)."""
+    if not messages:
+        return
+    campaign = messages[0].conversation.campaign
+    token_ok, reason = page_send_readiness(campaign=campaign, connection=_connection(campaign))
+    for message in messages:
+        # The echo brings `metadata` back; kept on the row too, for whoever reads it.
+        extra = _extra(
+            message,
+            metadata=message_metadata(message.pk),
+            send_state=(SendState.QUEUED if token_ok else SendState.WAITING_TOKEN).value,
+        )
+        Message.objects.filter(pk=message.pk).update(extra=extra, status_reason=reason)
+        message.extra, message.status_reason = extra, reason
+        if token_ok:
+            message_delivery_enqueue(message=message)
+
+
+def messages_resend_pending(*, page_connection: PageConnection) -> dict[str, int]:
+    """After (re-)activation: queue every message that waited for the token, or fail it when the
+    messaging window closed meanwhile. Returns counts {"queued": n, "failed": m}."""
+    counts = {"queued": 0, "failed": 0}
+    if page_connection.token_status != TokenStatus.ACTIVE:
+        return counts
+    waiting = (
+        Message.objects.filter(
+            conversation__campaign_id=page_connection.campaign_id,
+            direction=Direction.OUT,
+            status=MessageStatus.PENDING,
+            mid="",
+        )
+        # Messages written for another page (before a page switch) must not go out through this one.
+        .filter(Q(page_id=page_connection.page_id) | Q(page_id=""))
+        .filter(extra__send_state=SendState.WAITING_TOKEN.value)
+        .select_related("conversation__campaign", "conversation__contact")
+        .order_by("created_at", "pk")
+    )
+    for message in waiting:
+        mode, _remaining = messaging_window(conversation=message.conversation)
+        if mode == WindowMode.CLOSED:
+            if message_fail(message=message, reason=window_closed_reason(conversation=message.conversation)):
+                counts["failed"] += 1
+            continue
+        extra = dict(message.extra or {})
+        extra["send_state"] = SendState.QUEUED.value
+        with transaction.atomic():
+            changed = Message.objects.filter(
+                pk=message.pk,
+                status=MessageStatus.PENDING,
+                send_attempts=message.send_attempts,
+                extra__send_state=SendState.WAITING_TOKEN.value,
+            ).update(extra=extra, status_reason="")
+            if changed:
+                message.extra = extra
+                message.status_reason = ""
+                message_delivery_enqueue(message=message)
+                message_status_publish(message)
+                counts["queued"] += 1
+    return counts
 
 
 # --- Graph payloads -------------------------------------------------------------------------------
@@ -395,8 +355,6 @@ def message_payload(
 
 
 def _load(message_id: int) -> Any:
-    from pagedesk.conversations.models import Message
-
     return (
         Message.objects.select_related("conversation__campaign", "conversation__contact")
         .prefetch_related("attachments")
@@ -424,8 +382,6 @@ def _earlier_reply_pending(message: Any) -> bool:
     """Whether an earlier outbound message of the same conversation has not left yet (pending, or being
     sent). A failed one does not hold the others back; one waiting for a token holds them, as it should:
     they would wait for the same token."""
-    from pagedesk.conversations.models import Direction, Message, MessageStatus
-
     return Message.objects.filter(
         conversation_id=message.conversation_id,
         direction=Direction.OUT,
@@ -442,8 +398,6 @@ def message_deliver(*, message_id: int, attempt: int) -> str:
     unconfirmed, reconciling, waiting_previous (an earlier reply of the conversation has not left yet),
     skipped (already sent/failed, or a stale task).
     """
-    from pagedesk.conversations.models import Direction, MessageStatus
-
     message = _load(message_id)
     if message is None or message.direction != Direction.OUT:
         return "skipped"
@@ -497,8 +451,6 @@ def message_deliver(*, message_id: int, attempt: int) -> str:
         return "paced"
 
     # Claim: only the task enqueued for this attempt number wins, exactly once.
-    from pagedesk.conversations.models import Message
-
     claimed = Message.objects.filter(
         pk=message.pk, status=MessageStatus.PENDING, mid="", send_attempts=attempt
     ).update(
@@ -633,8 +585,6 @@ def _retry_or_fail(message: Any, *, attempt: int, reason: str, run_after: dt.dat
 def messages_reconcile_stuck() -> int:
     """Messages left "sending" by a worker that died mid-call: treat them as unconfirmed (never resend
     blindly). Runs with the periodic token check."""
-    from pagedesk.conversations.models import Direction, Message, MessageStatus
-
     cutoff = clock.now() - dt.timedelta(seconds=STUCK_SENDING_SECONDS)
     count = 0
     candidates = Message.objects.filter(
@@ -668,25 +618,16 @@ def messages_reconcile_stuck() -> int:
 # --- Sender actions -------------------------------------------------------------------------------
 
 
-def sender_action_send(*, conversation: Any, action: str) -> bool:
-    """Queue a typing_on / typing_off / mark_seen for the customer; False when it is not allowed now.
-
-    Best effort: sender actions are only valid inside the 24 h window and are never retried.
-    """
-    if action not in SENDER_ACTIONS:
-        raise ApplicationError("invalid_action", _("Unknown sender action “%(a)s”.") % {"a": action})
-    mode, _remaining = messaging_window(conversation=conversation)
-    if mode != WindowMode.RESPONSE:
-        return False
+def sender_action_send(*, conversation: Conversation, action: str) -> None:
+    """Queue a sender action the domain asked for (conversations.sending.sender_action_request, which
+    checked the window). Best effort: never retried."""
+    # lazy (task): tasks_outbound imports this module
     from pagedesk.messenger.tasks_outbound import sender_action_task
 
     sender_action_task.enqueue(conversation_id=conversation.pk, action=action)
-    return True
 
 
 def sender_action_deliver(*, conversation_id: int, action: str) -> str:
-    from pagedesk.conversations.models import Conversation
-
     conversation = (
         Conversation.objects.select_related("campaign", "contact").filter(pk=conversation_id).first()
     )

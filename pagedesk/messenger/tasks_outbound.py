@@ -19,6 +19,9 @@ from django_tasks import task
 from pagedesk.core import clock
 from pagedesk.core.leases import rerun_after_worker_loss
 from pagedesk.core.startup import register
+from pagedesk.messenger.models import PageConnection
+from pagedesk.messenger.send import message_deliver, messages_reconcile_stuck, sender_action_deliver
+from pagedesk.messenger.tokens import page_connections_check_all, page_token_check
 
 logger = logging.getLogger(__name__)
 
@@ -33,24 +36,17 @@ def token_check_interval() -> int:
 @rerun_after_worker_loss
 @task(queue_name=QUEUE)
 def message_deliver_task(*, message_id: int, attempt: int) -> str:
-    from pagedesk.messenger.send import message_deliver
-
     return message_deliver(message_id=message_id, attempt=attempt)
 
 
 @task(queue_name=QUEUE)
 def sender_action_task(*, conversation_id: int, action: str) -> str:
-    from pagedesk.messenger.send import sender_action_deliver
-
     return sender_action_deliver(conversation_id=conversation_id, action=action)
 
 
 @rerun_after_worker_loss
 @task(queue_name=QUEUE)
 def page_token_check_task(*, page_connection_id: int) -> str:
-    from pagedesk.messenger.models import PageConnection
-    from pagedesk.messenger.tokens import page_token_check
-
     connection = PageConnection.objects.filter(pk=page_connection_id).first()
     if connection is None:
         return "missing"
@@ -61,9 +57,6 @@ def page_token_check_task(*, page_connection_id: int) -> str:
 @task(queue_name="timers")
 def token_health_task() -> dict[str, int]:
     """Check every active page token, recover stuck sends, then schedule the next run."""
-    from pagedesk.messenger.send import messages_reconcile_stuck
-    from pagedesk.messenger.tokens import page_connections_check_all
-
     try:
         counts = page_connections_check_all()
         counts["reconciled"] = messages_reconcile_stuck()

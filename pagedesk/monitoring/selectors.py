@@ -27,12 +27,13 @@ from django.db.models import (
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext as _
 
-from pagedesk.accounts.models import Presence, User
+from pagedesk.accounts.models import DisplayStatus, Presence, User
 from pagedesk.accounts.selectors import display_status
 from pagedesk.campaigns.models import Campaign, Membership
+from pagedesk.campaigns.selectors import campaign_get_for_user
 from pagedesk.conversations.models import Contact, Conversation, ConversationState
 from pagedesk.core import clock
-from pagedesk.core.errors import ApplicationError
+from pagedesk.core.errors import ApplicationError, PermissionDenied
 
 # A stats range longer than this is refused (the API's 422): it would scan years of history per request.
 MAX_RANGE_DAYS = 366
@@ -348,8 +349,6 @@ class BoardSnapshot:
 
 
 def _status_label(status: str) -> str:
-    from pagedesk.accounts.models import DisplayStatus
-
     return str(DisplayStatus(status).label)
 
 
@@ -589,9 +588,6 @@ def board_snapshot_for_user(*, user: User, now: dt.datetime) -> BoardSnapshot:
 
 def board_campaign_get_for_user(*, user: User, campaign_id: int) -> Campaign:
     """A campaign whose board `user` may watch; 403 for agents and other supervisors' campaigns."""
-    from pagedesk.campaigns.selectors import campaign_get_for_user
-    from pagedesk.core.errors import PermissionDenied
-
     if not (user.is_admin or user.is_supervisor):
         raise PermissionDenied("forbidden", _("Only supervisors and administrators can watch the board."))
     return campaign_get_for_user(user=user, campaign_id=campaign_id)

@@ -12,9 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from pagedesk.accounts.models import Presence, User
-from pagedesk.accounts.selectors import agent_get_for_user
-from pagedesk.accounts.services import presence_set
 from pagedesk.campaigns.models import Campaign
+from pagedesk.campaigns.selectors import agent_get_for_user
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.permissions import supervisor_required
@@ -26,6 +25,7 @@ from pagedesk.monitoring.selectors import (
     board_snapshot_for_campaigns,
 )
 from pagedesk.routing import services
+from pagedesk.routing.presence import presence_set
 from pagedesk.routing.selectors import conversation_get_for_user
 
 # Everything that can change a board: presence, conversation lifecycle, queue length, new messages.

@@ -5,6 +5,7 @@ from django.db.models.signals import post_migrate
 def _ensure_fulltext(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
     from django.db import connections
 
+    # lazy (app loading): fts imports models, which are not ready when this module is imported.
     from pagedesk.recordings.fts import fts_ensure
 
     fts_ensure(connections[using])

@@ -18,7 +18,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import User
-from pagedesk.campaigns.models import Campaign
+from pagedesk.campaigns.models import Campaign, Disposition
 from pagedesk.conversations.models import (
     Attachment,
     Conversation,
@@ -347,8 +347,6 @@ def transcript_get(*, conversation: Conversation) -> Transcript:
         if isinstance(event.data.get("disposition_id"), int):
             disposition_ids.add(event.data["disposition_id"])
     user_names = {u.pk: u.name for u in User.objects.filter(pk__in=user_ids)} if user_ids else {}
-    from pagedesk.campaigns.models import Disposition
-
     disposition_names = (
         {d.pk: str(d) for d in Disposition.objects.select_related("parent").filter(pk__in=disposition_ids)}
         if disposition_ids

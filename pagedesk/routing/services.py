@@ -767,7 +767,7 @@ def agent_redispatch(*, agent_id: int) -> list[Routed]:
 def agent_presence_changed(
     *, agent_id: int, presence: str, changed_by_id: int | None = None, note: str = ""
 ) -> None:
-    """Hook for accounts.services.presence_set (after commit): an agent who becomes Available may
+    """Hook for routing.presence.presence_set (after commit): an agent who becomes Available may
     take queued customers at once; an Offline one answers nobody, so hers go back to the queue.
     A Break keeps them: she is still responsible for them (the board marks who is left waiting)."""
     if presence == Presence.AVAILABLE:
@@ -896,7 +896,7 @@ def _start_wrap_up(agent_id: int, *, seconds: int, now: dt.datetime) -> bool:
     """
     if seconds <= 0:
         return False
-    from pagedesk.accounts.services import presence_set  # accounts.services imports routing lazily too
+    from pagedesk.routing.presence import presence_set  # lazy: routing.presence imports these services
 
     (agent,) = lock_objects(User.objects.filter(pk=agent_id))
     if agent.presence not in (Presence.AVAILABLE, Presence.WRAP_UP):
@@ -918,7 +918,7 @@ def agent_wrap_up_end(*, agent_id: int) -> bool:
     Re-checks under the lock: a later close may have extended it, or the agent may have picked
     another presence meanwhile.
     """
-    from pagedesk.accounts.services import presence_set
+    from pagedesk.routing.presence import presence_set  # lazy: routing.presence imports these services
 
     with transaction.atomic():
         locked = lock_objects(User.objects.filter(pk=agent_id))
@@ -1367,7 +1367,7 @@ def agent_disconnected(*, agent: User) -> None:
 
 def agent_disconnect_expire(*, agent_id: int, token: str) -> bool:
     """The grace timer's body: Offline if the agent has not reconnected since `token`; True if set."""
-    from pagedesk.accounts.services import presence_set
+    from pagedesk.routing.presence import presence_set  # lazy: routing.presence imports these services
 
     with transaction.atomic():
         row = (

@@ -32,7 +32,7 @@ from pagedesk.simulator.http import (
     text_response,
 )
 from pagedesk.simulator.store import Store
-from pagedesk.simulator.webhooks import WebhookDispatcher
+from pagedesk.simulator.webhooks import WebhookDispatcher, encode_body
 from pagedesk.simulator.world import NotFound, World
 
 logger = logging.getLogger("pagedesk.simulator")
@@ -444,8 +444,6 @@ class SimulatorApp:
         return json_response(await self.dispatcher.verify())
 
     async def control_webhooks_raw(self, request: Request) -> Response:
-        from pagedesk.simulator.webhooks import encode_body
-
         body = request.json()
         payload = body.get("body") or {
             "object": "page",

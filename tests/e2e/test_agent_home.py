@@ -75,7 +75,7 @@ def test_my_work_page_stays_clear_of_the_top_bar_at_every_width(
     page: Page, live_app: str, login, alice: User, campaign, lunch, artifact_path
 ):
     login(page, alice)
-    page.goto(f"{live_app}/accounts/me/")
+    page.goto(f"{live_app}/inbox/me/")
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
         bar = assert_top_bar_fits(page, width, parts=NAV_PARTS)
@@ -98,7 +98,7 @@ def test_my_work_page_shows_the_time_in_status_and_keeps_it_ticking(
 ):
     """The counter beside the status used to stay empty outside the inbox (only inbox.js filled it)."""
     login(page, alice)
-    page.goto(f"{live_app}/accounts/me/")
+    page.goto(f"{live_app}/inbox/me/")
     counter = page.locator("main #presence [data-since]")
     expect(counter).to_have_text(A_TIME)
     page.screenshot(path=artifact_path("agent_home_time_in_status.png"))

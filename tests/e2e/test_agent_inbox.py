@@ -19,7 +19,6 @@ from django.core.files.base import ContentFile
 from playwright.sync_api import BrowserContext, FilePayload, Page, expect
 
 from pagedesk.accounts.models import Presence, User
-from pagedesk.accounts.services import presence_set
 from pagedesk.campaigns.models import Campaign, CannedResponse
 from pagedesk.campaigns.services import disposition_create
 from pagedesk.conversations.models import (
@@ -32,6 +31,7 @@ from pagedesk.conversations.models import (
     SenderType,
 )
 from pagedesk.core import clock
+from pagedesk.routing.presence import presence_set
 from tests.e2e.simulated import acme_connected
 from tests.integration.inbox.conftest import make_contact, make_conversation
 

@@ -15,7 +15,6 @@ from django.db.models import F
 from playwright.sync_api import BrowserContext, Page, expect
 
 from pagedesk.accounts.models import Presence
-from pagedesk.accounts.services import presence_set
 from pagedesk.conversations.models import (
     Contact,
     Conversation,
@@ -23,8 +22,10 @@ from pagedesk.conversations.models import (
     ConversationState,
     SenderType,
 )
-from pagedesk.conversations.services import contact_lock, message_receive
+from pagedesk.conversations.services import contact_lock
 from pagedesk.core import clock
+from pagedesk.routing.inbound import message_receive
+from pagedesk.routing.presence import presence_set
 from tests.fixtures.traffic import build_traffic, message_row
 
 pytestmark = pytest.mark.e2e

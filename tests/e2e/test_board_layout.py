@@ -104,7 +104,8 @@ def test_a_long_break_reason_keeps_the_board_and_the_top_bar_whole(
     """A new team's 60-character break reason pushed Active now, Time in status and Set Offline out of the
     board's agents table at 1280 px, and widened every agent's top bar to two rows."""
     from pagedesk.accounts.models import Presence
-    from pagedesk.accounts.services import break_reason_create, presence_set
+    from pagedesk.accounts.services import break_reason_create
+    from pagedesk.routing.presence import presence_set
 
     reason = break_reason_create(name=LONG_REASON)
     presence_set(agent=alice, presence=Presence.BREAK, break_reason=reason)

@@ -14,7 +14,7 @@ expect.set_options(timeout=15_000)
 HINT = "No break reasons yet — an administrator adds them under Users › Break reasons"
 
 
-@pytest.mark.parametrize("where", ["/accounts/me/", "/inbox/"])
+@pytest.mark.parametrize("where", ["/inbox/me/", "/inbox/"])
 def test_break_says_why_it_is_unavailable(live_app, page: Page, login, alice, campaign, artifact_path, where):
     assert not BreakReason.objects.exists()
     login(page, alice)
@@ -39,7 +39,7 @@ def test_break_says_why_it_is_unavailable(live_app, page: Page, login, alice, ca
 
 def test_with_a_reason_there_is_no_hint(live_app, page: Page, login, alice, lunch):
     login(page, alice)
-    page.goto(f"{live_app}/accounts/me/")
+    page.goto(f"{live_app}/inbox/me/")
     presence = page.locator("#presence")
     expect(presence.get_by_role("button", name="Break")).to_be_enabled()
     expect(presence.get_by_text(HINT)).to_have_count(0)

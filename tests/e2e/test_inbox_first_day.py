@@ -127,7 +127,8 @@ def test_a_conversation_moved_away_by_a_supervisor_says_so_not_forbidden(
     new_context, live_app, login, media, campaign, alice, bob, sam
 ):
     from pagedesk.accounts.models import Presence
-    from pagedesk.accounts.services import break_reason_create, presence_set
+    from pagedesk.accounts.services import break_reason_create
+    from pagedesk.routing.presence import presence_set
     from pagedesk.routing.services import conversation_return_to_queue
 
     # Round robin, alice on a Break: the returned conversation goes to bob, and alice may no longer open it.

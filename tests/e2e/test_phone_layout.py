@@ -23,7 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from playwright.sync_api import Browser, Page, expect
 
 from pagedesk.accounts.models import Presence, User
-from pagedesk.accounts.services import break_reason_create, presence_set
+from pagedesk.accounts.services import break_reason_create
 from pagedesk.campaigns.models import Campaign, CannedResponse, Holiday
 from pagedesk.campaigns.services import (
     MemberSpec,
@@ -41,6 +41,7 @@ from pagedesk.conversations.models import (
     SenderType,
 )
 from pagedesk.core import clock
+from pagedesk.routing.presence import presence_set
 from tests.conftest import make_user
 from tests.fixtures.traffic import build_traffic, message_row
 
@@ -155,7 +156,7 @@ SCREENS: list[Screen] = [
     Screen("facebook-callback", "facebook:callback", frozenset({ADA}), status=403),
     Screen("board", "monitoring:board_all", STAFF, then=board_live, fits=BOARD_PARTS),
     Screen("board-campaign", "monitoring:board", STAFF, campaign_id, then=board_live, fits=BOARD_PARTS),
-    Screen("my-work", "accounts:agent_home", EVERYONE),
+    Screen("my-work", "inbox:agent_home", EVERYONE),
     Screen("recordings", "recordings:list", EVERYONE),
     Screen("recordings-search", "recordings:list", EVERYONE, query="?q=backpack"),
     Screen(
@@ -210,7 +211,7 @@ EXCLUDED = {
     "facebook:parked_replay": "POST only (redirects to the Facebook settings page, checked)",
     "favicon": "a redirect to the icon file",
     "accounts:user_unlock": "POST only (redirects to the users page, checked)",
-    "accounts:presence_set": "POST only (an htmx fragment)",
+    "inbox:presence_set": "POST only (an htmx fragment)",
     "campaigns:table": "htmx fragment of the campaign list (checked)",
     "campaigns:row": "htmx fragment of the campaign list (checked)",
     "campaigns:supervisors": "POST only",

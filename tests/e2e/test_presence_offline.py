@@ -12,11 +12,12 @@ from django.db import transaction
 from playwright.sync_api import Page, expect
 
 from pagedesk.accounts.models import Presence, User
-from pagedesk.accounts.services import presence_set
 from pagedesk.campaigns.models import Campaign
 from pagedesk.campaigns.services import campaign_set_supervisors
 from pagedesk.conversations.models import Contact, Conversation, ConversationState
-from pagedesk.conversations.services import contact_lock, message_receive
+from pagedesk.conversations.services import contact_lock
+from pagedesk.routing.inbound import message_receive
+from pagedesk.routing.presence import presence_set
 from tests.e2e.test_board_and_recordings import off_loop
 from tests.integration.routing.conftest import arrive, make_campaign
 

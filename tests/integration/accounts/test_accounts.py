@@ -88,7 +88,7 @@ def test_login_and_logout(alice):
     assert response.status_code == 302
     assert client.get("/").url == "/inbox/"
     assert client.post("/accounts/logout/").status_code == 302
-    assert client.get("/accounts/me/").status_code == 302
+    assert client.get("/inbox/me/").status_code == 302
 
 
 def test_repeated_login_failures_lock_the_account_for_a_while(alice, settings):

@@ -6,9 +6,10 @@ import pytest
 
 from pagedesk.accounts.models import DisplayStatus, Presence, PresenceChange
 from pagedesk.accounts.selectors import display_status, seconds_in_status
-from pagedesk.accounts.services import break_reason_update, presence_set
+from pagedesk.accounts.services import break_reason_update
 from pagedesk.core.errors import ApplicationError
 from pagedesk.realtime import groups
+from pagedesk.routing.presence import presence_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,7 +92,7 @@ def test_display_status_is_derived_from_presence_and_load(presence, load, expect
 def test_agent_switches_presence_from_the_page(client_for, alice, lunch):
     client = client_for(alice)
     response = client.post(
-        "/accounts/me/presence/", {"presence": "break", "break_reason": lunch.pk}, HTTP_HX_REQUEST="true"
+        "/inbox/me/presence/", {"presence": "break", "break_reason": lunch.pk}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 200
     assert "Lunch" in response.content.decode()
@@ -101,4 +102,4 @@ def test_agent_switches_presence_from_the_page(client_for, alice, lunch):
 
 
 def test_only_agents_switch_presence(client_for, sam):
-    assert client_for(sam).post("/accounts/me/presence/", {"presence": "available"}).status_code == 403
+    assert client_for(sam).post("/inbox/me/presence/", {"presence": "available"}).status_code == 403

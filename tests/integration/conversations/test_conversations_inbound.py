@@ -11,6 +11,7 @@ from pagedesk.conversations.models import Conversation, ConversationEvent, Messa
 from pagedesk.messenger.models import PageConnection
 from pagedesk.realtime import groups
 from pagedesk.realtime.events import MessageCreated
+from pagedesk.routing import inbound
 
 PAGE = "104729538012345"
 PSID = "6789012345678901"
@@ -25,7 +26,7 @@ def page(campaign) -> PageConnection:
 def receive(campaign, mid: str, text: str = "hi") -> services.Received:
     with transaction.atomic():
         contact = services.contact_lock(page_id=PAGE, psid=PSID)
-        return services.message_receive(
+        return inbound.message_receive(
             contact=contact, campaign=campaign, page_id=PAGE, mid=mid, kind="text", text=text
         )
 

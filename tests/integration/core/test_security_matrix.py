@@ -23,10 +23,11 @@ from django.http import HttpResponse
 from django.test import Client
 
 from pagedesk.accounts.models import Presence, User
-from pagedesk.accounts.services import api_token_create, presence_set
+from pagedesk.accounts.services import api_token_create
 from pagedesk.campaigns import schedule
 from pagedesk.campaigns.services import MemberSpec, campaign_create, campaign_set_supervisors, membership_set
 from pagedesk.conversations.models import Conversation
+from pagedesk.routing.presence import presence_set
 from pagedesk.routing.services import conversation_return_to_queue
 from tests.conftest import make_user
 from tests.integration.inbox.conftest import make_conversation

@@ -9,7 +9,6 @@ import pytest
 from django.db import transaction
 
 from pagedesk.accounts.models import Presence, User
-from pagedesk.accounts.services import presence_set
 from pagedesk.campaigns.models import Campaign
 from pagedesk.conversations.models import (
     Contact,
@@ -22,6 +21,7 @@ from pagedesk.conversations.models import (
 )
 from pagedesk.core import clock
 from pagedesk.routing import services as routing_services
+from pagedesk.routing.presence import presence_set
 
 PAGE_ID = "1000000000000001"
 _psids = itertools.count(7_100_000_000_000_000)

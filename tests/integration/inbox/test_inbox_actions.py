@@ -25,7 +25,7 @@ def sent_actions(monkeypatch):
         calls.append((conversation.pk, action))
         return True
 
-    monkeypatch.setattr(inbox_services, "sender_action_send", fake)
+    monkeypatch.setattr(inbox_services, "sender_action_request", fake)
     return calls
 
 

@@ -8,8 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from pagedesk.conversations.models import Direction, Message, MessageStatus
-from pagedesk.conversations.sending import REPLY_TEXT_MAX
-from pagedesk.messenger.send import TEXT_LIMIT
+from pagedesk.conversations.sending import REPLY_TEXT_MAX, TEXT_LIMIT
 
 from .conftest import make_conversation
 

@@ -355,16 +355,16 @@ def test_edit_replaces_the_text_and_keeps_the_original(page, http):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_event_is_marked_failed_and_the_stream_goes_on(page, monkeypatch, http):
-    from pagedesk.conversations import services
+    from pagedesk.routing import inbound
 
-    real = services.message_receive
+    real = inbound.message_receive
 
     def flaky(**kwargs):
         if kwargs["mid"] == "m_first":
             raise RuntimeError("boom")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "message_receive", flaky)
+    monkeypatch.setattr(inbound, "message_receive", flaky)
     body = fixtures.batch(
         [
             fixtures.text_item(mid="m_first", text="first", timestamp=1),

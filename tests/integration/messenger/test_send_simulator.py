@@ -7,11 +7,11 @@ import pytest
 
 from pagedesk.campaigns.services import campaign_create
 from pagedesk.conversations.models import Contact, Conversation, Message
-from pagedesk.conversations.sending import message_send, messages_resend_pending
+from pagedesk.conversations.sending import message_send
 from pagedesk.core import clock
 from pagedesk.messenger import client as graph_client
 from pagedesk.messenger.models import PageConnection, TokenStatus
-from pagedesk.messenger.send import message_deliver, sender_action_deliver
+from pagedesk.messenger.send import message_deliver, messages_resend_pending, sender_action_deliver
 from pagedesk.messenger.tokens import page_token_set
 from tests.integration.messenger.facebook_simulator import (
     ACME_PAGE_ID,

@@ -9,13 +9,13 @@ import pytest
 from django.db import transaction
 
 from pagedesk.accounts.models import Presence, User
-from pagedesk.accounts.services import presence_set
 from pagedesk.campaigns import schedule
 from pagedesk.campaigns.models import Campaign
 from pagedesk.campaigns.services import MemberSpec, campaign_create, membership_set
 from pagedesk.conversations.models import Contact, Conversation, ConversationEvent, ConversationState
 from pagedesk.core import clock
 from pagedesk.routing import services as routing_services
+from pagedesk.routing.presence import presence_set
 from tests.conftest import make_user
 
 _psids = itertools.count(1000)

@@ -91,9 +91,9 @@ def _sleep_until(at: float) -> None:
 
 def run_load(cfg: LoadConfig) -> LoadResult:
     from pagedesk.accounts.models import BreakReason, Presence, User
-    from pagedesk.accounts.services import presence_set
     from pagedesk.conversations.models import Conversation, ConversationState
     from pagedesk.core.errors import ApplicationError
+    from pagedesk.routing.presence import presence_set
     from pagedesk.routing.services import conversation_close
 
     result = LoadResult()

@@ -12,7 +12,7 @@ from pagedesk.conversations import services as conversation_services
 from pagedesk.conversations.models import ConversationState
 from pagedesk.messenger.models import PageConnection
 from pagedesk.realtime import groups
-from pagedesk.routing import services
+from pagedesk.routing import inbound, services
 from pagedesk.routing.models import Transfer
 
 from .conftest import arrive, available, make_campaign, state_of
@@ -76,7 +76,7 @@ def _receive(campaign, *, page_id: str, psid: str, mid: str):
     PageConnection.objects.update_or_create(campaign=campaign, defaults={"page_id": page_id})
     with transaction.atomic():
         contact = conversation_services.contact_lock(page_id=page_id, psid=psid)
-        return conversation_services.message_receive(
+        return inbound.message_receive(
             contact=contact, campaign=campaign, page_id=page_id, mid=mid, kind="text", text="hi"
         )
 
@@ -106,7 +106,7 @@ def test_a_ringall_arrival_from_a_customer_sends_each_member_one_frame(frozen_cl
     published.clear()
     with transaction.atomic():
         contact = conversation_services.contact_lock(page_id="104729538088888", psid="61235")
-        conversation_services.message_receive(
+        inbound.message_receive(
             contact=contact, campaign=campaign, page_id="104729538088888", mid="m_r2", kind="text", text="?"
         )
     assert sent(published) == [("message.created", sorted([supervisors, members]))]
@@ -117,7 +117,7 @@ def test_a_ringall_arrival_from_a_customer_sends_each_member_one_frame(frozen_cl
     published.clear()
     with transaction.atomic():
         contact = conversation_services.contact_lock(page_id="104729538088888", psid="61235")
-        conversation_services.message_receive(
+        inbound.message_receive(
             contact=contact, campaign=campaign, page_id="104729538088888", mid="m_r3", kind="text", text="!"
         )
     assert sent(published) == [("message.created", sorted([supervisors, groups.agent(bob.pk)]))]
@@ -209,7 +209,7 @@ def test_the_customer_message_leaves_before_the_dispatch_transaction(frozen_cloc
     published.clear()
     with transaction.atomic():
         contact = conversation_services.contact_lock(page_id="104729538099999", psid="61234")
-        received = conversation_services.message_receive(
+        received = inbound.message_receive(
             contact=contact, campaign=campaign, page_id="104729538099999", mid="m_a", kind="text", text="hi"
         )
     assert state_of(received.conversation) == (A, alice.pk)

@@ -8,13 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from pagedesk.accounts.models import Presence, User
-from pagedesk.accounts.services import presence_set
 from pagedesk.campaigns.models import Campaign, Membership
 from pagedesk.conversations.models import Conversation, ConversationEvent, ConversationState
 from pagedesk.core import clock
 from pagedesk.realtime import groups
 from pagedesk.routing import policy, services
 from pagedesk.routing.models import Assignment
+from pagedesk.routing.presence import presence_set
 
 from .conftest import arrive, available, make_campaign, state_of
 

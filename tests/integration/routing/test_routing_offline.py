@@ -9,12 +9,13 @@ import pytest
 from django.urls import reverse
 
 from pagedesk.accounts.models import Presence, User
-from pagedesk.accounts.services import presence_set, user_update
+from pagedesk.accounts.services import user_update
 from pagedesk.campaigns.models import Campaign
 from pagedesk.campaigns.services import campaign_set_supervisors
 from pagedesk.conversations.models import Conversation, ConversationEvent, ConversationState
 from pagedesk.routing import services, tasks
 from pagedesk.routing.models import AgentConnection, Assignment, Transfer, TransferState
+from pagedesk.routing.presence import presence_set
 from pagedesk.routing.selectors import queue_list_for_campaign
 
 from .conftest import arrive, available, make_campaign, state_of
@@ -109,7 +110,7 @@ def test_choosing_offline_in_the_status_control_asks_first(client_for, frozen_cl
     _campaign, held = alice_holds_two(alice, bob, frozen_clock=frozen_clock, max_load=3)
     available(bob)
     client = client_for(alice)
-    url = reverse("accounts:presence_set")
+    url = reverse("inbox:presence_set")
 
     asked = client.post(url, {"presence": "offline"}, HTTP_HX_REQUEST="true")
     assert asked.status_code == 200
@@ -138,7 +139,7 @@ def test_choosing_offline_in_the_status_control_asks_first(client_for, frozen_cl
 
 def test_offline_with_nothing_open_needs_no_confirmation(client_for, alice, campaign):
     available(alice)
-    client_for(alice).post(reverse("accounts:presence_set"), {"presence": "offline"}, HTTP_HX_REQUEST="true")
+    client_for(alice).post(reverse("inbox:presence_set"), {"presence": "offline"}, HTTP_HX_REQUEST="true")
     alice.refresh_from_db()
     assert alice.presence == Presence.OFFLINE
 

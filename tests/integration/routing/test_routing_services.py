@@ -9,7 +9,6 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from pagedesk.accounts.models import Presence
-from pagedesk.accounts.services import presence_set
 from pagedesk.campaigns.models import Disposition
 from pagedesk.campaigns.services import (
     MemberSpec,
@@ -24,6 +23,7 @@ from pagedesk.core.errors import ApplicationError
 from pagedesk.realtime import groups
 from pagedesk.routing import services, tasks
 from pagedesk.routing.models import AfterHoursNotice, Assignment, Transfer, TransferState
+from pagedesk.routing.presence import presence_set
 from pagedesk.routing.selectors import (
     agent_loads,
     agent_rows_for_campaign,

@@ -18,12 +18,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from pagedesk.accounts.models import BreakReason, Presence, User
-from pagedesk.accounts.services import break_reason_create, presence_set, user_create
+from pagedesk.accounts.services import break_reason_create, user_create
 from pagedesk.campaigns.models import Campaign, Membership
 from pagedesk.conversations.models import Conversation, ConversationEvent, ConversationState
 from pagedesk.core.errors import ApplicationError
 from pagedesk.routing import services
 from pagedesk.routing.models import Assignment
+from pagedesk.routing.presence import presence_set
 
 from .conftest import arrive, make_campaign
 

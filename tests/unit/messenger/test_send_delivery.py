@@ -13,11 +13,11 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from pagedesk.conversations.models import Contact, Conversation, Message
-from pagedesk.conversations.sending import message_send, messages_resend_pending
+from pagedesk.conversations.sending import message_send
 from pagedesk.core import clock
 from pagedesk.messenger import errors, send
 from pagedesk.messenger.models import PageConnection, TokenStatus
-from pagedesk.messenger.send import RECONCILE_SECONDS, message_deliver
+from pagedesk.messenger.send import RECONCILE_SECONDS, message_deliver, messages_resend_pending
 from pagedesk.messenger.tokens import page_token_set
 from pagedesk.realtime.events import CampaignTokenStatusChanged, MessageStatusChanged
 
@@ -303,7 +303,8 @@ def test_text_and_files_become_one_message_per_part(conversation, alice, graph, 
 
 @pytest.mark.django_db
 def test_a_send_whose_worker_died_is_reconciled_not_resent_blindly(conversation, alice, graph, frozen_clock):
-    from pagedesk.messenger.send import STUCK_SENDING_SECONDS, SendState, messages_reconcile_stuck
+    from pagedesk.conversations.models import SendState
+    from pagedesk.messenger.send import STUCK_SENDING_SECONDS, messages_reconcile_stuck
 
     message = message_send(conversation=conversation, author=alice, text="Hi")
     # A worker claimed it and died before Facebook answered.

@@ -8,10 +8,10 @@ import pytest
 
 from pagedesk.conversations.models import Contact, Conversation, Message
 from pagedesk.conversations.sending import message_send
+from pagedesk.conversations.window import WindowMode, messaging_window
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
 from pagedesk.messenger import send
-from pagedesk.messenger.send import WindowMode, messaging_window
 
 
 def conversation_with_last_message(campaign, *, ago: dt.timedelta) -> Conversation:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pagedesk.messenger.send import TEXT_LIMIT, text_split
+from pagedesk.conversations.sending import TEXT_LIMIT, text_split
 
 
 def test_a_reply_within_the_limit_is_one_part():
