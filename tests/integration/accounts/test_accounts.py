@@ -181,3 +181,10 @@ def test_a_username_differing_only_in_case_is_refused(alice):
         user_create(username="Alice", role="agent", password="a-long-enough-password-1")
     assert refused.value.code == "duplicate_username" and refused.value.status == 409
     assert "“alice” already exists" in refused.value.message
+
+
+def test_my_work_moved_to_the_inbox_and_the_old_address_still_leads_there(client_for, alice):
+    client = client_for(alice)
+    old = client.get("/accounts/me/")
+    assert (old.status_code, old.url) == (301, "/inbox/me/")
+    assert client.get("/inbox/me/").status_code == 200
