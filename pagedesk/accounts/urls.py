@@ -9,7 +9,9 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
     # "My work" moved to the inbox (the agent's pages); an old bookmark still lands there.
-    path("me/", RedirectView.as_view(pattern_name="inbox:agent_home", permanent=True)),
+    path(
+        "me/", RedirectView.as_view(pattern_name="inbox:agent_home", permanent=True), name="agent_home_moved"
+    ),
     path("users/", views.user_list_view, name="user_list"),
     path("users/new/", views.user_create_view, name="user_create"),
     path("users/<int:user_id>/", views.user_edit_view, name="user_edit"),
