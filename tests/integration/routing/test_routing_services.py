@@ -32,6 +32,7 @@ from pagedesk.routing.selectors import (
     queue_list_for_agent,
     queue_list_for_campaign,
 )
+from pagedesk.routing.services import arrivals
 
 from .conftest import arrive, available, make_campaign, state_of
 
@@ -689,7 +690,7 @@ def test_a_failing_after_hours_send_never_fails_the_ingest_and_is_retried_next_t
         if len(calls) == 1:
             raise RuntimeError("Graph is down")
 
-    monkeypatch.setattr(services, "_send_system_message", broken)
+    monkeypatch.setattr(arrivals, "_send_system_message", broken)
     campaign = make_campaign("C", agents=[alice], open_all_week=False)
     frozen_clock.set(dt.datetime(2026, 3, 2, 19, 0, tzinfo=dt.UTC))
     first = arrive(campaign, psid="5")
