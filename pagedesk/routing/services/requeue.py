@@ -38,8 +38,7 @@ def conversation_return_to_queue(*, conversation: Conversation, by: User) -> Con
         _require_state(locked, ASSIGNED)
         _check_actor(locked, by)
         owner_id = locked.agent_id
-        _return_to_queue(locked, actor=by)
-        _queue_grew(locked.campaign)
+        _return_to_queue([locked], actor=by)
         if owner_id is not None:
             _after_commit(lambda: agent_redispatch(agent_id=owner_id))
     return locked
@@ -79,37 +78,44 @@ def agent_conversations_requeue(*, agent_id: int, reason: str, actor_id: int | N
         if not agent.is_active:
             reason = ReturnReason.DEACTIVATED
         actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
-        # Each goes in front of the current head: the latest first, so the earliest ends up first.
-        for conversation in sorted(held, key=lambda c: (c.queued_at or c.created_at, c.pk), reverse=True):
-            _return_to_queue(conversation, actor=actor, reason=reason)
-        for campaign in sorted({c.campaign_id: c.campaign for c in held}.values(), key=lambda c: c.pk):
-            _queue_grew(campaign)
+        _return_to_queue(held, actor=actor, reason=reason)
     return [c.pk for c in held]
 
 
-def _return_to_queue(conversation: Conversation, *, actor: User | None, **why: str) -> None:
-    """The locked, assigned conversation goes to the front of its campaign's queue; the caller
-    announces the queue's growth (_queue_grew) once per campaign."""
-    campaign = conversation.campaign
-    owner_id = conversation.agent_id
-    _requeue_front(conversation, campaign=campaign)
-    _event(conversation, "returned_to_queue", actor=actor, from_agent_id=owner_id, **why)
-    _publish(
-        campaign,
-        ConversationQueued(
-            conversation_id=conversation.pk,
-            campaign_id=campaign.pk,
-            version=conversation.version,
-            reason="returned",
-        ),
-        owner_id,
-    )
+def _return_to_queue(conversations: list[Conversation], *, actor: User | None, **why: str) -> None:
+    """The locked, assigned conversations go to the front of their campaigns' queues, in front of
+    whoever already waits and in their original order; each campaign's growth is announced once,
+    when all of its conversations are back (one by hand, or all of an agent's at once)."""
+    # Each goes in front of the current head: the latest first, so the earliest ends up first.
+    for conversation in sorted(
+        conversations, key=lambda c: (c.queued_at or c.created_at, c.pk), reverse=True
+    ):
+        owner_id = conversation.agent_id
+        _requeue_front(conversation, campaign=conversation.campaign, reason="returned", owner_id=owner_id)
+        _event(conversation, "returned_to_queue", actor=actor, from_agent_id=owner_id, **why)
+    for campaign in sorted({c.campaign_id: c.campaign for c in conversations}.values(), key=lambda c: c.pk):
+        _queue_grew(campaign)
 
 
-def _requeue_front(conversation: Conversation, *, campaign: Campaign) -> None:
+def _requeue_front(
+    conversation: Conversation, *, campaign: Campaign, reason: str, owner_id: int | None = None
+) -> None:
+    """The locked conversation goes to the front of `campaign`'s queue, and the campaign's audience
+    (with `owner_id`, the agent it leaves) hears it queued for `reason`. The caller announces the
+    queue's growth (_queue_grew)."""
     earliest = Conversation.objects.filter(campaign=campaign, state=QUEUED).aggregate(m=Min("queue_order"))[
         "m"
     ]
     now = clock.now()
     front = min(earliest - RETURN_TO_QUEUE_STEP, now) if earliest else now
     _bump(conversation, state=QUEUED, agent=None, queue_order=front, campaign=campaign)
+    _publish(
+        campaign,
+        ConversationQueued(
+            conversation_id=conversation.pk,
+            campaign_id=campaign.pk,
+            version=conversation.version,
+            reason=reason,
+        ),
+        owner_id,
+    )

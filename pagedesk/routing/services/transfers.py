@@ -240,16 +240,7 @@ def transfer_timeout_expire(*, transfer_id: int) -> bool:
             # It was queued in the target, not the source: only the target's length changes.
             _assign(conversation, campaign=source, agent=sender, how="transfer_returned", queue_event=False)
         else:
-            _requeue_front(conversation, campaign=source)
-            _publish(
-                source,
-                ConversationQueued(
-                    conversation_id=conversation.pk,
-                    campaign_id=source.pk,
-                    version=conversation.version,
-                    reason="transfer_returned",
-                ),
-            )
+            _requeue_front(conversation, campaign=source, reason="transfer_returned")
             _queue_grew(source)
         # The target's members saw it waiting in their Pending list; nothing else tells them it left.
         _publish_queue_changed(target, members=True)
