@@ -173,10 +173,10 @@ def reset_burst(campaign_id: int, round_no: int, label: str) -> None:
 
 def run_app(campaign_id: int) -> tuple[float, list[float], int]:
     from pagedesk.campaigns.models import Campaign
-    from pagedesk.routing import services
+    from pagedesk.routing.services import dispatch
 
     decisions: list[float] = []
-    original = services._assign_next
+    original = dispatch._assign_next
 
     def timed(*, campaign_id: int):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
@@ -185,13 +185,13 @@ def run_app(campaign_id: int) -> tuple[float, list[float], int]:
         finally:
             decisions.append(time.perf_counter() - started)
 
-    services._assign_next = timed  # type: ignore[assignment]
+    dispatch._assign_next = timed  # type: ignore[assignment]
     try:
         started = time.perf_counter()
-        assigned = services.queue_dispatch(campaign=Campaign(pk=campaign_id))
+        assigned = dispatch.queue_dispatch(campaign=Campaign(pk=campaign_id))
         elapsed = time.perf_counter() - started
     finally:
-        services._assign_next = original  # type: ignore[assignment]
+        dispatch._assign_next = original  # type: ignore[assignment]
     return len(assigned) / elapsed, decisions[: len(assigned)], len(assigned)
 
 

@@ -1,4 +1,4 @@
-"""Writes for users, break reasons and API tokens. Presence is routing's (routing/presence.py): it is
+"""Writes for users, break reasons and API tokens. Presence is routing's (routing/services/presence.py): it is
 routing that acts on it."""
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from pagedesk.api.permissions import admin_user, request_user
 from pagedesk.api.schemas import READ_REFUSALS, WRITE_REFUSALS, ObjectId
 from pagedesk.campaigns.selectors import agent_get_for_user
 from pagedesk.core.errors import ApplicationError
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 
 router = Router()
 

@@ -40,7 +40,6 @@ from pagedesk.inbox import selectors
 from pagedesk.inbox.emoji_data import emoji_groups
 from pagedesk.inbox.forms import ACCEPT, MAX_FILES, CloseForm, PresenceForm, ReplyForm, TransferForm
 from pagedesk.inbox.services import conversation_mark_read, conversation_open, conversation_typing
-from pagedesk.routing.presence import presence_set
 from pagedesk.routing.selectors import conversation_list_for_agent
 from pagedesk.routing.services import (
     conversation_close,
@@ -48,6 +47,7 @@ from pagedesk.routing.services import (
     conversation_take,
     conversation_transfer_to_agent,
     conversation_transfer_to_campaign,
+    presence_set,
 )
 
 View = Callable[..., HttpResponseBase]

@@ -25,8 +25,8 @@ from pagedesk.monitoring.selectors import (
     board_snapshot_for_campaigns,
 )
 from pagedesk.routing import services
-from pagedesk.routing.presence import presence_set
 from pagedesk.routing.selectors import conversation_get_for_user
+from pagedesk.routing.services import presence_set
 
 # Everything that can change a board: presence, conversation lifecycle, queue length, new messages.
 BOARD_EVENTS = " ".join(

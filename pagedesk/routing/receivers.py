@@ -10,8 +10,12 @@ from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import Presence, User
 from pagedesk.campaigns.models import Campaign
-from pagedesk.routing.presence import presence_set
-from pagedesk.routing.services import ReturnReason, agent_conversations_requeue, campaign_redispatch
+from pagedesk.routing.services import (
+    ReturnReason,
+    agent_conversations_requeue,
+    campaign_redispatch,
+    presence_set,
+)
 
 
 def on_agent_deactivated(sender: Any, *, agent: User, **kwargs: Any) -> None:

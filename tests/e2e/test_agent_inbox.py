@@ -31,7 +31,7 @@ from pagedesk.conversations.models import (
     SenderType,
 )
 from pagedesk.core import clock
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 from tests.e2e.simulated import acme_connected
 from tests.integration.inbox.conftest import make_contact, make_conversation
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from pagedesk.accounts.models import Presence
 from pagedesk.conversations.models import Contact, Conversation, ConversationState
 from pagedesk.core import clock
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=10_000)

@@ -25,7 +25,7 @@ from pagedesk.conversations.models import (
 from pagedesk.conversations.services import contact_lock
 from pagedesk.core import clock
 from pagedesk.routing.inbound import message_receive
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 from tests.fixtures.traffic import build_traffic, message_row
 
 pytestmark = pytest.mark.e2e

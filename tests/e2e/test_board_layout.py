@@ -105,7 +105,7 @@ def test_a_long_break_reason_keeps_the_board_and_the_top_bar_whole(
     board's agents table at 1280 px, and widened every agent's top bar to two rows."""
     from pagedesk.accounts.models import Presence
     from pagedesk.accounts.services import break_reason_create
-    from pagedesk.routing.presence import presence_set
+    from pagedesk.routing.services import presence_set
 
     reason = break_reason_create(name=LONG_REASON)
     presence_set(agent=alice, presence=Presence.BREAK, break_reason=reason)

@@ -128,8 +128,7 @@ def test_a_conversation_moved_away_by_a_supervisor_says_so_not_forbidden(
 ):
     from pagedesk.accounts.models import Presence
     from pagedesk.accounts.services import break_reason_create
-    from pagedesk.routing.presence import presence_set
-    from pagedesk.routing.services import conversation_return_to_queue
+    from pagedesk.routing.services import conversation_return_to_queue, presence_set
 
     # Round robin, alice on a Break: the returned conversation goes to bob, and alice may no longer open it.
     Campaign.objects.filter(pk=campaign.pk).update(strategy="rrmemory")

@@ -41,7 +41,7 @@ from pagedesk.conversations.models import (
     SenderType,
 )
 from pagedesk.core import clock
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 from tests.conftest import make_user
 from tests.fixtures.traffic import build_traffic, message_row
 

@@ -17,7 +17,7 @@ from pagedesk.campaigns.services import campaign_set_supervisors
 from pagedesk.conversations.models import Contact, Conversation, ConversationState
 from pagedesk.conversations.services import contact_lock
 from pagedesk.routing.inbound import message_receive
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 from tests.e2e.test_board_and_recordings import off_loop
 from tests.integration.routing.conftest import arrive, make_campaign
 

@@ -30,19 +30,18 @@ LAZY = {
     ("pagedesk/core/apps.py", "pagedesk.core"),
     ("pagedesk/core/apps.py", "pagedesk.core.tasks"),
     ("pagedesk/core/leases.py", "pagedesk.core.worker"),
-    ("pagedesk/messenger/apps.py", "pagedesk.campaigns.signals"),
-    ("pagedesk/messenger/apps.py", "pagedesk.conversations.signals"),
     ("pagedesk/messenger/apps.py", "pagedesk.messenger"),
     ("pagedesk/messenger/attachments.py", "pagedesk.messenger.tasks"),
     ("pagedesk/messenger/ingest.py", "pagedesk.messenger.tasks"),
     ("pagedesk/messenger/profiles.py", "pagedesk.messenger.tasks"),
     ("pagedesk/messenger/send.py", "pagedesk.messenger.tasks_outbound"),
     ("pagedesk/recordings/apps.py", "pagedesk.recordings.fts"),
-    ("pagedesk/routing/apps.py", "pagedesk.accounts.signals"),
-    ("pagedesk/routing/apps.py", "pagedesk.campaigns.signals"),
-    ("pagedesk/routing/apps.py", "pagedesk.core"),
     ("pagedesk/routing/apps.py", "pagedesk.routing"),
     ("pagedesk/routing/apps.py", "pagedesk.routing.tasks"),
+    ("pagedesk/routing/services/closing.py", "pagedesk.routing.tasks"),
+    ("pagedesk/routing/services/dropouts.py", "pagedesk.routing.tasks"),
+    ("pagedesk/routing/services/presence.py", "pagedesk.routing.tasks"),
+    ("pagedesk/routing/services/transfers.py", "pagedesk.routing.tasks"),
 }
 
 

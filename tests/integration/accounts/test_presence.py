@@ -9,7 +9,7 @@ from pagedesk.accounts.selectors import display_status, seconds_in_status
 from pagedesk.accounts.services import break_reason_update
 from pagedesk.core.errors import ApplicationError
 from pagedesk.realtime import groups
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -27,8 +27,7 @@ from pagedesk.accounts.services import api_token_create
 from pagedesk.campaigns import schedule
 from pagedesk.campaigns.services import MemberSpec, campaign_create, campaign_set_supervisors, membership_set
 from pagedesk.conversations.models import Conversation
-from pagedesk.routing.presence import presence_set
-from pagedesk.routing.services import conversation_return_to_queue
+from pagedesk.routing.services import conversation_return_to_queue, presence_set
 from tests.conftest import make_user
 from tests.integration.inbox.conftest import make_conversation
 

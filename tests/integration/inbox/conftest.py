@@ -20,8 +20,7 @@ from pagedesk.conversations.models import (
     SenderType,
 )
 from pagedesk.core import clock
-from pagedesk.routing import services as routing_services
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import dispatch, presence_set
 
 PAGE_ID = "1000000000000001"
 _psids = itertools.count(7_100_000_000_000_000)
@@ -90,6 +89,8 @@ def available(*agents: User) -> None:
 
 @pytest.fixture
 def no_routing(monkeypatch):
-    """Keep conversations exactly where a test puts them (no dispatch after commit)."""
-    monkeypatch.setattr(routing_services, "agent_redispatch", lambda **kw: [])
-    monkeypatch.setattr(routing_services, "queue_dispatch", lambda **kw: [])
+    """Keep conversations exactly where a test puts them (no dispatch after commit).
+
+    Patched where it is looked up: every dispatch trigger (an arrival, a requeue, a freed slot, a
+    presence or campaign change) ends in dispatch.queue_dispatch."""
+    monkeypatch.setattr(dispatch, "queue_dispatch", lambda **kw: [])

@@ -80,7 +80,7 @@ def test_a_transfer_to_someone_outside_the_campaign_names_nobody(
     client_for, alice, ada, bob, campaign, other_campaign
 ):
     from pagedesk.accounts.models import Presence
-    from pagedesk.routing.presence import presence_set
+    from pagedesk.routing.services import presence_set
 
     mine = make_conversation(campaign, agent=alice)
     presence_set(agent=alice, presence=Presence.AVAILABLE)

@@ -9,7 +9,7 @@ from django.test import Client
 
 from pagedesk.accounts.models import Presence
 from pagedesk.monitoring.selectors import board_snapshot, campaign_stats_for_days
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 from tests.conftest import make_user
 from tests.fixtures.traffic import build_traffic
 

@@ -12,7 +12,7 @@ from pagedesk.campaigns import schedule
 from pagedesk.campaigns.services import MemberSpec, campaign_create, campaign_set_supervisors, membership_set
 from pagedesk.conversations.models import Contact, Conversation, ConversationState
 from pagedesk.monitoring.selectors import board_snapshot, board_snapshot_for_user
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 from tests.conftest import make_user
 from tests.fixtures.traffic import build_traffic
 

@@ -15,7 +15,7 @@ from pagedesk.campaigns.services import MemberSpec, campaign_create, membership_
 from pagedesk.conversations.models import Contact, Conversation, ConversationEvent, ConversationState
 from pagedesk.core import clock
 from pagedesk.routing import services as routing_services
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import arrivals, presence_set
 from tests.conftest import make_user
 
 _psids = itertools.count(1000)
@@ -77,7 +77,7 @@ def sent(monkeypatch) -> Iterator[list[tuple[int, str]]]:
     def fake(*, conversation: Conversation, text: str) -> None:
         calls.append((conversation.pk, text))
 
-    monkeypatch.setattr(routing_services, "_send_system_message", fake)
+    monkeypatch.setattr(arrivals, "_send_system_message", fake)
     yield calls
 
 

@@ -93,8 +93,7 @@ def run_load(cfg: LoadConfig) -> LoadResult:
     from pagedesk.accounts.models import BreakReason, Presence, User
     from pagedesk.conversations.models import Conversation, ConversationState
     from pagedesk.core.errors import ApplicationError
-    from pagedesk.routing.presence import presence_set
-    from pagedesk.routing.services import conversation_close
+    from pagedesk.routing.services import conversation_close, presence_set
 
     result = LoadResult()
     lock = threading.Lock()

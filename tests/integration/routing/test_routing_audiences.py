@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from pagedesk.accounts.models import Presence
+from pagedesk.accounts.services import presence_set
 from pagedesk.conversations import services as conversation_services
 from pagedesk.conversations.models import ConversationState
 from pagedesk.messenger.models import PageConnection
@@ -219,3 +221,39 @@ def test_the_customer_message_leaves_before_the_dispatch_transaction(frozen_cloc
         "conversation.assigned",
         "queue.changed",
     ]
+
+
+def test_each_way_back_to_the_front_of_a_queue_says_why_and_tells_whoever_it_left(
+    frozen_clock, alice, bob, published
+):
+    """Returned by hand or from an Offline agent: "returned", to the supervisors and the agent who
+    had it. An untaken transfer whose sender is gone: "transfer_returned", to the source's
+    supervisors (nobody had it in the target)."""
+    sales = make_campaign("Sales", agents=[alice], strategy="linear", max_interactions_per_agent=2)
+    billing = make_campaign("Billing", agents=[bob], strategy="ringall", transfer_timeout_seconds=60)
+    available(alice)
+    by_hand, transferred = arrive(sales), arrive(sales)
+    services.conversation_transfer_to_campaign(conversation=transferred, campaign=billing, by=alice)
+    sales_supervisors, alice_group = groups.supervisors(sales.pk), groups.agent(alice.pk)
+
+    def queued_again() -> list[tuple[str, int, list[str]]]:
+        found = [
+            (e.reason, e.campaign_id, sorted(to)) for e, to in published if e.type == "conversation.queued"
+        ]
+        published.clear()
+        return found
+
+    published.clear()
+    services.conversation_return_to_queue(conversation=by_hand, by=alice)
+    assert state_of(by_hand) == (A, alice.pk)  # linear: straight back to alice, first in line
+    assert queued_again() == [("returned", sales.pk, sorted([sales_supervisors, alice_group]))]
+
+    presence_set(agent=alice, presence=Presence.OFFLINE)
+    assert state_of(by_hand) == (Q, None)
+    assert queued_again() == [("returned", sales.pk, sorted([sales_supervisors, alice_group]))]
+
+    frozen_clock.advance(seconds=61)
+    transfer = Transfer.objects.get(conversation=transferred)
+    assert services.transfer_timeout_expire(transfer_id=transfer.pk) is True
+    assert state_of(transferred) == (Q, None)
+    assert queued_again() == [("transfer_returned", sales.pk, [sales_supervisors])]

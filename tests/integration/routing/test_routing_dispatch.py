@@ -14,7 +14,7 @@ from pagedesk.core import clock
 from pagedesk.realtime import groups
 from pagedesk.routing import policy, services
 from pagedesk.routing.models import Assignment
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 
 from .conftest import arrive, available, make_campaign, state_of
 
@@ -119,7 +119,7 @@ def test_a_stale_pick_is_undone_and_decided_again(frozen_clock, alice, bob, monk
         picks.append(picked)
         return picked
 
-    monkeypatch.setattr(services.policy, "pick", pick_alice_first)
+    monkeypatch.setattr(policy, "pick", pick_alice_first)
     published.clear()
     routed = services.queue_dispatch(campaign=campaign)
 
@@ -201,7 +201,7 @@ def test_a_pick_of_an_agent_who_left_is_undone_and_decided_again(
         picks.append(picked)
         return picked
 
-    monkeypatch.setattr(services.policy, "pick", pick_bob_first)
+    monkeypatch.setattr(policy, "pick", pick_bob_first)
     routed = services.queue_dispatch(campaign=campaign)
     assert picks == [bob.pk, alice.pk]
     assert [(r.conversation_id, r.agent_id) for r in routed] == [(waiting.pk, alice.pk)]

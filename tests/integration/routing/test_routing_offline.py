@@ -15,8 +15,8 @@ from pagedesk.campaigns.services import campaign_set_supervisors
 from pagedesk.conversations.models import Conversation, ConversationEvent, ConversationState
 from pagedesk.routing import services, tasks
 from pagedesk.routing.models import AgentConnection, Assignment, Transfer, TransferState
-from pagedesk.routing.presence import presence_set
 from pagedesk.routing.selectors import queue_list_for_campaign
+from pagedesk.routing.services import presence_set
 
 from .conftest import arrive, available, make_campaign, state_of
 

@@ -23,7 +23,6 @@ from pagedesk.core.errors import ApplicationError
 from pagedesk.realtime import groups
 from pagedesk.routing import services, tasks
 from pagedesk.routing.models import AfterHoursNotice, Assignment, Transfer, TransferState
-from pagedesk.routing.presence import presence_set
 from pagedesk.routing.selectors import (
     agent_loads,
     agent_rows_for_campaign,
@@ -32,6 +31,7 @@ from pagedesk.routing.selectors import (
     queue_list_for_agent,
     queue_list_for_campaign,
 )
+from pagedesk.routing.services import arrivals, presence_set
 
 from .conftest import arrive, available, make_campaign, state_of
 
@@ -689,7 +689,7 @@ def test_a_failing_after_hours_send_never_fails_the_ingest_and_is_retried_next_t
         if len(calls) == 1:
             raise RuntimeError("Graph is down")
 
-    monkeypatch.setattr(services, "_send_system_message", broken)
+    monkeypatch.setattr(arrivals, "_send_system_message", broken)
     campaign = make_campaign("C", agents=[alice], open_all_week=False)
     frozen_clock.set(dt.datetime(2026, 3, 2, 19, 0, tzinfo=dt.UTC))
     first = arrive(campaign, psid="5")

@@ -24,7 +24,7 @@ from pagedesk.conversations.models import Conversation, ConversationEvent, Conve
 from pagedesk.core.errors import ApplicationError
 from pagedesk.routing import services
 from pagedesk.routing.models import Assignment
-from pagedesk.routing.presence import presence_set
+from pagedesk.routing.services import presence_set
 
 from .conftest import arrive, make_campaign
 

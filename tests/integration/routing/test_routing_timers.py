@@ -16,7 +16,7 @@ from pagedesk.accounts.models import Presence, User
 from pagedesk.conversations.models import ConversationState
 from pagedesk.core import clock
 from pagedesk.core.worker import make_worker
-from pagedesk.routing import services
+from pagedesk.routing.services import closing
 
 from .conftest import arrive, available, make_campaign, state_of
 
@@ -39,7 +39,7 @@ def test_timers_with_the_clock_frozen_in_the_past_do_not_spin(frozen_clock, alic
     waiting = arrive(campaign)  # nobody Available: it waits, with a dropout timer 300 s after arrival
     available(bob)  # not a member: nothing routes to him
     with transaction.atomic():
-        assert services._start_wrap_up(bob.pk, seconds=120, now=clock.now())  # a wrap-up timer
+        assert closing._start_wrap_up(bob.pk, seconds=120, now=clock.now())  # a wrap-up timer
     assert [r.run_after < dt.datetime.now(dt.UTC) for r in rows(DROPOUT) + rows(WRAP_UP)] == [True, True]
 
     worker = make_worker(interval=0.05)
