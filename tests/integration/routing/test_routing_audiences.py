@@ -9,13 +9,13 @@ import pytest
 from django.db import transaction
 
 from pagedesk.accounts.models import Presence
-from pagedesk.accounts.services import presence_set
 from pagedesk.conversations import services as conversation_services
 from pagedesk.conversations.models import ConversationState
 from pagedesk.messenger.models import PageConnection
 from pagedesk.realtime import groups
 from pagedesk.routing import inbound, services
 from pagedesk.routing.models import Transfer
+from pagedesk.routing.services import presence_set
 
 from .conftest import arrive, available, make_campaign, state_of
 
