@@ -1,15 +1,11 @@
 // The canned-responses picker: opened by its button (search box focused) or by "/" at the start of
 // the reply (the reply is the search; ↑ ↓ choose, Enter inserts).
-import { closePickers, insertAtCursor } from "./pickers.js";
+import { closePickers, insertAtCursor, openPicker } from "./pickers.js";
 
 let cannedFromSlash = false;
 function openCanned(fromSlash) {
-  closePickers(false);
-  const pop = document.getElementById("canned-pop");
-  if (!pop) return;
-  pop.hidden = false;
+  if (!openPicker("canned")) return;
   cannedFromSlash = fromSlash;
-  document.querySelector('[data-action="canned"]').setAttribute("aria-expanded", "true");
   filterCanned(fromSlash ? slashQuery() : "");
   if (!fromSlash) document.getElementById("canned-search").focus();
 }

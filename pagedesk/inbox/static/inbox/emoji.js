@@ -1,15 +1,12 @@
 // The emoji picker: its list is fetched the first time it opens; typing filters it, Enter picks the
 // first one shown.
+import { closePickers, insertAtCursor, openPicker } from "./pickers.js";
 import { get } from "./server.js";
 import { state } from "./state.js";
-import { closePickers, insertAtCursor } from "./pickers.js";
 
 export async function openEmoji() {
-  closePickers(false);
-  const pop = document.getElementById("emoji-pop");
+  const pop = openPicker("emoji");
   if (!pop) return;
-  pop.hidden = false;
-  document.querySelector('[data-action="emoji"]').setAttribute("aria-expanded", "true");
   if (!pop.querySelector("#emoji-search")) {
     const result = await get(state.root.dataset.emojiUrl);
     if (result.ok) pop.innerHTML = result.data;

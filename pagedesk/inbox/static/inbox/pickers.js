@@ -7,6 +7,16 @@ export function closePickers(focusText) {
   if (focusText) document.getElementById("composer-text")?.focus();
 }
 
+// Opens #<name>-pop (closing any other) and marks its button expanded; null when the pane has none.
+export function openPicker(name) {
+  closePickers(false);
+  const pop = document.getElementById(`${name}-pop`);
+  if (!pop) return null;
+  pop.hidden = false;
+  document.querySelector(`[data-action="${name}"]`).setAttribute("aria-expanded", "true");
+  return pop;
+}
+
 export function insertAtCursor(textarea, value) {
   const start = textarea.selectionStart ?? textarea.value.length;
   const end = textarea.selectionEnd ?? start;
