@@ -1,5 +1,6 @@
 """The inbox's ES-module graph as a browser links it: from an entry file, every `import` followed to the
-file it names, for the module-graph tests (tests/integration/inbox/test_inbox_modules.py).
+file it names. Shared by the module-graph tests (tests/integration/inbox/test_inbox_modules.py) and the
+browser test of hashed static files (tests/e2e/test_inbox_hashed_static.py).
 
 The modules keep to one import form, `import { a, b } from "./x.js";` at the start of a line; any other
 (`import x from`, `import * as`, `import("…")`, `export … from`) is reported, so a graph read here is

@@ -5,7 +5,8 @@ loads the entry from the page's `<script type="module" src="{% static 'inbox/inb
 import relative to the URL of the module it is in; one that names no file, or a name a module does not
 export, leaves the inbox without a script. So the graph is checked where the files are served from: the
 apps' folders (ServeStatic's finders, as settings serve them), a collectstatic with the project's
-storage, and Django's and ServeStatic's manifest storages (hashed names).
+storage, and one with hashed names — pagedesk.core.staticfiles, and the manifest storages it is used
+instead of. tests/e2e/test_inbox_hashed_static.py loads the hashed inbox in a browser.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from pagedesk.core.staticfiles import HashedStaticFilesStorage
 from tests.es_modules import (
     INBOX_MODULES,
     INBOX_SOURCE,
@@ -62,6 +64,18 @@ def test_collected_with_the_projects_storage_the_page_loads_every_module(
     assert sorted(path.name for path in linked(entry)) == INBOX_MODULES
 
 
+def test_collected_with_hashed_names_every_import_names_a_hashed_module(
+    client_for, alice, settings, tmp_path
+):
+    collect_static(tmp_path, settings, "pagedesk.core.staticfiles.HashedStaticFilesStorage")
+    entry = entry_in_page(client_for, alice, tmp_path)
+    graph = linked(entry)
+    assert [path.name for path in graph if not HASHED.match(path.name)] == []
+    names = sorted(HASHED.sub(r"\g<name>.js", path.name) for path in graph)
+    assert names == INBOX_MODULES
+    assert all(path.parent == tmp_path / "inbox" for path in graph)  # all from the collected root
+
+
 @pytest.mark.parametrize(
     "backend",
     [
@@ -72,10 +86,20 @@ def test_collected_with_the_projects_storage_the_page_loads_every_module(
 def test_a_plain_manifest_storage_links_the_hashed_entry_to_unhashed_modules(
     backend, client_for, alice, settings, tmp_path
 ):
-    """These storages hash the entry's name but not the names it imports. The graph resolves (they keep
-    the unhashed copies), but a browser may pair the new entry with a module cached from before a deploy."""
+    """Why pagedesk.core.staticfiles exists: these storages hash the entry's name but not the names it
+    imports. The graph resolves (they keep the unhashed copies), but a browser may pair the new entry
+    with a module cached from before a deploy."""
     collect_static(tmp_path, settings, backend)
     entry = entry_in_page(client_for, alice, tmp_path)
     assert HASHED.match(entry.name)
     imported = sorted(path.name for path in linked(entry) if path != entry.resolve())
     assert imported == [name for name in INBOX_MODULES if name != "inbox.js"]
+
+
+def test_the_hashing_storage_settles_the_longest_import_chain():
+    """Each post-processing pass fixes the hashed names of at least one more level of imports (in the
+    worst file order, exactly one), and a last pass must change nothing; Django runs one pass plus
+    max_post_process_passes, and stops collectstatic with "Max post-process passes exceeded" if the
+    names have not settled by then."""
+    chain = longest_chain(module_graph(INBOX_SOURCE / "inbox.js"), INBOX_SOURCE / "inbox.js")
+    assert len(chain) <= HashedStaticFilesStorage.max_post_process_passes, [path.name for path in chain]

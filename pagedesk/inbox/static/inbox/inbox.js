@@ -4,7 +4,9 @@
 // id and inserted idempotently, so a repeated or late fragment never duplicates or reorders anything.
 //
 // This entry module starts the page; each module it imports does one job, named in its first lines.
-// What more than one module shares lives in state.js, nowhere else.
+// What more than one module shares lives in state.js, nowhere else. Imports keep to one form,
+// `import { a } from "./x.js";`, and make no cycle, so that hashed static names can be rewritten into
+// them (docs/decisions/inbox-es-modules.md; tests/integration/inbox/test_inbox_modules.py).
 import { listenControls } from "./controls.js";
 import { listenKeys } from "./keyboard.js";
 import { updateTitle } from "./lists.js";
