@@ -9,12 +9,14 @@ Screenshots go under tests/artifacts/ (see `artifact_path`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,10 +63,11 @@ def _free_socket() -> socket.socket:
 class LiveServer:
     """uvicorn in a daemon thread, on a socket bound before start so the port cannot be taken meanwhile."""
 
-    def __init__(self) -> None:
+    def __init__(self, application: Any = None) -> None:
         import uvicorn
 
-        from pagedesk.config.asgi import application
+        if application is None:
+            from pagedesk.config.asgi import application
 
         self.sock = _free_socket()
         host, port = self.sock.getsockname()[:2]
@@ -94,8 +97,15 @@ class LiveServer:
 @pytest.fixture
 def live_app(transactional_db: None, settings) -> Iterator[str]:
     """Base URL of a real pagedesk (HTTP + websockets) serving the test database."""
+    with serving(settings) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(settings: Any, application: Any = None) -> Iterator[str]:
+    """`live_app`'s server, for a test that serves an application of its own (built under its settings)."""
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-    server = LiveServer()
+    server = LiveServer(application)
     server.start()
     try:
         yield server.url

@@ -115,7 +115,7 @@ def test_earlier_conversations_are_collapsed_and_pages_load_earlier(client_for, 
 @pytest.mark.parametrize(("strategy", "followed"), [("ringall", "1"), ("rrmemory", "0")])
 def test_a_queued_pane_says_whether_events_keep_it_current(client_for, alice, campaign, strategy, followed):
     """Only a ringall campaign's members hear about its queued conversations (docs/events.md): the
-    inbox closes a pane it would not hear about after Return to queue (inbox.js, simpleAction)."""
+    inbox closes a pane it would not hear about after Return to queue (inbox/actions.js, simpleAction)."""
     Campaign.objects.filter(pk=campaign.pk).update(strategy=strategy)
     queued = make_conversation(campaign, state=ConversationState.QUEUED, messages=1)
     pane = client_for(alice).get(f"/inbox/{queued.pk}/pane/").content.decode()
