@@ -59,7 +59,7 @@ def text_split(text: str, *, limit: int = TEXT_LIMIT) -> list[str]:
     """A reply as Send API texts of at most `limit` characters, in order, none empty: each part ends at
     the last space or line break that fits, and a single word longer than `limit` is cut hard. The
     whitespace at a cut goes (Messenger shows each part as its own bubble); nothing else is lost.
-    The composer's counter (inbox.js, splitText) counts parts the same way."""
+    The composer's counter (inbox/counter.js, countParts) counts parts the same way."""
     parts: list[str] = []
     rest = text.strip()
     while len(rest) > limit:

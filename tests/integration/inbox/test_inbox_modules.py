@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 
 HASHED = re.compile(r"^(?P<name>\w+)\.[0-9a-f]{12}\.js$")
 SCRIPT = re.compile(r'<script type="module" src="(?P<src>[^"]+)"></script>')
+PRELOAD = re.compile(r'<link rel="modulepreload" href="(?P<href>[^"]+)">')
 
 
 def linked(entry: Path) -> dict[Path, Module]:
@@ -53,6 +54,14 @@ def entry_in_page(client_for, alice, static_root: Path) -> Path:
 def test_every_inbox_module_is_loaded_and_links_in_the_source_folder():
     graph = linked(INBOX_SOURCE / "inbox.js")
     assert sorted(path.name for path in graph) == INBOX_MODULES  # none left that nothing imports
+
+
+def test_the_page_preloads_exactly_the_modules_the_entry_imports(client_for, alice):
+    """Without these a browser fetches the modules level by level; a stale list would preload a file
+    that is gone or leave a new module to the waterfall."""
+    page = client_for(alice).get("/inbox/").content.decode()
+    preloaded = sorted(href.rsplit("/", 1)[-1] for href in PRELOAD.findall(page))
+    assert preloaded == [name for name in INBOX_MODULES if name != "inbox.js"]
 
 
 def test_collected_with_the_projects_storage_the_page_loads_every_module(
