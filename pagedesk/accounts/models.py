@@ -24,7 +24,7 @@ class Presence(models.TextChoices):
 
 
 class DisplayStatus(models.TextChoices):
-    """What the board shows; derived from presence and load, never stored (ARCHITECTURE.md §3)."""
+    """What the board shows; derived from presence and load, never stored (docs/architecture.md §3)."""
 
     OFFLINE = "offline", _("Offline")
     FREE = "free", _("Free")

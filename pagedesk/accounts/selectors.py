@@ -73,7 +73,7 @@ def break_reason_list(*, active_only: bool = True) -> QuerySet[BreakReason]:
 
 
 def display_status(*, presence: str, load: int, max_load: int) -> str:
-    """Derived status (ARCHITECTURE.md §3): Free/Busy split Available by load against capacity."""
+    """Derived status (docs/architecture.md §3): Free/Busy split Available by load against capacity."""
     if presence == Presence.AVAILABLE:
         return DisplayStatus.BUSY if load >= max_load else DisplayStatus.FREE
     return {

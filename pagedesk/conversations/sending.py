@@ -181,7 +181,7 @@ def messages_send(
         fields: dict[str, Any] = {"last_message_at": now}
         Conversation.objects.filter(pk=conversation.pk).update(**fields)
         if sender_type == SenderType.AGENT:
-            # First agent reply: the service-level clock stops here (ARCHITECTURE.md §5).
+            # First agent reply: the service-level clock stops here (docs/architecture.md §5).
             Conversation.objects.filter(pk=conversation.pk, first_response_at__isnull=True).update(
                 first_response_at=now
             )

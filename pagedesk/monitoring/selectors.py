@@ -1,4 +1,4 @@
-"""The supervisor's numbers: KPI definitions (docs/metrics.md, ARCHITECTURE.md §5) and the board snapshot.
+"""The supervisor's numbers: KPI definitions (docs/metrics.md, docs/architecture.md §5) and the board snapshot.
 
 One selector per KPI set; the board, the REST API and the tests all call these, so they cannot
 disagree. Every figure is computed by SQL aggregates (a fixed number of queries whatever the traffic),

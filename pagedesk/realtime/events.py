@@ -1,6 +1,6 @@
 """The catalogue of realtime events. Every event a browser can receive is defined here, once.
 
-Events are hints (ARCHITECTURE.md §6): they carry ids and a version so a page can tell whether to apply
+Events are hints (docs/architecture.md §6): they carry ids and a version so a page can tell whether to apply
 them, and a page always re-fetches its snapshot on (re)connect. docs/events.md lists them for readers.
 """
 

@@ -78,7 +78,7 @@ class Transfer(models.Model):
 
 
 class AgentConnection(models.Model):
-    """Open websocket count per agent, for the disconnect grace period (ARCHITECTURE.md §4 timers).
+    """Open websocket count per agent, for the disconnect grace period (docs/architecture.md §4 timers).
 
     A count rather than a flag because an agent may have several tabs open; the grace timer starts
     only when the last one closes. `disconnected_at` doubles as the timer's token: a reconnect clears

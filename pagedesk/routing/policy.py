@@ -1,4 +1,4 @@
-"""Which agent gets the next customer: a pure function of plain values (ARCHITECTURE.md §4).
+"""Which agent gets the next customer: a pure function of plain values (docs/architecture.md §4).
 
 No database, no clock, no randomness of its own: services/dispatch.py reads the candidates (a snapshot; the
 picked agent's load is re-counted under that agent's lock) and passes them in, tests pass tables. Member order is (position, agent_id) everywhere, so two

@@ -1,4 +1,4 @@
-"""Routing reads for the inbox and the supervisor board (ARCHITECTURE.md §3 display status, §5 alarms).
+"""Routing reads for the inbox and the supervisor board (docs/architecture.md §3 display status, §5 alarms).
 
 Constant query counts: each function issues a fixed number of queries whatever the queue length.
 """
@@ -102,7 +102,7 @@ def agent_rows_for_campaign(*, campaign: Campaign) -> list[AgentRow]:
 
 @dataclass(frozen=True)
 class Alarms:
-    """The board's alarms (ARCHITECTURE.md §5). Ids, so the board can highlight rows."""
+    """The board's alarms (docs/architecture.md §5). Ids, so the board can highlight rows."""
 
     queue_length: int
     acd: bool  # queue length ≥ ACD threshold

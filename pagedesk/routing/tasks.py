@@ -1,4 +1,4 @@
-"""Routing timers (ARCHITECTURE.md §4): deferred tasks, so they survive restarts and run on any worker.
+"""Routing timers (docs/architecture.md §4): deferred tasks, so they survive restarts and run on any worker.
 
 Each task is thin: it calls one service, which re-checks the state under a lock; a timer that fires
 late, twice, or after the situation changed does nothing harmful.

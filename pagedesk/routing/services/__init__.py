@@ -1,4 +1,4 @@
-"""Routing writes: queue, assign, take, close, requeue, transfer, abandon, after-hours (ARCHITECTURE.md §4).
+"""Routing writes: queue, assign, take, close, requeue, transfer, abandon, after-hours (docs/architecture.md §4).
 
 Callers import from here (`from pagedesk.routing.services import conversation_take`); the modules
 below import each other directly, each only from those listed before it, so there is no cycle:

@@ -1,5 +1,5 @@
 """Dropouts: a queued conversation no agent ever had is abandoned when the customer has been silent
-for the campaign's dropout threshold; a timer per conversation checks it (ARCHITECTURE.md §5).
+for the campaign's dropout threshold; a timer per conversation checks it (docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pagedesk.routing.services.primitives import QUEUED, _bump, _event, _lock_co
 def _dropout_due(conversation: Conversation, campaign: Campaign) -> dt.datetime | None:
     """When a never-answered queued conversation drops out; None when it never does.
 
-    Only conversations no agent ever had can be abandoned (ARCHITECTURE.md §5); one returned to the
+    Only conversations no agent ever had can be abandoned (docs/architecture.md §5); one returned to the
     queue or transferred waits however long it takes.
     """
     if campaign.dropout_threshold_seconds <= 0 or conversation.assigned_at is not None:

@@ -3,7 +3,7 @@
   "use strict";
 
   // One socket per tab. Pages subscribe to event types; on every (re)connect they are told to
-  // re-fetch their snapshot, because events are only hints (ARCHITECTURE.md §6).
+  // re-fetch their snapshot, because events are only hints (docs/architecture.md §6).
   const listeners = {};
   let socket = null;
   let retry = 0;

@@ -1,5 +1,5 @@
 // The agent inbox: lists on the left, the open conversation on the right, kept live by events.
-// Events are hints (ARCHITECTURE.md §6): every event makes the page re-fetch the fragment it affects,
+// Events are hints (docs/architecture.md §6): every event makes the page re-fetch the fragment it affects,
 // and every (re)connect re-fetches the lists and the open thread's newest page. Messages are keyed by
 // id and inserted idempotently, so a repeated or late fragment never duplicates or reorders anything.
 //

@@ -1,4 +1,4 @@
-// Live events (app.js's socket). Events are hints (ARCHITECTURE.md §6): each makes the page re-fetch
+// Live events (app.js's socket). Events are hints (docs/architecture.md §6): each makes the page re-fetch
 // the part it affects, and every (re)connect ("snapshot") re-fetches the lists and the open thread.
 import { listed, listsSettled, refreshLists } from "./lists.js";
 import { toast } from "./notices.js";
