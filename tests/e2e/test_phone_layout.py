@@ -438,6 +438,8 @@ def seed_day(*, ada: User, sam: User, alice: User, bob: User, campaign: Campaign
     for seconds, kind, data in [
         (0, "queued", {"reason": "new"}),
         (25, "assigned", {"agent_id": alice.pk, "how": "routed"}),
+        # A transfer note as long as the box allows, with no space in it (a pasted id, a URL).
+        (60, "transferred", {"from_agent_id": bob.pk, "to_agent_id": alice.pk, "note": "N" * 1000}),
         (420, "closed", {}),
     ]:
         ConversationEvent.objects.create(

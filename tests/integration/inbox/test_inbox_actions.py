@@ -166,6 +166,20 @@ def test_transfer_to_an_unavailable_agent_is_refused_with_the_reason(client_for,
     assert "Available" in response.json()["error"]["message"]
 
 
+def test_a_transfer_note_refused_says_what_is_wrong_with_the_note(client_for, alice, bob, campaign):
+    """A NUL in the note was answered "Choose an agent or a campaign", though one was chosen."""
+    available(alice, bob)
+    conversation = make_conversation(campaign, agent=alice)
+    response = client_for(alice).post(
+        f"/inbox/{conversation.pk}/transfer/", {"target": f"agent:{bob.pk}", "note": "vip\x00"}
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["field"] == "note" and "Null characters" in error["message"]
+    conversation.refresh_from_db()
+    assert conversation.agent_id == alice.pk
+
+
 PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
