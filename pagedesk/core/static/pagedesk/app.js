@@ -213,6 +213,16 @@
     if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.requestSubmit();
   });
 
+  // Esc answers the "Return N conversations to the queue?" question with its safe choice, Stay.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const stay = document.querySelector("[data-presence-stay]");
+    if (stay) {
+      event.preventDefault();
+      stay.click();
+    }
+  });
+
   // Forms with data-confirm ask before submitting (deletions).
   document.addEventListener("submit", (event) => {
     const message = event.target.dataset && event.target.dataset.confirm;
