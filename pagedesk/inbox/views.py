@@ -418,7 +418,9 @@ def transfer_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     if not form.is_valid():
         if "note" in form.errors:
             # The note's own reason (a NUL, too long), not "choose a target": the target was chosen.
-            raise ApplicationError("invalid_note", " ".join(form.errors["note"]), field="note")
+            raise ApplicationError(
+                "invalid_note", " ".join(str(e) for e in form.errors["note"]), field="note"
+            )
         raise ApplicationError(
             "invalid_transfer", _("Choose an agent or a campaign to transfer to."), field="target"
         )
