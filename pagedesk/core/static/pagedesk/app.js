@@ -217,10 +217,12 @@
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
     const stay = document.querySelector("[data-presence-stay]");
-    if (stay) {
-      event.preventDefault();
-      stay.click();
-    }
+    if (!stay) return;
+    event.preventDefault();
+    // The request Stay's hx-get makes, asked directly: a click on content htmx has not processed yet
+    // (it settles swapped content a moment later) would submit the no-script fallback and leave the page.
+    if (window.htmx) htmx.ajax("GET", stay.getAttribute("hx-get"), { target: "#presence", swap: "outerHTML" });
+    else stay.click();
   });
 
   // Forms with data-confirm ask before submitting (deletions).
