@@ -73,13 +73,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         session = self.scope.get("session")
         self.session_key = getattr(session, "session_key", None)
-        access: SocketAccess = await database_sync_to_async(self.policy.access)(
-            user_id=user.pk, session_key=self.session_key
-        )
-        if access.close_code is not None:
-            await self.close(code=access.close_code)
-            return
-        self.groups_joined = access.groups
+        # The handshake's own user and session, just authenticated: no need to read them again.
+        self.groups_joined = await database_sync_to_async(self.policy.groups)(user=user)
         self.control_group = groups.user(user.pk)
         # Joined before the handshake, so no event between the page's snapshot and this socket is lost;
         # the outbox holds them until the hello frame has gone.

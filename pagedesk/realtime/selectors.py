@@ -29,8 +29,12 @@ class SocketPolicy(Protocol):
     """What the websocket consumer asks of the layers above realtime. Each method runs in a worker
     thread (database_sync_to_async), so it may read and write the database."""
 
+    def groups(self, *, user: Any) -> list[str]:
+        """The groups a socket may hear, for the user the handshake just authenticated."""
+        ...
+
     def access(self, *, user_id: int, session_key: str | None) -> SocketAccess:
-        """The groups the user's socket may hear now, or the code it must close with."""
+        """The groups an open socket may hear now, read afresh, or the code it must close with."""
         ...
 
     def opened(self, *, user: Any) -> None:

@@ -44,6 +44,9 @@ def socket_access(*, user_id: int, session_key: str | None) -> SocketAccess:
 class AgentSockets:
     """realtime.selectors.SocketPolicy for pagedesk's users."""
 
+    def groups(self, *, user: Any) -> list[str]:
+        return groups_for_user(user=user)
+
     def access(self, *, user_id: int, session_key: str | None) -> SocketAccess:
         return socket_access(user_id=user_id, session_key=session_key)
 
