@@ -243,9 +243,9 @@ def message_created_publish(message: Message, conversation: Conversation) -> Non
 
 def message_status_publish(message: Any) -> None:
     conversation = message.conversation
-    audience = [groups.supervisors(conversation.campaign_id)]
+    to = [groups.supervisors(conversation.campaign_id)]
     if conversation.agent_id:
-        audience.append(groups.agent(conversation.agent_id))
+        to.append(groups.agent(conversation.agent_id))
     publish(
         MessageStatusChanged(
             message_id=message.pk,
@@ -253,7 +253,7 @@ def message_status_publish(message: Any) -> None:
             status=message.status,
             reason=message.status_reason,
         ),
-        to=audience,
+        to=to,
     )
 
 
