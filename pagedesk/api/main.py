@@ -49,8 +49,20 @@ api = PagedeskApi(
         "(with an `Allow` header) for a method the path does not take, 409 for a conflict (duplicate name, "
         "a campaign with history), 422 for a malformed or out-of-range field, 400 for a rule the request "
         "breaks as a whole (overlapping schedule ranges, weak password, non-agent member). "
-        "Paged lists (users, break reasons) take `?page=N&page_size=M` and answer "
-        "`{items, count, page, page_size, pages, next, previous}`; a page past the last is a 404."
+        "Paged lists (users, break reasons, conversations, contacts, recordings) take "
+        "`?page=N&page_size=M` and answer `{items, count, page, page_size, pages, next, previous}`; a page "
+        "past the last is a 404. "
+        "The work itself: `GET /conversations` (filters campaign, state, agent, contact, q, from, to, "
+        "updated_since; `order=oldest`), `GET /conversations/{id}` (with the messaging window and the "
+        "transfer in progress), `GET /conversations/{id}/messages` (cursor pages: `?before=<message id>` "
+        "for older, `?after=<message id>` for newer; the answer's `before`/`after` are the next cursors), "
+        "`GET /conversations/{id}/transcript` (JSON, or the CSV download with `Accept: text/csv`), "
+        "`GET /attachments/{id}` (the file), `GET /contacts`, `GET /contacts/{id}`, `GET /recordings` "
+        "(the recordings page's search) and `GET /pages` (each connected page's token and webhook "
+        "health). They follow the pages' rules: admins see everything, supervisors their campaigns, "
+        "agents the conversations they took part in, and an integration's token its campaigns only; a "
+        "conversation, contact or attachment outside them is a 403 for a person and a 404 for an "
+        "integration."
     ),
     auth=api_auth,
     urls_namespace="api",

@@ -44,33 +44,61 @@ class PagePagination(PaginationBase):
     def paginate_queryset(
         self, queryset: QuerySet[Any], pagination: Any, request: HttpRequest, **params: Any
     ) -> dict[str, Any]:
-        # Without a total order rows can repeat or vanish between pages; the selectors order by a
-        # unique column, and this catches one that forgets.
-        assert queryset.ordered, "paginate an ordered queryset"
-        number, size = pagination.page, pagination.page_size
-        count = queryset.count()
-        pages = max(1, -(-count // size))
-        if number > pages:
-            raise ApplicationError(
-                "page_out_of_range",
-                _("There is no page %(page)s: %(count)s items make %(pages)s page(s) of %(size)s.")
-                % {"page": number, "count": count, "pages": pages, "size": size},
-                status=404,
-                field="page",
-            )
-        start = (number - 1) * size
-        return {
-            "items": list(queryset[start : start + size]),
-            "count": count,
-            "page": number,
-            "page_size": size,
-            "pages": pages,
-            "next": _page_url(request, number + 1) if number < pages else None,
-            "previous": _page_url(request, number - 1) if number > 1 else None,
-        }
+        return page_of(queryset, request=request, number=pagination.page, size=pagination.page_size)
 
 
-def _page_url(request: HttpRequest, number: int) -> str:
+class PageQuery(Schema):
+    """PagePagination's query parameters, for a list that shapes its rows itself (`page_of`)."""
+
+    page: int = Field(1, ge=1, le=2**31, description="Page number, from 1.")
+    page_size: int = Field(
+        PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, 1–{MAX_PAGE_SIZE}."
+    )
+
+
+class PageEnvelope(Schema):
+    """PagePagination's body without `items`: a list's Out schema adds `items` with its own type."""
+
+    count: int = Field(description="Items on every page together.")
+    page: int
+    page_size: int
+    pages: int = Field(description="Number of pages (at least 1, even when there are no items).")
+    next: str | None = Field(description="Path and query of the next page, or null on the last.")
+    previous: str | None = Field(description="Path and query of the previous page, or null.")
+
+
+def page_of(queryset: QuerySet[Any], *, request: HttpRequest, number: int, size: int) -> dict[str, Any]:
+    """Page `number` of `queryset` (two queries: the count and the page's rows) in PagePagination's body."""
+    # Without a total order rows can repeat or vanish between pages; the selectors order by a
+    # unique column, and this catches one that forgets.
+    assert queryset.ordered, "paginate an ordered queryset"
+    count = queryset.count()
+    pages = max(1, -(-count // size))
+    if number > pages:
+        raise page_out_of_range(number=number, count=count, pages=pages, size=size)
+    start = (number - 1) * size
+    return {
+        "items": list(queryset[start : start + size]),
+        "count": count,
+        "page": number,
+        "page_size": size,
+        "pages": pages,
+        "next": page_url(request, number + 1) if number < pages else None,
+        "previous": page_url(request, number - 1) if number > 1 else None,
+    }
+
+
+def page_out_of_range(*, number: int, count: int, pages: int, size: int) -> ApplicationError:
+    return ApplicationError(
+        "page_out_of_range",
+        _("There is no page %(page)s: %(count)s items make %(pages)s page(s) of %(size)s.")
+        % {"page": number, "count": count, "pages": pages, "size": size},
+        status=404,
+        field="page",
+    )
+
+
+def page_url(request: HttpRequest, number: int) -> str:
     # A path, not an absolute URL: behind a proxy the scheme and host this process sees may not be
     # the ones the client used.
     query = request.GET.copy()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pagedesk.api.accounts import router as accounts_router
 from pagedesk.api.campaigns import router as campaigns_router
+from pagedesk.api.contacts import router as contacts_router
+from pagedesk.api.conversations import router as conversations_router
 from pagedesk.api.main import api
 from pagedesk.api.monitoring import router as monitoring_router
+from pagedesk.api.pages import router as pages_router
+from pagedesk.api.recordings import router as recordings_router
 
 _mounted = False
 
@@ -18,3 +22,7 @@ def mount_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/campaigns", campaigns_router)
     api.add_router("/campaigns", monitoring_router)
+    api.add_router("/", conversations_router)
+    api.add_router("/", contacts_router)
+    api.add_router("/", recordings_router)
+    api.add_router("/", pages_router)

@@ -23,7 +23,8 @@ from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
 
 
 def campaign_list_for_user(*, user: User) -> QuerySet[Campaign]:
-    """Admins see every campaign, supervisors those they supervise, agents those they are members of."""
+    """Admins see every campaign, supervisors those they supervise, integrations those they were given
+    (Integration.campaigns), agents those they are members of."""
     campaigns = (
         Campaign.objects.select_related("page_connection")
         .annotate(members_count=Count("memberships", distinct=True))
@@ -37,6 +38,8 @@ def campaign_list_for_user(*, user: User) -> QuerySet[Campaign]:
         return campaigns
     if user.is_supervisor:
         return campaigns.filter(supervisors=user)
+    if user.is_integration:
+        return campaigns.filter(integrations__user=user)
     return campaigns.filter(memberships__agent=user)
 
 
@@ -46,7 +49,8 @@ def campaign_get_for_user(*, user: User, campaign_id: int, manage: bool = False)
         raise PermissionDenied("forbidden", _("Only administrators can change campaigns."))
     campaign = campaign_list_for_user(user=user).filter(pk=campaign_id).first()
     if campaign is None:
-        if Campaign.objects.filter(pk=campaign_id).exists():
+        # An integration, another system, does not learn which campaign ids exist beyond its own.
+        if not user.is_integration and Campaign.objects.filter(pk=campaign_id).exists():
             raise PermissionDenied("forbidden", _("You do not have access to this campaign."))
         raise NotFound("not_found", _("There is no campaign with that id."))
     return campaign

@@ -237,4 +237,9 @@ class ConversationEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["conversation", "at"], name="conv_event_idx")]
+        indexes = [
+            models.Index(fields=["conversation", "at"], name="conv_event_idx"),
+            # The API's `updated_since`: the conversations changed since a moment, from the recent
+            # events alone (recordings.selectors.conversation_list).
+            models.Index(fields=["at"], name="conv_event_at_idx"),
+        ]

@@ -18,7 +18,11 @@ from django.urls import reverse
 from ninja import Field, Schema
 
 from pagedesk.accounts.models import User
+from pagedesk.campaigns.models import BlockedContact
 from pagedesk.conversations.models import Attachment, Contact, Conversation, Message
+from pagedesk.conversations.window import messaging_window
+from pagedesk.messenger.models import PageConnection
+from pagedesk.routing.models import Transfer
 
 ConversationStateName = Literal["queued", "assigned", "closed", "abandoned", "after_hours", "blocked", "bot"]
 MessageStatusName = Literal["received", "pending", "sent", "delivered", "read", "failed"]
@@ -202,6 +206,164 @@ def message_shape(message: Message) -> MessageOut:
 
 MESSAGE_RELATED: tuple[str, ...] = ("author",)
 MESSAGE_PREFETCH: tuple[str, ...] = ("attachments",)
+
+
+# --- The detail of one conversation ---------------------------------------------------------------
+
+
+class WindowOut(Schema):
+    mode: Literal["RESPONSE", "HUMAN_AGENT", "CLOSED"] = Field(
+        description="How a reply may be sent now: RESPONSE (within 24 h of the customer's last message), "
+        "HUMAN_AGENT (24 h–7 days, when the campaign allows that tag) or CLOSED (no reply until the "
+        "customer writes again)."
+    )
+    expires_at: dt.datetime | None = Field(description="When this mode ends; null when CLOSED.")
+
+
+class TransferOut(Schema):
+    """A transfer to another campaign's queue that nobody has taken yet."""
+
+    from_agent: UserRef | None
+    to_agent: UserRef | None = Field(description="Always null today: a transfer to an agent is immediate.")
+    to_campaign: Ref
+    note: str
+    since: dt.datetime
+
+
+class ConversationDetailOut(ConversationOut):
+    window: WindowOut
+    transfer: TransferOut | None = Field(description="The transfer in progress, or null.")
+
+
+def window_shape(conversation: Conversation, *, now: dt.datetime) -> WindowOut:
+    """Needs `campaign` loaded; one query (the contact's last message across its conversations)."""
+    mode, seconds = messaging_window(conversation=conversation, at=now)
+    return WindowOut(
+        mode=mode,  # type: ignore[arg-type]
+        expires_at=now + dt.timedelta(seconds=seconds) if seconds else None,
+    )
+
+
+def transfer_shape(transfer: Transfer | None) -> TransferOut | None:
+    """Needs `from_agent`, `to_agent`, `to_campaign` loaded."""
+    if transfer is None:
+        return None
+    return TransferOut(
+        from_agent=user_ref(transfer.from_agent),
+        to_agent=user_ref(transfer.to_agent),
+        to_campaign=Ref(id=transfer.to_campaign_id, name=transfer.to_campaign.name),
+        note=transfer.note,
+        since=transfer.created_at,
+    )
+
+
+def conversation_detail_shape(
+    conversation: Conversation, *, transfer: Transfer | None, now: dt.datetime
+) -> ConversationDetailOut:
+    """conversation_shape's relations, and the pending transfer (or None) the caller looked up."""
+    return ConversationDetailOut(
+        **conversation_shape(conversation).model_dump(),
+        window=window_shape(conversation, now=now),
+        transfer=transfer_shape(transfer),
+    )
+
+
+# --- Contacts -----------------------------------------------------------------------------------------
+
+
+class ContactOut(ContactRef):
+    first_name: str
+    last_name: str
+    profile_pic_url: str = Field(
+        description="Facebook's URL for the profile picture (it expires); may be empty."
+    )
+    locale: str
+    created_at: dt.datetime
+    last_message_at: dt.datetime | None
+
+
+class BlockedInOut(Schema):
+    campaign: Ref
+    note: str
+    since: dt.datetime
+
+
+class ContactDetailOut(ContactOut):
+    blocked_in: list[BlockedInOut] = Field(
+        description="The campaigns (of those you may see) where this customer is blocked."
+    )
+    conversations: list[ConversationOut] = Field(
+        description="Their conversations you may see, newest first (at most 100)."
+    )
+
+
+def contact_shape(contact: Contact) -> ContactOut:
+    return ContactOut(
+        **contact_ref(contact).model_dump(),
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        profile_pic_url=contact.profile_pic_url,
+        locale=contact.locale,
+        created_at=contact.created_at,
+        last_message_at=contact.last_message_at,
+    )
+
+
+def contact_detail_shape(
+    contact: Contact, *, blocked: list[BlockedContact], conversations: list[Conversation]
+) -> ContactDetailOut:
+    """`blocked` with `campaign` loaded; `conversations` with CONVERSATION_RELATED loaded."""
+    return ContactDetailOut(
+        **contact_shape(contact).model_dump(),
+        blocked_in=[
+            BlockedInOut(
+                campaign=Ref(id=b.campaign_id, name=b.campaign.name), note=b.note, since=b.created_at
+            )
+            for b in blocked
+        ],
+        conversations=[conversation_shape(c) for c in conversations],
+    )
+
+
+# --- Pages --------------------------------------------------------------------------------------------
+
+
+class PageOut(Schema):
+    campaign: Ref
+    page_id: str
+    page_name: str
+    token_status: Literal["active", "invalid", "unknown"] = Field(
+        description="active; invalid (see token_status_reason: re-activate with Facebook); unknown "
+        "(not activated yet)."
+    )
+    token_status_reason: str = Field(description="Why the token is invalid, as Facebook said; else empty.")
+    token_checked_at: dt.datetime | None = Field(description="The last health check of the page token.")
+    activated_at: dt.datetime | None
+    permissions: list[str] = Field(description="The permissions the page token was granted.")
+    last_webhook_at: dt.datetime | None = Field(
+        description="When pagedesk last received a webhook event for this page; null if never."
+    )
+    subscribed_fields: list[str] = Field(
+        description="The webhook fields pagedesk subscribed the page to when it was activated."
+    )
+
+
+def page_shape(
+    connection: PageConnection, *, last_webhook_at: dt.datetime | None, subscribed_fields: list[str]
+) -> PageOut:
+    """Needs `campaign` loaded."""
+    return PageOut(
+        campaign=Ref(id=connection.campaign_id, name=connection.campaign.name),
+        page_id=connection.page_id,
+        page_name=connection.page_name,
+        token_status=connection.token_status,  # type: ignore[arg-type]
+        token_status_reason=connection.token_invalid_reason,
+        token_checked_at=connection.last_checked_at,
+        activated_at=connection.activated_at,
+        permissions=[str(p) for p in connection.granted_permissions or []],
+        last_webhook_at=last_webhook_at,
+        subscribed_fields=subscribed_fields,
+    )
 
 
 def json_data(shape: Schema) -> dict[str, Any]:

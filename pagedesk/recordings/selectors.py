@@ -51,6 +51,8 @@ def campaigns_visible_to(*, user: User) -> QuerySet[Campaign]:
         return Campaign.objects.order_by("name")
     if user.is_supervisor:
         return Campaign.objects.filter(supervisors=user).order_by("name")
+    if user.is_integration:
+        return Campaign.objects.filter(integrations__user=user).order_by("name")
     return Campaign.objects.filter(memberships__agent=user).order_by("name")
 
 
@@ -67,7 +69,8 @@ RECORDING_STATES = [
 ]
 
 
-LIST_RELATED = ("campaign", "contact", "agent", "disposition", "disposition__parent")
+# Everything pagedesk.platform.shapes.conversation_shape reads, for the API's lists.
+LIST_RELATED = ("campaign", "contact", "agent", "disposition", "disposition__parent", "closed_by")
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,45 @@ def recording_list(*, user: User, filters: RecordingFilters) -> QuerySet[Convers
     if search_terms(filters.text):
         conversations = conversations.filter(text_match_condition(filters.text))
     return conversations.select_related(*LIST_RELATED).order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class ConversationFilters:
+    """The API's conversation list (GET /api/v1/conversations): the recordings filters it shares, and
+    its own."""
+
+    recording: RecordingFilters = RecordingFilters()
+    contact_id: int | None = None
+    updated_since: dt.datetime | None = None
+    oldest_first: bool = False
+
+
+def conversation_list(*, user: User, filters: ConversationFilters) -> QuerySet[Conversation]:
+    """recording_list's conversations (same scope, same filters, same full-text engine), narrowed to
+    one contact and to those changed since a moment, newest (or oldest) created first.
+
+    "Changed since" is read from rows the services already write in the same transaction as every
+    change, rather than from an `updated_at` column that every write path (routing, conversations, the
+    bot hand-off) would have to remember to touch: a ConversationEvent for each state change (queued,
+    assigned, transferred, returned, closed, abandoned, after hours, blocked) and a Message for each
+    message in either direction (a new conversation starts with one). Both are looked up through an
+    index on their time (conv_event_at_idx, Message.created_at), as one IN over their union, so the
+    cost follows the number of recent changes, not the size of the history. A delivery or read receipt
+    is not a change of the conversation; the message.status_changed webhook reports it.
+    """
+    conversations = recording_list(user=user, filters=filters.recording)
+    if filters.contact_id:
+        conversations = conversations.filter(contact_id=filters.contact_id)
+    if filters.updated_since is not None:
+        since = filters.updated_since
+        changed = (
+            ConversationEvent.objects.filter(at__gte=since)
+            .values("conversation_id")
+            .union(Message.objects.filter(created_at__gte=since).values("conversation_id"))
+        )
+        conversations = conversations.filter(pk__in=changed)
+    order = ("created_at", "pk") if filters.oldest_first else ("-created_at", "-pk")
+    return conversations.order_by(*order)
 
 
 @dataclass
@@ -403,7 +445,14 @@ def attachment_get_for_user(*, user: User, attachment_id: int) -> Attachment:
     attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
     if attachment is None:
         raise NotFound("not_found", _("There is no attachment with id %(id)s.") % {"id": attachment_id})
-    conversation_get_for_user(user=user, conversation_id=attachment.message.conversation_id)
+    try:
+        conversation_get_for_user(user=user, conversation_id=attachment.message.conversation_id)
+    except NotFound:
+        # An integration's 404 for a conversation outside its campaigns: about the attachment asked
+        # for, without naming the conversation it belongs to.
+        raise NotFound(
+            "not_found", _("There is no attachment with id %(id)s.") % {"id": attachment_id}
+        ) from None
     return attachment
 
 

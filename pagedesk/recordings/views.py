@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import mimetypes
-from collections.abc import Iterable, Iterator
 from typing import cast
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,27 +11,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from pagedesk.accounts.models import User
-from pagedesk.conversations.models import Conversation
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.permissions import any_role_required
-from pagedesk.core.streaming import stored_file_response, streaming_iterator_response
+from pagedesk.core.streaming import stored_file_response
+from pagedesk.recordings.downloads import csv_chunks, csv_response, transcript_csv_response
 from pagedesk.recordings.forms import RecordingFilterForm
 from pagedesk.recordings.selectors import (
     EXPORT_COLUMNS,
     RecordingFilters,
     attachment_get_for_user,
-    local_iso,
     recording_export_rows,
     recording_list,
     recording_page,
     transcript_get,
-    utc_iso,
 )
 from pagedesk.routing.selectors import conversation_get_for_user
 
 PAGE_SIZE = 50
-CSV_ROWS_PER_CHUNK = 500
 # Only these image types are shown inline; anything else (SVG included: it can carry script) downloads.
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
@@ -82,60 +77,6 @@ def recording_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-# --- CSV ---------------------------------------------------------------------------------------------
-
-
-def _safe_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas in text a customer typed (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-class _Lines(list[str]):
-    """What csv.writer writes to: each row as the one str it formats, joined once per chunk. (A StringIO
-    emptied with seek/truncate keeps a 4-bytes-per-character buffer: four times the chunk.)"""
-
-    def write(self, line: str) -> None:
-        self.append(line)
-
-
-def _csv_chunks(header: list[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
-    """The CSV in chunks of CSV_ROWS_PER_CHUNK rows: under ASGI each chunk is one trip to the thread
-    that reads the rows, so the hop is paid per batch, not per row."""
-    lines = _Lines()
-    writer = csv.writer(lines)
-    writer.writerow(header)
-    try:
-        for count, row in enumerate(rows, start=1):
-            writer.writerow([_safe_cell(v.isoformat() if hasattr(v, "isoformat") else v) for v in row])
-            if count % CSV_ROWS_PER_CHUNK == 0:
-                chunk = "".join(lines)
-                lines.clear()
-                yield chunk
-        yield "".join(lines)
-    finally:
-        # A for loop does not close what it iterates: when the response closes this generator early
-        # (the client left), close the rows too, and with them their database cursor, now, in this
-        # thread, rather than whenever the garbage collector gets to them on whichever thread.
-        close = getattr(rows, "close", None)
-        if close is not None:
-            close()
-
-
-def _stream(request: HttpRequest, chunks: Iterator[str], *, filename: str) -> HttpResponse:
-    # Under ASGI the chunks are pulled in the request's own thread, where the rows' cursor lives, and
-    # the response closes them there when the download ends or the client leaves (core/streaming.py).
-    response = streaming_iterator_response(request, chunks, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    token = request.GET.get("download_token", "")
-    if token.isalnum() and len(token) <= 40:
-        # The list page polls for this cookie to hide its "exporting…" hint once the download starts.
-        response.set_cookie("pd_export", token, max_age=60, samesite="Lax")
-    # The role decorators are typed for HttpResponse; a streaming response is served the same way.
-    return cast(HttpResponse, response)
-
-
 @require_GET
 @any_role_required
 def recording_export_view(request: HttpRequest) -> HttpResponse:
@@ -145,9 +86,9 @@ def recording_export_view(request: HttpRequest) -> HttpResponse:
     conversations = recording_list(user=_user(request), filters=filters)
     header = list(EXPORT_COLUMNS)
     stamp = clock.now().strftime("%Y%m%d-%H%M")
-    return _stream(
+    return csv_response(
         request,
-        _csv_chunks(header, recording_export_rows(conversations=conversations)),
+        csv_chunks(header, recording_export_rows(conversations=conversations)),
         filename=f"recordings-{stamp}.csv",
     )
 
@@ -172,43 +113,12 @@ def transcript_fragment_view(request: HttpRequest, conversation_id: int) -> Http
     return render(request, "recordings/_transcript_body.html", _transcript_context(request, conversation_id))
 
 
-def _sender(message: object, conversation: Conversation) -> str:
-    sender_type = getattr(message, "sender_type", "")
-    author = getattr(message, "author", None)
-    if sender_type == "customer":
-        return conversation.contact.display_name
-    if sender_type == "agent":
-        return author.name if author else _("Agent")
-    if sender_type == "page_echo":
-        return _("Sent from Facebook")
-    return _("System")
-
-
 @require_GET
 @any_role_required
 def transcript_download_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    """The transcript as CSV (one row per message; attachments listed by name), times in the campaign's
-    zone with their offset as on the transcript, and in UTC."""
+    """The transcript as CSV (recordings.downloads)."""
     conversation = conversation_get_for_user(user=_user(request), conversation_id=conversation_id)
-    transcript = transcript_get(conversation=conversation)
-    tz = conversation.campaign.tzinfo
-    rows = (
-        (
-            local_iso(m.created_at, tz),
-            utc_iso(m.created_at),
-            m.sender_type,
-            _sender(m, conversation),
-            m.text,
-            "; ".join(a.filename or a.get_type_display() for a in m.attachments.all()),
-            m.status,
-        )
-        for m in transcript.messages
-    )
-    return _stream(
-        request,
-        _csv_chunks(["time", "time_utc", "sender_type", "sender", "text", "attachments", "status"], rows),
-        filename=f"conversation-{conversation.pk}.csv",
-    )
+    return transcript_csv_response(request, transcript_get(conversation=conversation))
 
 
 @require_GET

@@ -156,18 +156,28 @@ def took_part(*, agent_id: int) -> Q:
 
 
 def conversation_scope_for_user(*, user: User) -> QuerySet[Conversation]:
-    """Admins: every conversation. Supervisors: those of campaigns they supervise. Agents: those they
-    took part in (`took_part`), so one passed on by a transfer stays in their recordings."""
+    """Admins: every conversation. Supervisors: those of campaigns they supervise. Integrations: those
+    of their campaigns (campaigns.Integration.campaigns), whoever took part. Agents: those they took
+    part in (`took_part`), so one passed on by a transfer stays in their recordings."""
     conversations = Conversation.objects.all()
     if user.is_admin:
         return conversations
     if user.is_supervisor:
         return conversations.filter(campaign_id__in=Campaign.objects.filter(supervisors=user).values("pk"))
+    if user.is_integration:
+        # Checked before the agent rule: an integration that authored a message in another campaign
+        # (before that campaign was taken from it) must not keep seeing that conversation.
+        return conversations.filter(
+            campaign_id__in=Campaign.objects.filter(integrations__user=user).values("pk")
+        )
     return conversations.filter(took_part(agent_id=user.pk))
 
 
 def conversation_get_for_user(*, user: User, conversation_id: int) -> Conversation:
-    """A conversation `user` may read; 403 when it exists outside their scope, 404 when it does not."""
+    """A conversation `user` may read; 403 when it exists outside their scope, 404 when it does not.
+
+    An integration gets 404 for both: it is another system, and must not learn which ids exist in the
+    campaigns it was not given."""
     conversation = (
         conversation_scope_for_user(user=user)
         .select_related("campaign", "contact", "agent", "disposition", "disposition__parent", "closed_by")
@@ -175,7 +185,7 @@ def conversation_get_for_user(*, user: User, conversation_id: int) -> Conversati
         .first()
     )
     if conversation is None:
-        if Conversation.objects.filter(pk=conversation_id).exists():
+        if not user.is_integration and Conversation.objects.filter(pk=conversation_id).exists():
             raise PermissionDenied("forbidden", _("You cannot see this conversation."))
         raise NotFound("not_found", _("There is no conversation with id %(id)s.") % {"id": conversation_id})
     return conversation

@@ -31,7 +31,7 @@ from pagedesk.conversations.models import (
     MessageStatus,
     SenderType,
 )
-from pagedesk.recordings import selectors, views
+from pagedesk.recordings import downloads, selectors, views
 from tests.asgi_client import Download, asgi_get, iterator_warnings, open_files_under, session_cookie
 from tests.attachment_downloads import assert_streamed_attachment, attach
 from tests.conftest import make_user
@@ -234,7 +234,7 @@ def bulk_conversations(campaign, count: int) -> None:  # type: ignore[no-untyped
 
 
 async def test_the_export_is_sent_while_its_rows_are_still_being_read(campaign, sam, monkeypatch):
-    total = 4 * views.CSV_ROWS_PER_CHUNK + 7
+    total = 4 * downloads.CSV_ROWS_PER_CHUNK + 7
     await in_sync_thread(bulk_conversations, campaign, total)
     export = Export(monkeypatch)
     produced_at_chunk: list[int] = []
@@ -248,7 +248,7 @@ async def test_the_export_is_sent_while_its_rows_are_still_being_read(campaign, 
     assert download.newlines == total + 1 and export.exhausted
     # Streamed: each chunk left before the next batch of rows was read, the first after one batch.
     assert len(download.chunks) >= 5
-    assert produced_at_chunk[0] == views.CSV_ROWS_PER_CHUNK < total
+    assert produced_at_chunk[0] == downloads.CSV_ROWS_PER_CHUNK < total
     assert produced_at_chunk == sorted(produced_at_chunk) and len(set(produced_at_chunk)) >= 5
     # One thread read every row (the cursor's connection is that thread's) and closed the generator:
     # not the event loop's.
@@ -258,7 +258,7 @@ async def test_the_export_is_sent_while_its_rows_are_still_being_read(campaign, 
 
 
 async def test_a_client_leaving_mid_export_closes_the_generator_and_its_cursor(campaign, sam, monkeypatch):
-    total = 6 * views.CSV_ROWS_PER_CHUNK
+    total = 6 * downloads.CSV_ROWS_PER_CHUNK
     await in_sync_thread(bulk_conversations, campaign, total)
     export = Export(monkeypatch)
     cookie = await in_sync_thread(session_cookie, sam)
