@@ -255,8 +255,9 @@ def conversation_list(*, user: User, filters: ConversationFilters) -> QuerySet[C
         since = filters.updated_since
         changed = (
             ConversationEvent.objects.filter(at__gte=since)
+            .order_by()
             .values("conversation_id")
-            .union(Message.objects.filter(created_at__gte=since).values("conversation_id"))
+            .union(Message.objects.filter(created_at__gte=since).order_by().values("conversation_id"))
         )
         conversations = conversations.filter(pk__in=changed)
     order = ("created_at", "pk") if filters.oldest_first else ("-created_at", "-pk")
