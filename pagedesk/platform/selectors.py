@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from pagedesk.routing.selectors import conversation_scope_for_user
 # --- Contacts -------------------------------------------------------------------------------------------
 
 
-def _visible_campaign_ids(user: User) -> QuerySet[Campaign]:
+def _visible_campaign_ids(user: User) -> QuerySet[Campaign, Any]:
     return campaign_list_for_user(user=user).order_by().values("pk")
 
 
