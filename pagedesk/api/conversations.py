@@ -31,7 +31,7 @@ from pagedesk.api.conversations_schemas import (
 )
 from pagedesk.api.pagination import page_of
 from pagedesk.api.permissions import request_user
-from pagedesk.api.schemas import READ_REFUSALS, ObjectId
+from pagedesk.api.schemas import READ_REFUSALS, ObjectId, refusals
 from pagedesk.conversations.models import Conversation
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError, NotFound
@@ -62,7 +62,8 @@ def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
 
 @router.get(
     "/conversations",
-    response={200: ConversationPageOut, **READ_REFUSALS},
+    # 400: `to` before `from`.
+    response={200: ConversationPageOut, **READ_REFUSALS, **refusals(400)},
     openapi_extra=example(page_example(CONVERSATION_EXAMPLE)),
 )
 def conversations_list(request: HttpRequest, query: Query[ConversationsQuery]) -> dict[str, object]:
@@ -71,7 +72,7 @@ def conversations_list(request: HttpRequest, query: Query[ConversationsQuery]) -
     campaign's time zone, `updated_since` what changed since your last poll."""
     first, last = local_day(query.date_from, "from"), local_day(query.date_to, "to")
     if first and last and last < first:
-        raise ApplicationError("invalid_range", _("`to` is before `from`."), status=422, field="to")
+        raise ApplicationError("invalid_range", _("`to` is before `from`."), status=400, field="to")
     filters = ConversationFilters(
         recording=RecordingFilters(
             date_from=first,
@@ -111,7 +112,8 @@ def conversations_get(request: HttpRequest, conversation_id: ObjectId) -> Conver
 
 @router.get(
     "/conversations/{conversation_id}/messages",
-    response={200: MessagePageOut, **READ_REFUSALS},
+    # 400: both cursors, or a cursor that is not a message of this conversation.
+    response={200: MessagePageOut, **READ_REFUSALS, **refusals(400)},
     openapi_extra=example(
         {
             "items": [INBOUND_EXAMPLE, MESSAGE_EXAMPLE],
@@ -128,7 +130,7 @@ def conversations_messages(
     """The thread a page at a time, oldest first within the page. Without a cursor: the newest
     `limit` messages. `?before=<id>` pages back through older ones (pass the answer's `before` until it
     is null); `?after=<id>` gets newer ones (pass the answer's `after` to poll for new messages).
-    Cursors are message ids of this conversation; another id is a 422."""
+    Cursors are message ids of this conversation; another id, or both cursors at once, is a 400."""
     page = message_page(
         conversation=_conversation(request, conversation_id),
         before=query.before,

@@ -6,6 +6,7 @@ webhooks."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
 from django.utils.translation import gettext as _
@@ -13,7 +14,6 @@ from ninja import Schema
 from pydantic import AwareDatetime, Field, field_validator
 
 from pagedesk.api.pagination import PageEnvelope, PageQuery
-from pagedesk.api.schemas import NO_NUL_PATTERN
 from pagedesk.core.errors import ApplicationError
 from pagedesk.platform.shapes import (
     ContactOut,
@@ -54,11 +54,14 @@ def local_day(value: str | None, field: str) -> dt.date | None:
         ) from None
 
 
+# Text in a query string carries no NUL pattern: core.middleware removes NUL from every query string
+# before a view sees it (PostgreSQL cannot take one), so such a value is accepted, not refused.
+
+
 class _SearchText(Schema):
     q: str | None = Field(
         None,
         max_length=TEXT_MAX,
-        pattern=NO_NUL_PATTERN,
         description="Words in the messages (full text, whole words, any order, case-insensitive): the "
         "conversations with a message containing every word.",
         examples=["refund"],
@@ -102,6 +105,16 @@ class ConversationsQuery(PageQuery, _SearchText):
         "newest", description="By creation: newest first (default) or oldest first."
     )
 
+    @field_validator("updated_since", mode="before")
+    @classmethod
+    def iso_only(cls, value: object) -> object:
+        # pydantic would read "0.5" as seconds since 1970: the schema promises ISO 8601 only.
+        if isinstance(value, str) and not re.match(r"^[0-9]{4}-", value):
+            raise ValueError(_("Use ISO 8601 with a time zone, e.g. 2026-03-02T10:00:00Z."))
+        if not isinstance(value, str | dt.datetime | None):
+            raise ValueError(_("Use ISO 8601 with a time zone, e.g. 2026-03-02T10:00:00Z."))
+        return value
+
 
 class ConversationPageOut(PageEnvelope):
     items: list[ConversationOut]
@@ -122,7 +135,6 @@ class RecordingsQuery(PageQuery, _SearchText):
     customer: str | None = Field(
         None,
         max_length=150,
-        pattern=NO_NUL_PATTERN,
         description="Words of the customer's name, or their whole PSID.",
         examples=["Carla"],
     )
@@ -207,7 +219,6 @@ class ContactsQuery(PageQuery):
     q: str | None = Field(
         None,
         max_length=150,
-        pattern=NO_NUL_PATTERN,
         description="Words of the name, or the whole PSID.",
         examples=["Carla"],
     )

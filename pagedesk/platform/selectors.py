@@ -195,7 +195,7 @@ def _cursor_message(conversation: Conversation, message_id: int, field: str) -> 
                 "Message %(id)s is not in conversation %(conversation)s: use an id from a page of its messages."
             )
             % {"id": message_id, "conversation": conversation.pk},
-            status=422,
+            status=400,
             field=field,
         )
     return message
@@ -210,7 +210,7 @@ def message_page(
     attachments)."""
     if before is not None and after is not None:
         raise ApplicationError(
-            "invalid_cursor", _("Give `before` or `after`, not both."), status=422, field="before"
+            "invalid_cursor", _("Give `before` or `after`, not both."), status=400, field="before"
         )
     messages = conversation.messages.select_related(*MESSAGE_RELATED).prefetch_related(
         *(Prefetch(name, queryset=Attachment.objects.order_by("pk")) for name in MESSAGE_PREFETCH)

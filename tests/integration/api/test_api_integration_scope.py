@@ -87,10 +87,10 @@ def test_filters_and_cursors_do_not_reach_another_campaign(crm, world: World, bo
     # A message id of Beta's conversation as a cursor on its own conversation: refused, reveals nothing.
     beta_message = world.beta_one.messages.first()
     refused = crm.get(f"/conversations/{world.open_one.pk}/messages", before=beta_message.pk)
-    assert refused.status_code == 422
+    assert refused.status_code == 400 and str(world.beta_one.pk) not in error_of(refused)["message"]
     recordings = crm.get("/recordings").json()["items"]
     assert world.beta_one.pk not in [c["id"] for c in recordings]
-    assert crm.get("/recordings", campaign=world.beta.pk).status_code == 422
+    assert crm.get("/recordings", campaign=world.beta.pk).status_code == 400
 
 
 def test_having_written_in_another_campaign_gives_no_access(crm, world: World):
