@@ -28,6 +28,7 @@ from pagedesk.api.conversations_schemas import (
     example,
     local_day,
     page_example,
+    search_text,
 )
 from pagedesk.api.pagination import page_of
 from pagedesk.api.permissions import request_user
@@ -62,7 +63,7 @@ def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
 
 @router.get(
     "/conversations",
-    # 400: `to` before `from`.
+    # 400: `to` before `from`; `q` without a word.
     response={200: ConversationPageOut, **READ_REFUSALS, **refusals(400)},
     openapi_extra=example(page_example(CONVERSATION_EXAMPLE)),
 )
@@ -80,7 +81,7 @@ def conversations_list(request: HttpRequest, query: Query[ConversationsQuery]) -
             campaign_id=query.campaign,
             agent_id=query.agent,
             state=query.state or "",
-            text=query.q or "",
+            text=search_text(query.q),
         ),
         contact_id=query.contact,
         updated_since=query.updated_since,

@@ -67,16 +67,18 @@ class _SearchText(Schema):
         examples=["refund"],
     )
 
-    @field_validator("q")
-    @classmethod
-    def has_words(cls, value: str | None) -> str | None:
-        if value is not None and value.strip() and not search_terms(value):
-            # "%" or "--" searched nothing and so listed every conversation: say what the search reads.
-            raise ValueError(
-                _("Search words are made of letters or digits; “%(text)s” has none.")
-                % {"text": value.strip()}
-            )
-        return value
+
+def search_text(value: str | None) -> str:
+    """`q`, refused (400) when it has no word the search reads: well formed, but it would search nothing
+    and so list everything (the recordings form's rule)."""
+    if value is not None and value.strip() and not search_terms(value):
+        raise ApplicationError(
+            "no_search_words",
+            _("Search words are made of letters or digits; “%(text)s” has none.") % {"text": value.strip()},
+            status=400,
+            field="q",
+        )
+    return value or ""
 
 
 class ConversationsQuery(PageQuery, _SearchText):
