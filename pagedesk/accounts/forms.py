@@ -3,12 +3,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pagedesk.accounts.models import Role
+from pagedesk.accounts.models import PERSON_ROLES, Role
 
 
 class UserCreateForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
+    role = forms.ChoiceField(label=_("Role"), choices=PERSON_ROLES, initial=Role.AGENT)
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
@@ -16,7 +16,7 @@ class UserCreateForm(forms.Form):
 
 
 class UserEditForm(forms.Form):
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=PERSON_ROLES)
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     email = forms.EmailField(label=_("Email"), required=False)

@@ -14,6 +14,12 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
     SUPERVISOR = "supervisor", _("Supervisor")
     AGENT = "agent", _("Agent")
+    # A system acting through the API with its own tokens (campaigns.Integration): never logs in, never
+    # routed to, never offered where a person's role is chosen (PERSON_ROLES).
+    INTEGRATION = "integration", _("Integration")
+
+
+PERSON_ROLES = [(value, label) for value, label in Role.choices if value != Role.INTEGRATION]
 
 
 class Presence(models.TextChoices):
@@ -79,6 +85,10 @@ class User(AbstractUser):
     @property
     def is_supervisor(self) -> bool:
         return self.role == Role.SUPERVISOR
+
+    @property
+    def is_integration(self) -> bool:
+        return self.role == Role.INTEGRATION
 
     @property
     def is_agent(self) -> bool:

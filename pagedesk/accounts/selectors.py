@@ -27,7 +27,8 @@ from pagedesk.core.errors import ApplicationError, NotFound
 
 
 def user_list(*, role: str | None = None, active_only: bool = False) -> QuerySet[User]:
-    users = User.objects.select_related("break_reason").order_by("username")
+    """People: an integration's user is listed with its integration, not among the users."""
+    users = User.objects.select_related("break_reason").exclude(role=Role.INTEGRATION).order_by("username")
     if role:
         users = users.filter(role=role)
     if active_only:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from pagedesk.accounts.forms import BreakReasonForm, UserCreateForm, UserEditForm
-from pagedesk.accounts.models import BreakReason, Role, User
+from pagedesk.accounts.models import PERSON_ROLES, BreakReason, Role, User
 from pagedesk.accounts.selectors import break_reason_list, locked_usernames, user_list
 from pagedesk.accounts.services import (
     break_reason_create,
@@ -51,14 +51,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @admin_required
 def user_list_view(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("role", "")
-    users = user_list(role=role if role in Role.values else None)
+    users = user_list(role=role if role in dict(PERSON_ROLES) else None)
     return render(
         request,
         "accounts/user_list.html",
         {
             "nav": "users",
             "users": users,
-            "roles": Role.choices,
+            "roles": PERSON_ROLES,
             "role": role,
             "locked": locked_usernames(),
         },
@@ -82,7 +82,9 @@ def user_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
 def user_create_view(request: HttpRequest) -> HttpResponse:
     # ?role=agent preselects the role, for links such as a campaign's "Create an agent".
     role = request.GET.get("role")
-    form = UserCreateForm(request.POST or None, initial={"role": role} if role in Role.values else None)
+    form = UserCreateForm(
+        request.POST or None, initial={"role": role} if role in dict(PERSON_ROLES) else None
+    )
     if request.method == "POST" and form.is_valid():
         try:
             user = user_create(**form.cleaned_data)

@@ -100,6 +100,31 @@ class Campaign(TimestampedModel):
     supervisors = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="supervised_campaigns"
     )
+    # Bot first (issue 15): a new conversation starts with this integration's bot (state `bot`, not
+    # queued) and reaches the queue on the bot's hand-off, its silence, or a hand-off keyword.
+    bot_integration = models.ForeignKey(
+        "Integration",
+        verbose_name=_("bot"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="bot_campaigns",
+        help_text=_("Empty: customers go straight to the queue."),
+    )
+    bot_timeout_seconds = models.PositiveIntegerField(
+        _("bot timeout (s)"),
+        default=300,
+        validators=[MinValueValidator(10), MaxValueValidator(86400)],
+        help_text=_("A customer the bot has not answered for this long goes to the queue."),
+    )
+    handoff_keywords = models.CharField(
+        _("hand-off keywords"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Comma-separated; a customer message that is one of them goes to the queue (e.g. agent, human)."
+        ),
+    )
     # rrmemory resumes after this agent; written under the routing lock.
     rr_last_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -220,3 +245,28 @@ class BlockedContact(TimestampedModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["campaign", "psid"], name="blocked_unique_psid")]
+
+
+class Integration(TimestampedModel):
+    """A system that works through the API with its own tokens: a CRM, a bot, a reporting script.
+
+    It acts as its own user (role `integration`), so every service that takes an actor takes it and
+    every message it sends is authored by it; what it may see and do is limited to its campaigns.
+    Revoking it deactivates that user, which ends its tokens at once.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="integration"
+    )
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    campaigns = models.ManyToManyField(Campaign, blank=True, related_name="integrations")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "pagedesk.accounts",
     "pagedesk.campaigns",
     "pagedesk.messenger",
+    "pagedesk.platform",
     "pagedesk.conversations",
     "pagedesk.routing",
     "pagedesk.realtime",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("inbox/", include("pagedesk.inbox.urls")),
     path("monitoring/", include("pagedesk.monitoring.urls")),
     path("recordings/", include("pagedesk.recordings.urls")),
+    path("integrations/", include("pagedesk.platform.urls")),
     path("", include("pagedesk.messenger.activation_urls")),
     path("api/v1/", include("pagedesk.api.urls")),
     path("webhooks/", include("pagedesk.messenger.urls")),

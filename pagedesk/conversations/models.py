@@ -44,9 +44,11 @@ class ConversationState(models.TextChoices):
     ABANDONED = "abandoned", _("Abandoned")
     AFTER_HOURS = "after_hours", _("After hours")
     BLOCKED = "blocked", _("Blocked")
+    # With the campaign's bot (issue 15): open, but not in the queue and not counted in its KPIs.
+    BOT = "bot", _("With the bot")
 
 
-OPEN_STATES = (ConversationState.QUEUED, ConversationState.ASSIGNED)
+OPEN_STATES = (ConversationState.QUEUED, ConversationState.ASSIGNED, ConversationState.BOT)
 
 
 class Conversation(models.Model):
@@ -102,7 +104,7 @@ class Conversation(models.Model):
             # At most one open conversation per contact and campaign: a customer message joins it.
             models.UniqueConstraint(
                 fields=["campaign", "contact"],
-                condition=models.Q(state__in=["queued", "assigned"]),
+                condition=models.Q(state__in=["queued", "assigned", "bot"]),
                 name="conversation_one_open_per_contact",
             )
         ]
@@ -125,6 +127,8 @@ class SenderType(models.TextChoices):
     AGENT = "agent", _("Agent")
     PAGE_ECHO = "page_echo", _("Sent from Facebook")
     SYSTEM = "system", _("System")
+    # Sent through the API by an integration (campaigns.Integration); `author` is its user.
+    INTEGRATION = "integration", _("Integration")
 
 
 class MessageStatus(models.TextChoices):

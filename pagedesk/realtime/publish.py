@@ -37,6 +37,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from pagedesk.realtime.events import Event
+from pagedesk.realtime.signals import event_published
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def remove_listener(listener: Callable[[Event, list[str]], None]) -> None:
 
 def publish(event: Event, *, to: Iterable[str]) -> None:
     groups = sorted(set(to))
+    event_published.send(sender=type(event), event=event)
     transaction.on_commit(lambda: _send(event, groups))
 
 

@@ -5,7 +5,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pagedesk.accounts.models import Role
+from pagedesk.accounts.models import PERSON_ROLES
 from pagedesk.accounts.services import user_create
 from pagedesk.core.errors import ApplicationError
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", required=True)
-        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--role", required=True, choices=[value for value, _label in PERSON_ROLES])
         parser.add_argument("--email", default="")
         parser.add_argument("--noinput", "--no-input", action="store_true", dest="noinput")
 

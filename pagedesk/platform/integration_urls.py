@@ -1,0 +1,5 @@
+"""Integrations and their tokens (admin pages)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,209 @@
+"""The public shapes of pagedesk's data: what the API answers and what outbound webhooks carry.
+
+Defined once, here, so a conversation or a message looks the same to a script reading
+`GET /api/v1/conversations/{id}` and to a receiver of `conversation.assigned`
+(docs/webhooks.md). They are ninja schemas, so the API documents them in its OpenAPI; a webhook body
+is `shape.model_dump(mode="json")`.
+
+Builders take rows whose relations the caller loaded (`select_related`/`prefetch_related` named in
+each docstring): a list of 100 conversations must not cost 100 queries per relation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.urls import reverse
+from ninja import Field, Schema
+
+from pagedesk.accounts.models import User
+from pagedesk.conversations.models import Attachment, Contact, Conversation, Message
+
+ConversationStateName = Literal["queued", "assigned", "closed", "abandoned", "after_hours", "blocked", "bot"]
+MessageStatusName = Literal["received", "pending", "sent", "delivered", "read", "failed"]
+
+
+class Ref(Schema):
+    id: int
+    name: str
+
+
+class UserRef(Schema):
+    id: int
+    name: str
+    integration: bool = Field(False, description="True when the author is an integration, not a person.")
+
+
+class DispositionRef(Schema):
+    id: int
+    name: str
+    category: str | None = Field(None, description="The parent disposition's name, for a two-level one.")
+
+
+class ContactRef(Schema):
+    id: int
+    display_name: str = Field(
+        description="The profile's name, or 'Messenger user …1234' when Facebook withheld it."
+    )
+    psid: str = Field(description="The customer's page-scoped id.")
+    page_id: str
+
+
+class ConversationOut(Schema):
+    id: int
+    state: ConversationStateName
+    version: int = Field(description="Grows on every state change; an older version is an older view.")
+    campaign: Ref
+    contact: ContactRef
+    agent: UserRef | None = Field(None, description="The assigned agent, while assigned (and after close).")
+    disposition: DispositionRef | None = None
+    closed_by: UserRef | None = None
+    created_at: dt.datetime
+    queued_at: dt.datetime | None = Field(
+        None, description="Entered the queue (for a bot conversation: the hand-off)."
+    )
+    assigned_at: dt.datetime | None = Field(None, description="First assignment to an agent.")
+    first_response_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    abandoned_at: dt.datetime | None = None
+    last_message_at: dt.datetime | None = None
+    last_customer_message_at: dt.datetime | None = None
+
+
+class AttachmentOut(Schema):
+    id: int
+    type: str = Field(description="image, video, audio, file, location, sticker or fallback (a link).")
+    filename: str
+    content_type: str
+    size: int | None
+    title: str
+    latitude: float | None
+    longitude: float | None
+    url: str | None = Field(
+        description="pagedesk's copy, downloadable with the same credentials and access rules; null when "
+        "there is no copy (a location, or a download that failed: see download_error)."
+    )
+    download_error: str
+
+
+class MessageOut(Schema):
+    id: int
+    conversation_id: int
+    direction: Literal["in", "out"]
+    sender_type: Literal["customer", "agent", "page_echo", "system", "integration"]
+    author: UserRef | None = Field(
+        None, description="The agent or integration that wrote it; null for the customer."
+    )
+    text: str
+    kind: str = Field(description="text, attachment, sticker, quick_reply, postback, …")
+    payload: str = Field(description="Quick reply or postback payload.")
+    status: MessageStatusName = Field(
+        description="Inbound messages are 'received'; outbound move pending → sent → delivered → read, or failed."
+    )
+    status_reason: str = Field(description="Why it failed, or what delivery waits for.")
+    mid: str = Field(description="Facebook's message id; empty until Facebook accepts an outbound message.")
+    reply_to_mid: str
+    messaging_type: str
+    tag: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    read_at: dt.datetime | None
+    attachments: list[AttachmentOut]
+
+
+def user_ref(user: User | None) -> UserRef | None:
+    if user is None:
+        return None
+    return UserRef(id=user.pk, name=user.name, integration=user.is_integration)
+
+
+def contact_ref(contact: Contact) -> ContactRef:
+    return ContactRef(
+        id=contact.pk, display_name=contact.display_name, psid=contact.psid, page_id=contact.page_id
+    )
+
+
+def conversation_shape(conversation: Conversation) -> ConversationOut:
+    """Needs `campaign`, `contact`, `agent`, `closed_by`, `disposition__parent` loaded."""
+    disposition = conversation.disposition
+    return ConversationOut(
+        id=conversation.pk,
+        state=conversation.state,  # type: ignore[arg-type]
+        version=conversation.version,
+        campaign=Ref(id=conversation.campaign_id, name=conversation.campaign.name),
+        contact=contact_ref(conversation.contact),
+        agent=user_ref(conversation.agent),
+        disposition=(
+            DispositionRef(
+                id=disposition.pk,
+                name=disposition.name,
+                category=disposition.parent.name if disposition.parent is not None else None,
+            )
+            if disposition is not None
+            else None
+        ),
+        closed_by=user_ref(conversation.closed_by),
+        created_at=conversation.created_at,
+        queued_at=conversation.queued_at,
+        assigned_at=conversation.assigned_at,
+        first_response_at=conversation.first_response_at,
+        closed_at=conversation.closed_at,
+        abandoned_at=conversation.abandoned_at,
+        last_message_at=conversation.last_message_at,
+        last_customer_message_at=conversation.last_customer_message_at,
+    )
+
+
+CONVERSATION_RELATED = ("campaign", "contact", "agent", "closed_by", "disposition__parent")
+
+
+def attachment_shape(attachment: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=attachment.pk,
+        type=attachment.type,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        title=attachment.title,
+        latitude=attachment.latitude,
+        longitude=attachment.longitude,
+        # The API's download route (api/conversations.py) checks the caller's access to the conversation.
+        url=reverse("api:attachment_download", args=[attachment.pk]) if attachment.file else None,
+        download_error=attachment.download_error,
+    )
+
+
+def message_shape(message: Message) -> MessageOut:
+    """Needs `author` loaded and `attachments` prefetched."""
+    return MessageOut(
+        id=message.pk,
+        conversation_id=message.conversation_id,
+        direction=message.direction,  # type: ignore[arg-type]
+        sender_type=message.sender_type,  # type: ignore[arg-type]
+        author=user_ref(message.author),
+        text=message.text,
+        kind=message.kind,
+        payload=message.payload,
+        status=message.status,  # type: ignore[arg-type]
+        status_reason=message.status_reason,
+        mid=message.mid,
+        reply_to_mid=message.reply_to_mid,
+        messaging_type=message.messaging_type,
+        tag=message.tag,
+        created_at=message.created_at,
+        sent_at=message.sent_at,
+        delivered_at=message.delivered_at,
+        read_at=message.read_at,
+        attachments=[attachment_shape(attachment) for attachment in message.attachments.all()],
+    )
+
+
+MESSAGE_RELATED: tuple[str, ...] = ("author",)
+MESSAGE_PREFETCH: tuple[str, ...] = ("attachments",)
+
+
+def json_data(shape: Schema) -> dict[str, Any]:
+    """A shape as the JSON object a webhook body carries under `data`."""
+    return shape.model_dump(mode="json")
