@@ -32,6 +32,12 @@ def thread_owner_label(app_id: str) -> str:
     return _("another Messenger app (app id %(id)s)") % {"id": app_id}
 
 
+def thread_owner_title(app_id: str) -> str:
+    """The label at the start of a sentence."""
+    label = thread_owner_label(app_id)
+    return label[:1].upper() + label[1:]
+
+
 def thread_owned_by_other_app(*, contact: Any) -> bool:
     return bool(contact.thread_owner_app_id)
 
@@ -46,6 +52,6 @@ def thread_owner_require(*, conversation: Any) -> None:
                 "%(owner)s has this conversation, so Facebook would refuse your reply. Click “Take control” "
                 "to answer from pagedesk."
             )
-            % {"owner": thread_owner_label(owner).capitalize()},
+            % {"owner": thread_owner_title(owner)},
             status=409,
         )

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from pagedesk.conversations.models import Contact, Conversation, ConversationEvent
 from pagedesk.conversations.services import contact_lock, contact_thread_owner_set
-from pagedesk.conversations.thread import PAGE_INBOX_APP_ID, UNKNOWN_APP, thread_owner_label
+from pagedesk.conversations.thread import PAGE_INBOX_APP_ID, UNKNOWN_APP, thread_owner_title
 from pagedesk.core.errors import ApplicationError
 from pagedesk.messenger import client
 from pagedesk.messenger.errors import (
@@ -99,6 +99,7 @@ def thread_control_take(*, conversation: Conversation, actor: Any) -> str:
         contact_thread_owner_set(
             contact=locked, owner_app_id="", previous_owner_app_id=previous, how="taken", actor=actor
         )
+        contact.thread_owner_app_id, contact.thread_owner_changed_at = "", locked.thread_owner_changed_at
     return previous
 
 
@@ -123,7 +124,7 @@ def thread_control_hand_back(*, conversation: Conversation, actor: Any) -> str:
         raise ApplicationError(
             "thread_not_ours",
             _("%(owner)s already has this conversation.")
-            % {"owner": thread_owner_label(contact.thread_owner_app_id).capitalize()},
+            % {"owner": thread_owner_title(contact.thread_owner_app_id)},
             status=409,
         )
     target = hand_back_target(conversation=conversation)
@@ -143,6 +144,7 @@ def thread_control_hand_back(*, conversation: Conversation, actor: Any) -> str:
         contact_thread_owner_set(
             contact=locked, owner_app_id=target, previous_owner_app_id="", how="handed_back", actor=actor
         )
+        contact.thread_owner_app_id, contact.thread_owner_changed_at = target, locked.thread_owner_changed_at
     return target
 
 
