@@ -236,6 +236,8 @@ EXCLUDED = {
     "inbox:close": "POST only",
     "inbox:return": "POST only",
     "inbox:transfer": "POST only",
+    "inbox:thread_take": "POST only",
+    "inbox:thread_hand_back": "POST only",
     "monitoring:board_all_fragment": "htmx fragment of the board (checked)",
     "monitoring:board_fragment": "htmx fragment of the board (checked)",
     "monitoring:agent_force_offline": "POST only",
