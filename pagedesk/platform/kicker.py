@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 
 from django.db import close_old_connections, connections, transaction
 
-from pagedesk.platform.tasks import drain_ensure
+from pagedesk.platform.tasks import drains_ensure
 
 logger = logging.getLogger(__name__)
+
+COALESCE_SECONDS = 0.02
 
 
 class Kicker(threading.Thread):
@@ -38,16 +41,17 @@ class Kicker(threading.Thread):
     def run(self) -> None:
         while True:
             self._event.wait()
+            # A moment for the rest of a burst (a customer message publishes several events, in
+            # several transactions): one transaction for them all, not one write per commit.
+            time.sleep(COALESCE_SECONDS)
             self._event.clear()
             with self._lock:
                 wanted, self._wanted = self._wanted, set()
-            for endpoint_id in sorted(wanted):
-                try:
-                    drain_ensure(endpoint_id=endpoint_id)
-                    self.kicked += 1
-                except Exception:
-                    # The rows are committed; the sweep asks for their drain within a minute.
-                    logger.exception("could not request a drain of webhook endpoint %s", endpoint_id)
+            try:
+                self.kicked += drains_ensure(endpoint_ids=sorted(wanted))
+            except Exception:
+                # The rows are committed; the sweep asks for their drains within a minute.
+                logger.exception("could not request drains of webhook endpoints %s", sorted(wanted))
             # Pooled PostgreSQL connections go back to the pool between bursts.
             close_old_connections()
             for connection in connections.all(initialized_only=True):
