@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from pagedesk.campaigns.models import (
     CannedResponse,
     Disposition,
     Holiday,
+    Integration,
     Membership,
     ScheduleRange,
 )
@@ -50,6 +52,57 @@ def campaign_get_for_user(*, user: User, campaign_id: int, manage: bool = False)
             raise PermissionDenied("forbidden", _("You do not have access to this campaign."))
         raise NotFound("not_found", _("There is no campaign with that id."))
     return campaign
+
+
+def campaign_bot(*, campaign: Campaign) -> Integration | None:
+    """The bot that answers the campaign's new conversations first, or None: no bot set, or its
+    integration revoked (its user deactivated) or no longer given this campaign. A campaign whose bot
+    is gone behaves as one without a bot: its customers go straight to the queue.
+
+    No query when the campaign has no bot; one otherwise.
+    """
+    if campaign.bot_integration_id is None:
+        return None
+    return (
+        Integration.objects.select_related("user")
+        .filter(
+            pk=campaign.bot_integration_id,
+            revoked_at__isnull=True,
+            user__is_active=True,
+            campaigns=campaign,
+        )
+        .first()
+    )
+
+
+def campaign_bot_candidates(*, campaign: Campaign) -> QuerySet[Integration]:
+    """The integrations that may be a campaign's bot: not revoked and given this campaign."""
+    return Integration.objects.filter(
+        campaigns=campaign, revoked_at__isnull=True, user__is_active=True
+    ).order_by("name")
+
+
+def handoff_keywords(*, campaign: Campaign) -> list[str]:
+    """The campaign's hand-off keywords, normalised as customer texts are (`handoff_keyword_normal`)."""
+    words = (handoff_keyword_normal(w) for w in campaign.handoff_keywords.split(","))
+    return [w for w in words if w]
+
+
+def handoff_keyword_normal(text: str) -> str:
+    """A text as keywords compare: accents dropped, case folded, punctuation and runs of spaces made
+    one space, trimmed. "  Agent!! " , "AGENT" and "agént" all read "agent"; "talk to a human" stays
+    four words (a keyword is the whole message, never a word inside one)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    kept = "".join(ch if ch.isalnum() else " " for ch in plain)
+    return " ".join(kept.split())
+
+
+def handoff_keyword_matches(*, campaign: Campaign, text: str) -> bool:
+    """Whether a customer's message is one of the campaign's hand-off keywords."""
+    if not campaign.handoff_keywords.strip() or not text.strip():
+        return False
+    return handoff_keyword_normal(text) in handoff_keywords(campaign=campaign)
 
 
 def campaign_ranges(*, campaign: Campaign) -> list[schedule.Range]:
