@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
+
+from django.db import transaction
 
 from pagedesk.accounts.models import User
 from pagedesk.accounts.services import api_token_create, user_create
@@ -10,6 +13,9 @@ from pagedesk.campaigns.models import Campaign, Integration
 from pagedesk.campaigns.services import campaign_update
 from pagedesk.conversations.models import Conversation, Message
 from pagedesk.conversations.sending import message_send
+from pagedesk.conversations.services import contact_lock
+from pagedesk.messenger.models import PageConnection
+from pagedesk.routing.inbound import message_receive
 
 
 def make_integration(name: str, *, campaigns: Iterable[Campaign] = ()) -> Integration:
@@ -36,3 +42,26 @@ def bot_says(conversation: Conversation, bot: Integration | User, text: str) -> 
     """The bot answering through the API (its message authored by the integration's user)."""
     user = bot.user if isinstance(bot, Integration) else bot
     return message_send(conversation=conversation, author=user, text=text, sender_type="integration")
+
+
+_mids = itertools.count(1)
+
+
+def customer_writes(campaign: Campaign, text: str = "hi", *, psid: str = "5551") -> Conversation:
+    """A customer message through the inbound path, as the Messenger processing task hands it over."""
+    page_id = f"page-{campaign.pk}"
+    PageConnection.objects.update_or_create(campaign=campaign, defaults={"page_id": page_id})
+    with transaction.atomic():
+        contact = contact_lock(page_id=page_id, psid=psid)
+        received = message_receive(
+            contact=contact,
+            campaign=campaign,
+            page_id=page_id,
+            mid=f"m_bot_{next(_mids)}",
+            kind="text",
+            text=text,
+        )
+    assert received.conversation is not None
+    conversation = received.conversation
+    conversation.refresh_from_db()
+    return conversation

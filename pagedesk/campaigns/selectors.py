@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import User
@@ -27,8 +27,16 @@ from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
 def campaign_list_for_user(*, user: User) -> QuerySet[Campaign]:
     """Admins see every campaign, supervisors those they supervise, agents those they are members of."""
     campaigns = (
-        Campaign.objects.select_related("page_connection")
-        .annotate(members_count=Count("memberships", distinct=True))
+        Campaign.objects.select_related("page_connection", "bot_integration__user")
+        .annotate(
+            members_count=Count("memberships", distinct=True),
+            # Whether the bot is still given this campaign (campaign_bot_state reads it without a query).
+            bot_in_scope=Exists(
+                Integration.campaigns.through.objects.filter(
+                    campaign_id=OuterRef("pk"), integration_id=OuterRef("bot_integration_id")
+                )
+            ),
+        )
         .prefetch_related(
             Prefetch("schedule_ranges", queryset=ScheduleRange.objects.order_by("position", "id")),
             Prefetch("holidays", queryset=Holiday.objects.order_by("date")),
@@ -75,11 +83,39 @@ def campaign_bot(*, campaign: Campaign) -> Integration | None:
     )
 
 
-def campaign_bot_candidates(*, campaign: Campaign) -> QuerySet[Integration]:
-    """The integrations that may be a campaign's bot: not revoked and given this campaign."""
-    return Integration.objects.filter(
-        campaigns=campaign, revoked_at__isnull=True, user__is_active=True
-    ).order_by("name")
+def campaign_bot_state(*, campaign: Campaign) -> str:
+    """ "none" (no bot set), "active", or why the bot set is not answering: "revoked" (the integration
+    was revoked) or "out_of_scope" (the integration is no longer given this campaign). For the
+    campaign page and the API; a campaign from campaign_list_for_user costs no query."""
+    bot = campaign.bot_integration
+    if bot is None:
+        return "none"
+    if bot.revoked_at is not None or not bot.user.is_active:
+        return "revoked"
+    in_scope = getattr(campaign, "bot_in_scope", None)
+    if in_scope is None:
+        in_scope = bot.campaigns.filter(pk=campaign.pk).exists()
+    return "active" if in_scope else "out_of_scope"
+
+
+def integration_get(*, integration_id: int, field: str | None = None) -> Integration:
+    integration = Integration.objects.filter(pk=integration_id).first()
+    if integration is None:
+        raise NotFound(
+            "not_found", _("There is no integration with id %(id)s.") % {"id": integration_id}, field=field
+        )
+    return integration
+
+
+def bot_choices(*, campaign: Campaign | None) -> QuerySet[Integration]:
+    """What the campaign page offers as its bot: the integrations given this campaign and not revoked,
+    plus the bot set now (even revoked since, so saving the page keeps it). A new campaign: none yet."""
+    if campaign is None or campaign.pk is None:
+        return Integration.objects.none()
+    offered = Q(campaigns=campaign, revoked_at__isnull=True, user__is_active=True)
+    if campaign.bot_integration_id is not None:
+        offered |= Q(pk=campaign.bot_integration_id)
+    return Integration.objects.filter(offered).distinct().order_by("name")
 
 
 def handoff_keywords(*, campaign: Campaign) -> list[str]:

@@ -130,10 +130,12 @@ def _check_fields(fields: dict[str, object]) -> None:
         )
 
 
-def _check_bot(campaign: Campaign) -> None:
-    """The bot must be an integration given this campaign and not revoked; keywords must be words."""
+def _check_bot(campaign: Campaign, *, bot_chosen: bool) -> None:
+    """A bot being chosen must be an integration given this campaign and not revoked (one revoked
+    later stays set, shown as revoked, and the campaign queues as without a bot: campaign_bot_state);
+    keywords must be words."""
     bot = campaign.bot_integration
-    if bot is not None:
+    if bot is not None and bot_chosen:
         if bot.revoked_at is not None:
             raise ApplicationError(
                 "bot_revoked",
@@ -203,7 +205,7 @@ def campaign_create(
     campaign.page_name = campaign.page_name.strip()
     _check_name_free(campaign.name, exclude_pk=None)
     _clean(campaign)
-    _check_bot(campaign)
+    _check_bot(campaign, bot_chosen=True)
     try:
         with transaction.atomic():
             campaign.save()
@@ -231,6 +233,10 @@ def campaign_update(
 ) -> Campaign:
     """Update any subset of fields; lists given replace the stored ones. Disabling keeps every row."""
     _check_fields(fields)
+    bot_chosen = (
+        "bot_integration" in fields
+        and getattr(fields["bot_integration"], "pk", None) != campaign.bot_integration_id
+    )
     for name, value in fields.items():
         setattr(
             campaign,
@@ -239,7 +245,7 @@ def campaign_update(
         )
     _check_name_free(campaign.name, exclude_pk=campaign.pk)
     _clean(campaign)
-    _check_bot(campaign)
+    _check_bot(campaign, bot_chosen=bot_chosen)
     try:
         with transaction.atomic():
             campaign.save()

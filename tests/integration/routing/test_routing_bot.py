@@ -24,7 +24,7 @@ from pagedesk.routing.services import HandoffReason, conversation_handoff
 from tests.conftest import make_user
 from tests.factories_bot import bot_says, make_bot, make_integration
 
-from .conftest import available, make_campaign, sent  # noqa: F401  (sent: fixture)
+from .conftest import available, make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -186,7 +186,7 @@ def test_hand_off_to_a_ringall_queue_tells_the_members(frozen_clock, alice, publ
     conversation = receive(campaign)
     published.clear()
     conversation_handoff(conversation=conversation, actor=None, reason=HandoffReason.API)
-    [(event, to)] = [(e, to) for e, to in published if e.type == "conversation.queued"]
+    [(_event, to)] = [(e, to) for e, to in published if e.type == "conversation.queued"]
     assert sorted(to) == sorted([groups.supervisors(campaign.pk), groups.campaign_queue(campaign.pk)])
     assert [c.pk for c in queue_list_for_agent(agent=alice)] == [conversation.pk]
 
