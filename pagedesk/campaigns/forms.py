@@ -50,6 +50,9 @@ def _seconds(label: StrOrPromise, *, help_text: StrOrPromise = "", min_value: in
     )
 
 
+BOT_TIMEOUT_DEFAULT = 300
+
+
 class CampaignForm(forms.Form):
     """The scalar campaign fields (services.CAMPAIGN_FIELDS); the service re-checks them all."""
 
@@ -147,8 +150,9 @@ class CampaignForm(forms.Form):
         label=gettext_lazy("Bot timeout (s)"),
         min_value=10,
         max_value=86400,
+        required=False,
         help_text=gettext_lazy(
-            "A customer the bot leaves unanswered this long goes to the queue (10–86400)."
+            "A customer the bot leaves unanswered this long goes to the queue (10–86400; empty = 300)."
         ),
     )
     handoff_keywords = forms.CharField(
@@ -163,6 +167,10 @@ class CampaignForm(forms.Form):
 
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
+
+    def clean_bot_timeout_seconds(self) -> int:
+        value = self.cleaned_data.get("bot_timeout_seconds")
+        return BOT_TIMEOUT_DEFAULT if value is None else int(value)
 
     def clean_page_name(self) -> str:
         return self.cleaned_data["page_name"].strip()
