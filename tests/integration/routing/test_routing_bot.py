@@ -385,3 +385,17 @@ def test_after_hand_off_the_wait_counts_from_the_hand_off(frozen_clock, alice):
     assert services.routing_reconcile()["abandoned"] == 0
     frozen_clock.advance(seconds=2)
     assert services.routing_reconcile()["abandoned"] == 1
+
+
+def test_agents_cannot_open_or_take_a_bot_conversation_until_it_is_handed_off(frozen_clock, alice):
+    from pagedesk.inbox.selectors import conversation_scope_for_agent
+
+    campaign = make_campaign("C", agents=[alice], strategy="ringall")
+    make_bot(campaign)
+    conversation = receive(campaign)
+    assert not conversation_scope_for_agent(agent=alice).filter(pk=conversation.pk).exists()
+    with pytest.raises(ApplicationError) as refused:
+        services.conversation_take(conversation=conversation, agent=alice)
+    assert refused.value.status == 409
+    conversation_handoff(conversation=conversation, actor=None, reason=HandoffReason.API)
+    assert conversation_scope_for_agent(agent=alice).filter(pk=conversation.pk).exists()
