@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pagedesk.api.accounts import router as accounts_router
 from pagedesk.api.campaigns import router as campaigns_router
+from pagedesk.api.handoff import router as handoff_router
 from pagedesk.api.main import api
 from pagedesk.api.monitoring import router as monitoring_router
 from pagedesk.api.webhooks import router as webhooks_router
@@ -20,3 +21,4 @@ def mount_routers() -> None:
     api.add_router("/campaigns", campaigns_router)
     api.add_router("/campaigns", monitoring_router)
     api.add_router("/webhooks", webhooks_router)
+    api.add_router("/conversations", handoff_router)

@@ -165,12 +165,17 @@ def message_record(
     attachments: Sequence[AttachmentSpec] = (),
     sent_at: dt.datetime | None = None,
     extra: dict[str, Any] | None = None,
+    opens_with_bot: bool = False,
 ) -> Received:
     """Record a customer message (or postback): it joins the contact's open conversation or opens a new
     one, queued (queued_at = queue_order = now) with a "queued" ConversationEvent. Nothing is published:
     routing decides what a new conversation becomes and then tells who sees it
     (routing/inbound.py, the one caller outside tests). Caller holds the contact lock (`contact_lock`).
     Idempotent on `mid`.
+
+    opens_with_bot=True (routing found the campaign's bot): a new conversation opens in state `bot`
+    instead, never queued (no queued_at, no queue_order), with a "bot_started" event; its queued time
+    is set when the bot hands it off.
     """
     if mid and Message.objects.filter(page_id=page_id, mid=mid).exists():
         return Received(message=None, conversation=None, duplicate=True)
@@ -188,15 +193,18 @@ def message_record(
         conversation = Conversation.objects.create(
             campaign=campaign,
             contact=contact,
-            state=ConversationState.QUEUED,
+            state=ConversationState.BOT if opens_with_bot else ConversationState.QUEUED,
             created_at=now,
-            queued_at=now,
-            queue_order=now,
+            queued_at=None if opens_with_bot else now,
+            queue_order=None if opens_with_bot else now,
             last_customer_message_at=now,
             last_message_at=now,
         )
         ConversationEvent.objects.create(
-            conversation=conversation, kind="queued", at=now, data={"reason": "new", "source": "messenger"}
+            conversation=conversation,
+            kind="bot_started" if opens_with_bot else "queued",
+            at=now,
+            data={"reason": "new", "source": "messenger"},
         )
     else:
         conversation.last_customer_message_at = now

@@ -41,6 +41,7 @@ LAZY = {
     ("pagedesk/routing/apps.py", "pagedesk.routing.tasks"),
     ("pagedesk/routing/services/closing.py", "pagedesk.routing.tasks"),
     ("pagedesk/routing/services/dropouts.py", "pagedesk.routing.tasks"),
+    ("pagedesk/routing/services/handoff.py", "pagedesk.routing.tasks"),
     ("pagedesk/routing/services/presence.py", "pagedesk.routing.tasks"),
     ("pagedesk/routing/services/transfers.py", "pagedesk.routing.tasks"),
 }
