@@ -21,8 +21,6 @@ def pages_list(request: HttpRequest) -> list[PageOut]:
     webhook event received for it, and the webhook fields pagedesk subscribed it to at activation.
     Reads pagedesk's own records only; it never calls Facebook."""
     return [
-        page_shape(
-            row.connection, last_webhook_at=row.last_webhook_at, subscribed_fields=row.subscribed_fields
-        )
+        page_shape(row.connection, last_webhook_at=row.last_webhook_at)
         for row in page_list_for_user(user=request_user(request))
     ]

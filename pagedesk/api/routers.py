@@ -6,10 +6,12 @@ from pagedesk.api.accounts import router as accounts_router
 from pagedesk.api.campaigns import router as campaigns_router
 from pagedesk.api.contacts import router as contacts_router
 from pagedesk.api.conversations import router as conversations_router
+from pagedesk.api.handoff import router as handoff_router
 from pagedesk.api.main import api
 from pagedesk.api.monitoring import router as monitoring_router
 from pagedesk.api.pages import router as pages_router
 from pagedesk.api.recordings import router as recordings_router
+from pagedesk.api.webhooks import router as webhooks_router
 
 _mounted = False
 
@@ -22,6 +24,8 @@ def mount_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/campaigns", campaigns_router)
     api.add_router("/campaigns", monitoring_router)
+    api.add_router("/webhooks", webhooks_router)
+    api.add_router("/conversations", handoff_router)
     api.add_router("/", conversations_router)
     api.add_router("/", contacts_router)
     api.add_router("/", recordings_router)

@@ -1,4 +1,5 @@
-"""Reads behind the public API's conversation side (pagedesk.api.conversations, contacts, pages): who
+"""Reads of the open platform: the outbound webhooks' admin side (admins only; the edges check the
+role first), and behind the public API's conversation side (pagedesk.api.conversations, contacts, pages): who
 may see which contact and page, a conversation's messages a page at a time, its transfer in progress.
 
 The same role rules as the pages (routing.selectors.conversation_scope_for_user and
@@ -10,10 +11,11 @@ number of queries whatever its length.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import User
@@ -22,10 +24,56 @@ from pagedesk.campaigns.selectors import campaign_list_for_user
 from pagedesk.conversations.models import Attachment, Contact, Conversation, Message
 from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
 from pagedesk.messenger.models import InboundEvent, PageConnection
-from pagedesk.messenger.oauth import SUBSCRIBED_FIELDS
+from pagedesk.platform.models import OPEN_DELIVERY_STATES, WebhookDelivery, WebhookEndpoint
 from pagedesk.platform.shapes import CONVERSATION_RELATED, MESSAGE_PREFETCH, MESSAGE_RELATED
 from pagedesk.routing.models import Transfer, TransferState
 from pagedesk.routing.selectors import conversation_scope_for_user
+
+# --- Outbound webhooks -------------------------------------------------------------------------------
+
+
+def webhook_endpoint_list() -> QuerySet[WebhookEndpoint]:
+    return (
+        WebhookEndpoint.objects.prefetch_related("campaigns")
+        .annotate(open_deliveries=Count("deliveries", filter=Q(deliveries__state__in=OPEN_DELIVERY_STATES)))
+        .order_by("id")
+    )
+
+
+def webhook_endpoint_get(*, endpoint_id: int) -> WebhookEndpoint:
+    endpoint = webhook_endpoint_list().filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise NotFound("not_found", _("There is no webhook endpoint %(id)s.") % {"id": endpoint_id})
+    return endpoint
+
+
+def webhook_delivery_list(
+    *, endpoint: WebhookEndpoint, state: str = "", event_type: str = ""
+) -> QuerySet[WebhookDelivery]:
+    """Newest first, each with its event; attempts prefetched for the log."""
+    rows = WebhookDelivery.objects.filter(endpoint=endpoint).select_related("event").order_by("-id")
+    if state:
+        rows = rows.filter(state=state)
+    if event_type:
+        rows = rows.filter(event_type=event_type)
+    return rows
+
+
+def webhook_delivery_get(*, endpoint: WebhookEndpoint, delivery_id: str) -> WebhookDelivery:
+    """By its public id (the uuid receivers see)."""
+    try:
+        public_id = uuid.UUID(str(delivery_id))
+    except ValueError:
+        public_id = None
+    delivery = (
+        WebhookDelivery.objects.select_related("event").filter(endpoint=endpoint, uuid=public_id).first()
+        if public_id
+        else None
+    )
+    if delivery is None:
+        raise NotFound("not_found", _("This endpoint has no delivery %(id)s.") % {"id": delivery_id})
+    return delivery
+
 
 # --- Contacts -------------------------------------------------------------------------------------------
 
@@ -139,15 +187,11 @@ def contact_get_for_user(*, user: User, contact_id: int) -> ContactDetail:
 class PageRow:
     connection: PageConnection
     last_webhook_at: dt.datetime | None
-    subscribed_fields: list[str]
 
 
 def page_list_for_user(*, user: User) -> list[PageRow]:
-    """The connected pages of the campaigns `user` may see, by campaign name; two queries.
-
-    The subscribed fields are what pagedesk asks Facebook for when it activates a page (messenger's
-    SUBSCRIBED_FIELDS), not a Graph call: a list must not wait on Facebook.
-    """
+    """The connected pages of the campaigns `user` may see, by campaign name; two queries, and no Graph
+    call (the subscribed fields are what pagedesk asks for at activation: shapes.page_shape)."""
     connections = list(
         PageConnection.objects.filter(campaign_id__in=_visible_campaign_ids(user))
         .exclude(page_id="")
@@ -164,14 +208,7 @@ def page_list_for_user(*, user: User) -> list[PageRow]:
         if connections
         else {}
     )
-    return [
-        PageRow(
-            connection=c,
-            last_webhook_at=last.get(c.page_id),
-            subscribed_fields=list(SUBSCRIBED_FIELDS) if c.activated_at else [],
-        )
-        for c in connections
-    ]
+    return [PageRow(connection=c, last_webhook_at=last.get(c.page_id)) for c in connections]
 
 
 # --- A conversation's messages, a page at a time ------------------------------------------------------------

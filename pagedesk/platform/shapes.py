@@ -22,6 +22,7 @@ from pagedesk.campaigns.models import BlockedContact
 from pagedesk.conversations.models import Attachment, Contact, Conversation, Message
 from pagedesk.conversations.window import messaging_window
 from pagedesk.messenger.models import PageConnection
+from pagedesk.messenger.oauth import SUBSCRIBED_FIELDS
 from pagedesk.routing.models import Transfer
 
 ConversationStateName = Literal["queued", "assigned", "closed", "abandoned", "after_hours", "blocked", "bot"]
@@ -325,47 +326,61 @@ def contact_detail_shape(
     )
 
 
-# --- Pages --------------------------------------------------------------------------------------------
+def json_data(shape: Schema) -> dict[str, Any]:
+    """A shape as the JSON object a webhook body carries under `data`."""
+    return shape.model_dump(mode="json")
+
+
+class AgentStatusOut(Schema):
+    id: int
+    name: str
+    presence: Literal["offline", "available", "break", "wrap_up"]
+    break_reason: str | None = Field(None, description="The break's reason, while on a break.")
+    changed_at: dt.datetime
+    campaign_ids: list[int] = Field(description="The campaigns the agent is a member of.")
+
+
+def agent_status_shape(
+    agent: User, *, campaign_ids: list[int], break_reason: str | None, changed_at: dt.datetime
+) -> AgentStatusOut:
+    return AgentStatusOut(
+        id=agent.pk,
+        name=agent.name,
+        presence=agent.presence,  # type: ignore[arg-type]
+        break_reason=break_reason,
+        changed_at=changed_at,
+        campaign_ids=campaign_ids,
+    )
 
 
 class PageOut(Schema):
     campaign: Ref
-    page_id: str
+    page_id: str = Field(description="The Facebook Page's id; empty until the campaign is activated.")
     page_name: str
-    token_status: Literal["active", "invalid", "unknown"] = Field(
-        description="active; invalid (see token_status_reason: re-activate with Facebook); unknown "
-        "(not activated yet)."
+    token_status: Literal["active", "invalid", "unknown"]
+    token_invalid_reason: str = Field(description="Why the token is invalid, in words an admin can act on.")
+    last_checked_at: dt.datetime | None = Field(description="The last health check of the page token.")
+    activated_at: dt.datetime | None = Field(None, description="When an admin last activated the page.")
+    permissions: list[str] = Field(
+        default_factory=list, description="The permissions the page token was granted."
     )
-    token_status_reason: str = Field(description="Why the token is invalid, as Facebook said; else empty.")
-    token_checked_at: dt.datetime | None = Field(description="The last health check of the page token.")
-    activated_at: dt.datetime | None
-    permissions: list[str] = Field(description="The permissions the page token was granted.")
-    last_webhook_at: dt.datetime | None = Field(
-        description="When pagedesk last received a webhook event for this page; null if never."
-    )
+    last_webhook_at: dt.datetime | None = Field(description="When Facebook last sent an event for this page.")
     subscribed_fields: list[str] = Field(
-        description="The webhook fields pagedesk subscribed the page to when it was activated."
+        description="The webhook fields pagedesk subscribes the page to at activation."
     )
 
 
-def page_shape(
-    connection: PageConnection, *, last_webhook_at: dt.datetime | None, subscribed_fields: list[str]
-) -> PageOut:
-    """Needs `campaign` loaded."""
+def page_shape(connection: PageConnection, *, last_webhook_at: dt.datetime | None) -> PageOut:
+    """Needs `campaign` loaded; `last_webhook_at` is the newest InboundEvent's received_at for the page."""
     return PageOut(
         campaign=Ref(id=connection.campaign_id, name=connection.campaign.name),
         page_id=connection.page_id,
         page_name=connection.page_name,
         token_status=connection.token_status,  # type: ignore[arg-type]
-        token_status_reason=connection.token_invalid_reason,
-        token_checked_at=connection.last_checked_at,
+        token_invalid_reason=connection.token_invalid_reason,
+        last_checked_at=connection.last_checked_at,
         activated_at=connection.activated_at,
         permissions=[str(p) for p in connection.granted_permissions or []],
         last_webhook_at=last_webhook_at,
-        subscribed_fields=subscribed_fields,
+        subscribed_fields=list(SUBSCRIBED_FIELDS) if connection.page_id else [],
     )
-
-
-def json_data(shape: Schema) -> dict[str, Any]:
-    """A shape as the JSON object a webhook body carries under `data`."""
-    return shape.model_dump(mode="json")

@@ -66,6 +66,7 @@ RECORDING_STATES = [
     ConversationState.BLOCKED,
     ConversationState.QUEUED,
     ConversationState.ASSIGNED,
+    ConversationState.BOT,
 ]
 
 

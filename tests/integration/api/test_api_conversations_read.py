@@ -481,7 +481,7 @@ def test_pages_show_token_health_and_the_last_webhook(api_as, admin_api, world: 
     assert acme["last_webhook_at"] == "2026-03-02T10:03:00Z" and acme["token_status"] == "active"
     assert acme["subscribed_fields"] == list(SUBSCRIBED_FIELDS)
     assert other["last_webhook_at"] is None
-    assert (other["token_status"], other["token_status_reason"]) == (
+    assert (other["token_status"], other["token_invalid_reason"]) == (
         "invalid",
         "The user changed their password.",
     )

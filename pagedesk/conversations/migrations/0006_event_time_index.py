@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0004_bot_state_integration_sender'),
+        ('conversations', '0005_contact_thread_owner'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
