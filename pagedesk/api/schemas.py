@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Annotated, Any, ClassVar
 
 from django.utils.translation import gettext as _
@@ -25,7 +26,13 @@ class InputSchema(Schema):
     PostgreSQL cannot store a NUL (it answered an HTML 500) and SQLite stored it into CSV exports. The
     check is on the declared fields only: keys the API ignores may hold anything, as the published
     schema allows. Nested objects are InputSchemas too and check their own fields.
+
+    `json_examples` are whole bodies as a client sends them, published as the schema's `examples`: a
+    subclass cannot set `json_schema_extra` itself without losing the hooks below. Output shapes set
+    theirs with `model_config = ConfigDict(json_schema_extra={"examples": [...]})`.
     """
+
+    json_examples: ClassVar[list[dict[str, Any]]] = []
 
     @field_validator("*", mode="before")
     @classmethod
@@ -41,6 +48,8 @@ class InputSchema(Schema):
             for target in (prop, prop.get("items", {})):
                 if target.get("type") == "string" and "pattern" not in target and "enum" not in target:
                     target["pattern"] = NO_NUL_PATTERN
+        if model.json_examples:
+            schema["examples"] = copy.deepcopy(model.json_examples)
 
     model_config = ConfigDict(json_schema_extra=_text_without_nul)
 
@@ -110,6 +119,32 @@ class ErrorOut(Schema):
     """The one shape of every refusal (pagedesk.api.main)."""
 
     error: ErrorDetail
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"error": {"code": "not_found", "message": "There is no campaign with id 42."}},
+                {
+                    "error": {
+                        "code": "invalid",
+                        "message": "max_interactions_per_agent: Input should be less than or equal to 50",
+                        "fields": {
+                            "max_interactions_per_agent": ["Input should be less than or equal to 50"]
+                        },
+                    }
+                },
+                {"error": {"code": "forbidden", "message": "Only administrators can do this."}},
+            ]
+        }
+    )
+
+
+def examples_of(model: type[Any]) -> list[dict[str, Any]]:
+    """The examples a shape publishes (InputSchema.json_examples or model_config's), or []."""
+    if issubclass(model, InputSchema):
+        return list(model.json_examples)
+    extra = model.model_config.get("json_schema_extra")
+    return list(extra.get("examples", [])) if isinstance(extra, dict) else []
 
 
 def refusals(*statuses: int) -> dict[int, type[ErrorOut]]:
