@@ -240,7 +240,7 @@ class PresenceOut(Schema):
         return seconds_in_status(agent=obj)
 
 
-class UserRef(Schema):
+class AccountRef(Schema):
     id: int
     username: str
     name: str
@@ -253,7 +253,7 @@ class PresenceChangeOut(Schema):
     presence: str
     break_reason: BreakReasonRef | None
     changed_at: dt.datetime
-    changed_by: UserRef | None
+    changed_by: AccountRef | None
     note: str
 
     model_config = ConfigDict(

@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 from django.test import Client
+from ninja import Schema
 
 from pagedesk.api.schemas import InputSchema
 
@@ -169,3 +170,27 @@ def test_the_checks_above_can_fail(openapi):
     paged = openapi["paths"]["/api/v1/users"]["get"]["responses"]["200"]["content"]["application/json"]
     (page,) = examples_for(openapi, paged)
     assert page["items"] and page["count"] == len(page["items"])
+
+
+def _pagedesk_shapes() -> dict[str, set[type[Schema]]]:
+    by_name: dict[str, set[type[Schema]]] = {}
+    todo = list(Schema.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("pagedesk."):
+            by_name.setdefault(cls.__name__, set()).add(cls)
+    return by_name
+
+
+def test_no_two_shapes_share_a_component_name(openapi):
+    """ninja names a component after its class and keeps one per name: a second class of the same name
+    silently took the first one's place (accounts' UserRef answered as the public shapes' UserRef, so
+    the document described presence history with the wrong fields)."""
+    shapes = _pagedesk_shapes()
+    clashes = {
+        name: sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in shapes[name])
+        for name in openapi["components"]["schemas"]
+        if len(shapes.get(name, ())) > 1
+    }
+    assert not clashes, clashes
