@@ -120,7 +120,9 @@ DEADLINE_SECONDS = 170  # the whole run stays under 3 minutes
 # =====================================================================================================
 
 
-def serve(port: int, agents: int, layer_class: str, ready_file: str) -> None:
+def serve(port: int, agents: int, layer_class: str, ready_file: str, before_ready=None) -> None:
+    """`before_ready`: called after seeding, before serving (bench/webhook_delivery.py registers its
+    webhook endpoints there)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pagedesk.config.settings")
@@ -168,6 +170,8 @@ def serve(port: int, agents: int, layer_class: str, ready_file: str) -> None:
         store.create()
         sessions.append(store.session_key)
 
+    if before_ready is not None:
+        before_ready()
     Path(ready_file).write_text(json.dumps({"sessions": sessions, "cookie": settings.SESSION_COOKIE_NAME}))
     # The shipped configuration: `pagedesk serve` itself (uvicorn settings, worker threads with their
     # default poll and wake-up on enqueue, start-up hooks).

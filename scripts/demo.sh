@@ -17,6 +17,8 @@ export FACEBOOK_VERIFY_TOKEN=${DEMO_FACEBOOK_VERIFY_TOKEN:-pagedesk-demo-verify-
 export FACEBOOK_GRAPH_URL="$SIM_URL"
 export FACEBOOK_DIALOG_URL="$SIM_URL"
 export PAGEDESK_SIMULATOR_URL="$SIM_URL"
+# The demo's webhook receivers run on this machine.
+export PAGEDESK_WEBHOOKS_ALLOW_PRIVATE=${PAGEDESK_WEBHOOKS_ALLOW_PRIVATE:-true}
 # The page token the simulator seeds for its "Acme Support" page (docs/simulator.md).
 DEMO_PAGE_TOKEN=${DEMO_PAGE_TOKEN:-EAASIMacmeSupportSeedPageToken0000000000000001}
 

@@ -147,3 +147,14 @@ def pytest_collection_modifyitems(config, items):
     if browser_tests:
         others = [item for item in items if not item.get_closest_marker("e2e")]
         items[:] = others + browser_tests
+
+
+@pytest.fixture(autouse=True)
+def webhook_subscriptions_fresh() -> Iterator[None]:
+    """Each process caches the webhook subscriptions for a second (platform.subscriptions); a test's
+    rolled-back endpoints must not outlive it in that cache."""
+    from pagedesk.platform.subscriptions import cache_clear
+
+    cache_clear()
+    yield
+    cache_clear()

@@ -142,9 +142,7 @@ def campaigns_replace(request: HttpRequest, campaign_id: ObjectId, payload: Camp
 )
 def campaigns_update(request: HttpRequest, campaign_id: ObjectId, payload: CampaignPatch) -> Campaign:
     """Change some settings; `{"enabled": false}` disables a campaign and keeps its data."""
-    campaign = campaign_update(
-        campaign=_manage(request, campaign_id), fields=payload.dict(exclude_unset=True)
-    )
+    campaign = campaign_update(campaign=_manage(request, campaign_id), fields=payload.scalar_fields())
     return _fresh(request, campaign)
 
 

@@ -20,7 +20,7 @@ from pydantic.config import JsonDict
 from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
 from pagedesk.campaigns import schedule as sched
 from pagedesk.campaigns.models import Campaign
-from pagedesk.campaigns.selectors import campaign_is_open
+from pagedesk.campaigns.selectors import campaign_bot_state, campaign_is_open, integration_get
 from pagedesk.campaigns.services import CAMPAIGN_FIELDS, TEXT_LIMITS, CannedSpec, HolidaySpec, MemberSpec
 
 INT_MAX = 2_147_483_647  # PostgreSQL integer
@@ -269,6 +269,28 @@ class CampaignFields(OptionalFieldsSchema):
     human_agent_enabled: bool | None = Field(None)
     close_queue_at_schedule_end: bool | None = Field(None)
     transfer_timeout_seconds: int | None = Field(None, ge=0, le=INT_MAX)
+    bot_integration_id: ObjectId | None = Field(
+        None,
+        description=(
+            "Bot first: the integration whose bot answers new conversations before the queue (it must "
+            "have this campaign among its campaigns); null = no bot, customers go straight to the queue."
+        ),
+        examples=[3, None],
+    )
+    bot_timeout_seconds: int | None = Field(
+        None, ge=10, le=86400, description="A customer the bot leaves unanswered this long goes to the queue."
+    )
+    handoff_keywords: str | None = Field(
+        None,
+        max_length=500,
+        description=(
+            "Comma-separated; a customer message that is one of them (case, accents and punctuation "
+            "aside) goes to the queue at once."
+        ),
+        examples=["agent, human, talk to a person"],
+    )
+
+    nullable = frozenset({"bot_integration_id"})
 
     json_examples = [
         {"enabled": False},
@@ -298,7 +320,7 @@ class CampaignIn(CampaignFields):
 
     def scalar_fields(self, *, replace: bool = False) -> dict[str, object]:
         """The settings given; with replace=True (PUT) every omitted one goes back to its default."""
-        given = self.dict(exclude_unset=True, exclude={"schedule", "holidays", "canned_responses"})
+        given = with_bot(self.dict(exclude_unset=True, exclude={"schedule", "holidays", "canned_responses"}))
         if not replace:
             return given
         defaults = {name: Campaign._meta.get_field(name).get_default() for name in CAMPAIGN_FIELDS}  # type: ignore[union-attr]
@@ -319,6 +341,21 @@ class CampaignPatch(CampaignFields):
 
     json_examples = CampaignFields.json_examples
 
+    def scalar_fields(self) -> dict[str, object]:
+        return with_bot(self.dict(exclude_unset=True))
+
+
+def with_bot(fields: dict[str, Any]) -> dict[str, object]:
+    """The API names the bot by id; the service takes the integration (an unknown id is a 404)."""
+    if "bot_integration_id" not in fields:
+        return fields
+    fields = dict(fields)
+    bot_id = fields.pop("bot_integration_id")
+    fields["bot_integration"] = (
+        None if bot_id is None else integration_get(integration_id=bot_id, field="bot_integration_id")
+    )
+    return fields
+
 
 class CampaignOut(Schema):
     id: int
@@ -338,6 +375,15 @@ class CampaignOut(Schema):
     human_agent_enabled: bool
     close_queue_at_schedule_end: bool
     transfer_timeout_seconds: int
+    bot_integration_id: int | None = Field(description="The bot (an integration's id), or null: no bot.")
+    bot_state: Literal["none", "active", "revoked", "out_of_scope"] = Field(
+        description=(
+            "none: no bot; active: new conversations start with the bot; revoked / out_of_scope: the bot "
+            "set was revoked or is no longer given this campaign, so new conversations queue as without one."
+        )
+    )
+    bot_timeout_seconds: int
+    handoff_keywords: str
     schedule: list[RangeSchema]
     holidays: list[HolidaySchema]
     members_count: int
@@ -396,6 +442,10 @@ class CampaignOut(Schema):
     @staticmethod
     def resolve_is_open_now(obj: Any) -> bool:
         return campaign_is_open(campaign=obj)
+
+    @staticmethod
+    def resolve_bot_state(obj: Any) -> str:
+        return campaign_bot_state(campaign=obj)
 
 
 # --- Members and supervisors -----------------------------------------------------------------------

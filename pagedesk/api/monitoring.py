@@ -65,6 +65,9 @@ class StatsOut(Schema):
     average_handle_seconds: float | None
     queued_now: int
     longest_wait_seconds: int | None
+    with_bot_now: int = Field(
+        description="Conversations with the campaign's bot now: open, not queued, in no queue figure."
+    )
     sl_threshold_seconds: int
     service_level_target: int
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pagedesk.api.accounts import router as accounts_router
 from pagedesk.api.campaigns import router as campaigns_router
 from pagedesk.api.conversation_signals import router as conversation_signals_router
+from pagedesk.api.handoff import router as handoff_router
 from pagedesk.api.main import api
 from pagedesk.api.monitoring import router as monitoring_router
 from pagedesk.api.page_actions import router as page_actions_router
+from pagedesk.api.webhooks import router as webhooks_router
 
 _mounted = False
 
@@ -20,5 +22,7 @@ def mount_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/campaigns", campaigns_router)
     api.add_router("/campaigns", monitoring_router)
+    api.add_router("/webhooks", webhooks_router)
+    api.add_router("/conversations", handoff_router)
     api.add_router("/conversations", conversation_signals_router)
     api.add_router("/pages", page_actions_router)

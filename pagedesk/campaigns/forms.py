@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy
 
 from pagedesk.accounts.models import User
 from pagedesk.campaigns import schedule
-from pagedesk.campaigns.models import WEEKDAYS, Campaign, Strategy
-from pagedesk.campaigns.selectors import campaign_ranges
+from pagedesk.campaigns.models import WEEKDAYS, Campaign, Integration, Strategy
+from pagedesk.campaigns.selectors import bot_choices, campaign_ranges
 from pagedesk.campaigns.services import CAMPAIGN_FIELDS, TEXT_LIMITS, CannedSpec, HolidaySpec, MemberSpec
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.forms import apply_error
@@ -48,6 +48,9 @@ def _seconds(label: StrOrPromise, *, help_text: StrOrPromise = "", min_value: in
     return forms.IntegerField(
         label=label, min_value=min_value, max_value=INT_MAX, help_text=help_text, widget=forms.NumberInput()
     )
+
+
+BOT_TIMEOUT_DEFAULT = 300
 
 
 class CampaignForm(forms.Form):
@@ -133,8 +136,41 @@ class CampaignForm(forms.Form):
         help_text=gettext_lazy("Customers still waiting when the schedule ends get the after-hours message."),
     )
 
+    bot_integration = forms.ModelChoiceField(
+        label=gettext_lazy("Bot"),
+        queryset=Integration.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("No bot: customers go straight to the queue"),
+        help_text=gettext_lazy(
+            "Bot first: new conversations start with this integration's bot, out of the queue, and reach "
+            "the queue when the bot hands them off. Lists the integrations given this campaign."
+        ),
+    )
+    bot_timeout_seconds = forms.IntegerField(
+        label=gettext_lazy("Bot timeout (s)"),
+        min_value=10,
+        max_value=86400,
+        required=False,
+        help_text=gettext_lazy(
+            "A customer the bot leaves unanswered this long goes to the queue (10–86400; empty = 300)."
+        ),
+    )
+    handoff_keywords = forms.CharField(
+        label=gettext_lazy("Hand-off keywords"),
+        max_length=500,
+        required=False,
+        help_text=gettext_lazy(
+            "Comma-separated, e.g. “agent, human, talk to a person”: a customer message that is one of them "
+            "(case, accents and punctuation aside) goes to the queue at once."
+        ),
+    )
+
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
+
+    def clean_bot_timeout_seconds(self) -> int:
+        value = self.cleaned_data.get("bot_timeout_seconds")
+        return BOT_TIMEOUT_DEFAULT if value is None else int(value)
 
     def clean_page_name(self) -> str:
         return self.cleaned_data["page_name"].strip()
@@ -194,6 +230,11 @@ class CampaignEditor:
         self.campaign = campaign
         self.bound = data is not None
         self.form = CampaignForm(data, initial=_campaign_initial(campaign))
+        # The integrations given this campaign, and the bot set now even when revoked since, so that
+        # saving the page never drops it silently (the page says it is not answering).
+        bot_field = self.form.fields["bot_integration"]
+        assert isinstance(bot_field, forms.ModelChoiceField)
+        bot_field.queryset = bot_choices(campaign=campaign)
         self.section_errors: dict[str, list[str]] = {name: [] for name in SECTIONS}
         self.ranges: list[schedule.Range] = []
         self.holidays: list[HolidaySpec] = []

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import User
@@ -15,6 +16,7 @@ from pagedesk.campaigns.models import (
     CannedResponse,
     Disposition,
     Holiday,
+    Integration,
     Membership,
     ScheduleRange,
 )
@@ -25,8 +27,16 @@ from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
 def campaign_list_for_user(*, user: User) -> QuerySet[Campaign]:
     """Admins see every campaign, supervisors those they supervise, agents those they are members of."""
     campaigns = (
-        Campaign.objects.select_related("page_connection")
-        .annotate(members_count=Count("memberships", distinct=True))
+        Campaign.objects.select_related("page_connection", "bot_integration__user")
+        .annotate(
+            members_count=Count("memberships", distinct=True),
+            # Whether the bot is still given this campaign (campaign_bot_state reads it without a query).
+            bot_in_scope=Exists(
+                Integration.campaigns.through.objects.filter(
+                    campaign_id=OuterRef("pk"), integration_id=OuterRef("bot_integration_id")
+                )
+            ),
+        )
         .prefetch_related(
             Prefetch("schedule_ranges", queryset=ScheduleRange.objects.order_by("position", "id")),
             Prefetch("holidays", queryset=Holiday.objects.order_by("date")),
@@ -50,6 +60,85 @@ def campaign_get_for_user(*, user: User, campaign_id: int, manage: bool = False)
             raise PermissionDenied("forbidden", _("You do not have access to this campaign."))
         raise NotFound("not_found", _("There is no campaign with that id."))
     return campaign
+
+
+def campaign_bot(*, campaign: Campaign) -> Integration | None:
+    """The bot that answers the campaign's new conversations first, or None: no bot set, or its
+    integration revoked (its user deactivated) or no longer given this campaign. A campaign whose bot
+    is gone behaves as one without a bot: its customers go straight to the queue.
+
+    No query when the campaign has no bot; one otherwise.
+    """
+    if campaign.bot_integration_id is None:
+        return None
+    return (
+        Integration.objects.select_related("user")
+        .filter(
+            pk=campaign.bot_integration_id,
+            revoked_at__isnull=True,
+            user__is_active=True,
+            campaigns=campaign,
+        )
+        .first()
+    )
+
+
+def campaign_bot_state(*, campaign: Campaign) -> str:
+    """ "none" (no bot set), "active", or why the bot set is not answering: "revoked" (the integration
+    was revoked) or "out_of_scope" (the integration is no longer given this campaign). For the
+    campaign page and the API; a campaign from campaign_list_for_user costs no query."""
+    bot = campaign.bot_integration
+    if bot is None:
+        return "none"
+    if bot.revoked_at is not None or not bot.user.is_active:
+        return "revoked"
+    in_scope = getattr(campaign, "bot_in_scope", None)
+    if in_scope is None:
+        in_scope = bot.campaigns.filter(pk=campaign.pk).exists()
+    return "active" if in_scope else "out_of_scope"
+
+
+def integration_get(*, integration_id: int, field: str | None = None) -> Integration:
+    integration = Integration.objects.filter(pk=integration_id).first()
+    if integration is None:
+        raise NotFound(
+            "not_found", _("There is no integration with id %(id)s.") % {"id": integration_id}, field=field
+        )
+    return integration
+
+
+def bot_choices(*, campaign: Campaign | None) -> QuerySet[Integration]:
+    """What the campaign page offers as its bot: the integrations given this campaign and not revoked,
+    plus the bot set now (even revoked since, so saving the page keeps it). A new campaign: none yet."""
+    if campaign is None or campaign.pk is None:
+        return Integration.objects.none()
+    offered = Q(campaigns=campaign, revoked_at__isnull=True, user__is_active=True)
+    if campaign.bot_integration_id is not None:
+        offered |= Q(pk=campaign.bot_integration_id)
+    return Integration.objects.filter(offered).distinct().order_by("name")
+
+
+def handoff_keywords(*, campaign: Campaign) -> list[str]:
+    """The campaign's hand-off keywords, normalised as customer texts are (`handoff_keyword_normal`)."""
+    words = (handoff_keyword_normal(w) for w in campaign.handoff_keywords.split(","))
+    return [w for w in words if w]
+
+
+def handoff_keyword_normal(text: str) -> str:
+    """A text as keywords compare: accents dropped, case folded, punctuation and runs of spaces made
+    one space, trimmed. "  Agent!! " , "AGENT" and "agént" all read "agent"; "talk to a human" stays
+    four words (a keyword is the whole message, never a word inside one)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    kept = "".join(ch if ch.isalnum() else " " for ch in plain)
+    return " ".join(kept.split())
+
+
+def handoff_keyword_matches(*, campaign: Campaign, text: str) -> bool:
+    """Whether a customer's message is one of the campaign's hand-off keywords."""
+    if not campaign.handoff_keywords.strip() or not text.strip():
+        return False
+    return handoff_keyword_normal(text) in handoff_keywords(campaign=campaign)
 
 
 def campaign_ranges(*, campaign: Campaign) -> list[schedule.Range]:

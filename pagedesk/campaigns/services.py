@@ -28,6 +28,7 @@ from pagedesk.campaigns.models import (
     Membership,
     ScheduleRange,
 )
+from pagedesk.campaigns.selectors import handoff_keyword_normal
 from pagedesk.campaigns.signals import campaign_changed, campaign_created
 from pagedesk.core.errors import ApplicationError, from_validation_error
 from pagedesk.realtime import groups
@@ -53,7 +54,13 @@ CAMPAIGN_FIELDS = (
     "human_agent_enabled",
     "close_queue_at_schedule_end",
     "transfer_timeout_seconds",
+    "bot_integration",
+    "bot_timeout_seconds",
+    "handoff_keywords",
 )
+# Bot first: a keyword is a whole customer message, so a handful of short ones is all that makes sense.
+HANDOFF_KEYWORDS_MAX = 20
+HANDOFF_KEYWORD_LENGTH_MAX = 50
 TEXT_LIMITS = {"canned_title": 100, "canned_text": 2000, "holiday_name": 100, "note": 300, "psid": 64}
 
 
@@ -123,6 +130,54 @@ def _check_fields(fields: dict[str, object]) -> None:
         )
 
 
+def _check_bot(campaign: Campaign, *, bot_chosen: bool) -> None:
+    """A bot being chosen must be an integration given this campaign and not revoked (one revoked
+    later stays set, shown as revoked, and the campaign queues as without a bot: campaign_bot_state);
+    keywords must be words."""
+    bot = campaign.bot_integration
+    if bot is not None and bot_chosen:
+        if bot.revoked_at is not None:
+            raise ApplicationError(
+                "bot_revoked",
+                _("The integration “%(name)s” is revoked; choose another bot or none.") % {"name": bot.name},
+                field="bot_integration",
+            )
+        if campaign.pk is None or not bot.campaigns.filter(pk=campaign.pk).exists():
+            raise ApplicationError(
+                "bot_not_in_scope",
+                _(
+                    "The integration “%(name)s” is not given this campaign: add the campaign to the "
+                    "integration's campaigns first (Integrations page), then choose it as the bot."
+                )
+                % {"name": bot.name},
+                field="bot_integration",
+            )
+    raw = [w.strip() for w in campaign.handoff_keywords.split(",") if w.strip()]
+    if len(raw) > HANDOFF_KEYWORDS_MAX:
+        raise ApplicationError(
+            "invalid_keywords",
+            _("At most %(n)d hand-off keywords; you gave %(given)d.")
+            % {"n": HANDOFF_KEYWORDS_MAX, "given": len(raw)},
+            field="handoff_keywords",
+        )
+    for word in raw:
+        if len(word) > HANDOFF_KEYWORD_LENGTH_MAX:
+            raise ApplicationError(
+                "invalid_keywords",
+                _("The hand-off keyword “%(w)s…” is too long: at most %(n)d characters.")
+                % {"w": word[:20], "n": HANDOFF_KEYWORD_LENGTH_MAX},
+                field="handoff_keywords",
+            )
+        if not handoff_keyword_normal(word):
+            raise ApplicationError(
+                "invalid_keywords",
+                _("The hand-off keyword “%(w)s” has no letters or digits; customers could never type it.")
+                % {"w": word},
+                field="handoff_keywords",
+            )
+    campaign.handoff_keywords = ", ".join(raw)
+
+
 def _check_name_free(name: str, *, exclude_pk: int | None) -> None:
     clash = Campaign.objects.filter(name__iexact=name.strip())
     if exclude_pk:
@@ -150,6 +205,7 @@ def campaign_create(
     campaign.page_name = campaign.page_name.strip()
     _check_name_free(campaign.name, exclude_pk=None)
     _clean(campaign)
+    _check_bot(campaign, bot_chosen=True)
     try:
         with transaction.atomic():
             campaign.save()
@@ -177,6 +233,10 @@ def campaign_update(
 ) -> Campaign:
     """Update any subset of fields; lists given replace the stored ones. Disabling keeps every row."""
     _check_fields(fields)
+    bot_chosen = (
+        "bot_integration" in fields
+        and getattr(fields["bot_integration"], "pk", None) != campaign.bot_integration_id
+    )
     for name, value in fields.items():
         setattr(
             campaign,
@@ -185,6 +245,7 @@ def campaign_update(
         )
     _check_name_free(campaign.name, exclude_pk=campaign.pk)
     _clean(campaign)
+    _check_bot(campaign, bot_chosen=bot_chosen)
     try:
         with transaction.atomic():
             campaign.save()

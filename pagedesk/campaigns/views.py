@@ -31,6 +31,7 @@ from pagedesk.campaigns.models import STRATEGY_HELP, Campaign, Strategy
 from pagedesk.campaigns.selectors import (
     blocked_contact_get,
     blocked_contact_list,
+    campaign_bot_state,
     campaign_get_for_user,
     campaign_is_open,
     campaign_list_for_user,
@@ -144,7 +145,12 @@ def campaign_edit_view(request: HttpRequest, campaign_id: int) -> HttpResponse:
             messages.success(request, _("Campaign “%(name)s” saved.") % {"name": campaign.name})
             return redirect("campaigns:list")
     status = 422 if request.method == "POST" else 200
-    return render(request, "campaigns/form.html", _form_context(editor, campaign=campaign), status=status)
+    return render(
+        request,
+        "campaigns/form.html",
+        _form_context(editor, campaign=campaign, bot_state=campaign_bot_state(campaign=campaign)),
+        status=status,
+    )
 
 
 # --- Members and supervisors ------------------------------------------------------------------------

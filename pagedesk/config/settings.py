@@ -202,9 +202,13 @@ else:
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "messenger", "routing", "timers"],
+        "QUEUES": ["default", "messenger", "routing", "timers", "webhooks"],
     }
 }
+# Queues with worker threads of their own, which the other worker threads leave alone: a webhook
+# receiver that answers slowly (or not at all, for the 10 s timeout) must not hold up a customer's
+# message (docs/decisions/outbound-webhooks.md). Threads per process (`serve` and `worker`).
+ISOLATED_QUEUES = {"webhooks": _env_int("PAGEDESK_WEBHOOK_WORKER_THREADS", 2)}
 # In embedded mode `pagedesk serve` runs the worker in the same process.
 EMBEDDED_WORKER_THREADS = _env_int("PAGEDESK_WORKER_THREADS", 1)
 # A task whose worker has not sent a heartbeat for this long is re-run or failed ("worker lost").
@@ -329,6 +333,11 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# --- Outbound webhooks ----------------------------------------------------------------------------
+# Receivers on loopback, private or link-local addresses are refused unless this is on (a closed
+# network, the demo, tests): otherwise a webhook URL could make pagedesk probe its own network.
+WEBHOOKS_ALLOW_PRIVATE = _env_bool("PAGEDESK_WEBHOOKS_ALLOW_PRIVATE", False)
 
 # --- Routing ---------------------------------------------------------------------------------------
 AGENT_DISCONNECT_GRACE_SECONDS = _env_int("PAGEDESK_AGENT_DISCONNECT_GRACE_SECONDS", 120)

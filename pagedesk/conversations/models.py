@@ -23,6 +23,11 @@ class Contact(models.Model):
     profile_failed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=clock.now)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # Which Messenger app owns this thread (Conversation Routing, docs/decisions/thread-control.md):
+    # blank = pagedesk's own app (how every thread starts); another app id (the Page inbox,
+    # 263902037430900, or a bot) while that app answers and pagedesk only hears `standby` copies.
+    thread_owner_app_id = models.CharField(max_length=64, blank=True)
+    thread_owner_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["page_id", "psid"], name="contact_unique_psid")]

@@ -38,6 +38,7 @@ from pagedesk.conversations.models import (
 )
 from pagedesk.conversations.services import message_created_publish, message_status_publish
 from pagedesk.conversations.signals import outbound_queued, sender_action_requested
+from pagedesk.conversations.thread import thread_owner_require
 from pagedesk.conversations.window import WindowMode, messaging_window, messaging_window_require
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError
@@ -131,6 +132,7 @@ def messages_send(
     """
     text = reply_text_normalize(text)
     _validate(text=text, files=files)
+    thread_owner_require(conversation=conversation)
     mode, _remaining = messaging_window_require(conversation=conversation)
     messaging_type, tag = (
         ("MESSAGE_TAG", "HUMAN_AGENT") if mode == WindowMode.HUMAN_AGENT else ("RESPONSE", "")
@@ -222,6 +224,7 @@ def message_retry(*, message: Message, by: Any) -> Message:
         raise ApplicationError(
             "conversation_closed", _("This conversation is closed; write in a new one instead."), status=409
         )
+    thread_owner_require(conversation=conversation)
     messaging_window_require(conversation=conversation)
     extra = dict(message.extra or {})
     extra["send_state"] = SendState.QUEUED.value

@@ -165,12 +165,17 @@ def message_record(
     attachments: Sequence[AttachmentSpec] = (),
     sent_at: dt.datetime | None = None,
     extra: dict[str, Any] | None = None,
+    opens_with_bot: bool = False,
 ) -> Received:
     """Record a customer message (or postback): it joins the contact's open conversation or opens a new
     one, queued (queued_at = queue_order = now) with a "queued" ConversationEvent. Nothing is published:
     routing decides what a new conversation becomes and then tells who sees it
     (routing/inbound.py, the one caller outside tests). Caller holds the contact lock (`contact_lock`).
     Idempotent on `mid`.
+
+    opens_with_bot=True (routing found the campaign's bot): a new conversation opens in state `bot`
+    instead, never queued (no queued_at, no queue_order), with a "bot_started" event; its queued time
+    is set when the bot hands it off.
     """
     if mid and Message.objects.filter(page_id=page_id, mid=mid).exists():
         return Received(message=None, conversation=None, duplicate=True)
@@ -188,15 +193,18 @@ def message_record(
         conversation = Conversation.objects.create(
             campaign=campaign,
             contact=contact,
-            state=ConversationState.QUEUED,
+            state=ConversationState.BOT if opens_with_bot else ConversationState.QUEUED,
             created_at=now,
-            queued_at=now,
-            queue_order=now,
+            queued_at=None if opens_with_bot else now,
+            queue_order=None if opens_with_bot else now,
             last_customer_message_at=now,
             last_message_at=now,
         )
         ConversationEvent.objects.create(
-            conversation=conversation, kind="queued", at=now, data={"reason": "new", "source": "messenger"}
+            conversation=conversation,
+            kind="bot_started" if opens_with_bot else "queued",
+            at=now,
+            data={"reason": "new", "source": "messenger"},
         )
     else:
         conversation.last_customer_message_at = now
@@ -223,6 +231,106 @@ def message_record(
     return Received(
         message=message, conversation=conversation, opened=opened, attachments=created_attachments
     )
+
+
+def message_standby_record(
+    *,
+    contact: Contact,
+    campaign: Campaign,
+    page_id: str,
+    mid: str,
+    kind: str,
+    text: str = "",
+    payload: str = "",
+    attachments: Sequence[AttachmentSpec] = (),
+    sent_at: dt.datetime | None = None,
+    owner_app_id: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Received:
+    """Record a customer message Facebook delivered as `standby`: another app (the Page inbox, a bot) had
+    the thread, so pagedesk keeps the record but is not the one to answer (docs/decisions/thread-control.md).
+
+    It joins the contact's open conversation without changing its state, its dropout clock
+    (`last_customer_message_at`) or its routing; without one it is kept in a new closed conversation, as
+    echoes of the Page inbox's replies are. The contact's `last_message_at` moves (the messaging window is
+    the page's, whoever answers). Publishes message.created. Caller holds the contact lock; idempotent on mid.
+    """
+    if mid and Message.objects.filter(page_id=page_id, mid=mid).exists():
+        return Received(message=None, conversation=None, duplicate=True)
+    now = clock.now()
+    conversation = (
+        Conversation.objects.select_for_update()
+        .filter(contact=contact, state__in=OPEN_STATES)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if conversation is None:
+        conversation = Conversation.objects.create(
+            campaign=campaign,
+            contact=contact,
+            state=ConversationState.CLOSED,
+            created_at=now,
+            closed_at=now,
+            last_message_at=now,
+        )
+        ConversationEvent.objects.create(
+            conversation=conversation, kind="recorded", at=now, data={"reason": "standby"}
+        )
+    else:
+        conversation.last_message_at = now
+        conversation.save(update_fields=["last_message_at"])
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Direction.IN,
+        sender_type=SenderType.CUSTOMER,
+        page_id=page_id,
+        mid=mid,
+        text=text,
+        kind=kind,
+        payload=payload[:1000],
+        status=MessageStatus.RECEIVED,
+        created_at=now,
+        sent_at=sent_at,
+        extra={**(extra or {}), "standby": True, "thread_owner_app_id": owner_app_id},
+    )
+    created_attachments = _attachments_create(message, attachments)
+    contact.last_message_at = now
+    contact.save(update_fields=["last_message_at"])
+    message_created_publish(message, conversation)
+    return Received(message=message, conversation=conversation, attachments=created_attachments)
+
+
+def contact_thread_owner_set(
+    *,
+    contact: Contact,
+    owner_app_id: str,
+    previous_owner_app_id: str | None = None,
+    how: str,
+    actor: Any = None,
+    at: dt.datetime | None = None,
+) -> bool:
+    """Record which app owns the contact's Messenger thread ("" = pagedesk's own app); returns whether it
+    changed. `how`: taken (an agent took control), handed_back (an agent passed it on), passed / took
+    (another app's move, from a messaging_handovers webhook). The contact's open conversation gets a
+    "thread_control" event (who, from which app to which), and whoever sees it a contact.updated so the
+    open pages fetch the composer again. Caller holds the contact lock."""
+    if contact.thread_owner_app_id == owner_app_id:
+        return False
+    now = at or clock.now()
+    previous = contact.thread_owner_app_id if previous_owner_app_id is None else previous_owner_app_id
+    contact.thread_owner_app_id = owner_app_id
+    contact.thread_owner_changed_at = now
+    contact.save(update_fields=["thread_owner_app_id", "thread_owner_changed_at"])
+    for conversation in Conversation.objects.filter(contact=contact, state__in=OPEN_STATES):
+        ConversationEvent.objects.create(
+            conversation=conversation,
+            kind="thread_control",
+            actor=actor,
+            at=now,
+            data={"how": how, "owner_app_id": owner_app_id, "previous_owner_app_id": previous},
+        )
+    _publish_contact(contact)
+    return True
 
 
 def message_created_publish(message: Message, conversation: Conversation) -> None:

@@ -31,14 +31,16 @@ class WindowMode(StrEnum):
 
 
 def last_customer_message_at(*, conversation: Any) -> dt.datetime | None:
-    """The contact's last message to the page, across all its conversations (the window is per user)."""
-    latest = Conversation.objects.filter(contact_id=conversation.contact_id).aggregate(
-        at=Max("last_customer_message_at")
-    )["at"]
-    own: dt.datetime | None = conversation.last_customer_message_at
-    if own and (latest is None or own > latest):
-        return own
-    return latest
+    """The contact's last message to the page, across all its conversations (the window is per user),
+    including a message Facebook delivered as `standby` while another app had the thread: the window is
+    the page's, whichever app answers (Contact.last_message_at counts those; docs/decisions/thread-control.md)."""
+    found = Conversation.objects.filter(contact_id=conversation.contact_id).aggregate(
+        at=Max("last_customer_message_at"), contact_at=Max("contact__last_message_at")
+    )
+    candidates = [
+        at for at in (found["at"], found["contact_at"], conversation.last_customer_message_at) if at
+    ]
+    return max(candidates, default=None)
 
 
 def messaging_window(*, conversation: Any, at: dt.datetime | None = None) -> tuple[str, int]:

@@ -411,18 +411,36 @@ class Worker(DBWorker):
                     self.idle.clear()
 
 
-def make_worker(*, interval: float = 0.5) -> Worker:
-    """A worker for every queue. `interval` is the fallback poll: enqueues wake it before that."""
+def make_worker(
+    *, interval: float = 0.5, queues: list[str] | None = None, exclude: list[str] | None = None
+) -> Worker:
+    """A worker for `queues` (default: every queue) but `exclude`. `interval` is the fallback poll:
+    enqueues wake it before that."""
     return Worker(
-        queue_names=["*"],
+        queue_names=queues or ["*"],
         interval=interval,
         batch=False,
         backend_name="default",
         startup_delay=False,
         max_tasks=None,
         worker_id=get_random_string(32),
-        excluded_queue_names=[],
+        excluded_queue_names=exclude or [],
     )
+
+
+def isolated_queues() -> dict[str, int]:
+    """Queues served by threads of their own (settings.ISOLATED_QUEUES: name → threads per process),
+    so their slow tasks (a webhook receiver taking its 10 s) never hold up the others' tasks."""
+    queues: dict[str, int] = getattr(settings, "ISOLATED_QUEUES", {})
+    return {name: count for name, count in queues.items() if count > 0}
+
+
+def isolated_workers(*, interval: float = 0.5) -> list[Worker]:
+    return [
+        make_worker(interval=interval, queues=[name])
+        for name, count in isolated_queues().items()
+        for _ in range(count)
+    ]
 
 
 class EmbeddedWorkers:
@@ -432,13 +450,20 @@ class EmbeddedWorkers:
     processes (another `serve`, a `pagedesk worker`) when the deployment has Redis or PostgreSQL.
     """
 
-    def __init__(self, count: int, *, interval: float = 0.5) -> None:
-        self.workers = [make_worker(interval=interval) for _ in range(max(1, count))]
+    def __init__(self, count: int, *, interval: float = 0.5, main: bool = True) -> None:
+        # The main threads take every queue but the isolated ones, which get their own threads. With
+        # main=False only the isolated ones (`pagedesk worker` runs its main worker itself).
+        exclude = list(isolated_queues())
+        self.workers = [
+            *(make_worker(interval=interval, exclude=exclude) for _ in range(max(1, count) if main else 0)),
+            *isolated_workers(interval=interval),
+        ]
         self.threads: list[threading.Thread] = []
         self.listener: Listener | None = None
 
-    def start(self) -> None:
-        self.listener = listener_start()
+    def start(self, *, listen: bool = True) -> None:
+        if listen:
+            self.listener = listener_start()
         for index, worker in enumerate(self.workers):
             thread = threading.Thread(
                 target=self._run, args=(worker,), name=f"pagedesk-worker-{index}", daemon=True

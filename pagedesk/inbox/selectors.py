@@ -26,6 +26,7 @@ from pagedesk.conversations.models import (
     Message,
     SenderType,
 )
+from pagedesk.conversations.thread import thread_owner_label
 from pagedesk.conversations.window import WindowMode, messaging_window, window_closed_reason
 from pagedesk.core.errors import NotFound, PermissionDenied
 from pagedesk.inbox.models import ReadState
@@ -334,6 +335,10 @@ class Pane:
     # When the viewer got the conversation (their latest hand-over), not its first assignment: after a
     # transfer, "yours since" is the receiver's time.
     yours_since: dt.datetime | None = None
+    # Another Messenger app has the thread (the Page inbox, a bot): who, named for the agent; "" = pagedesk.
+    thread_owner: str = ""
+    # pagedesk has the thread back from another app, so the agent may pass it back.
+    can_hand_back: bool = False
 
 
 def fill_placeholders(text: str, *, contact: Contact, agent: User) -> str:
@@ -402,6 +407,10 @@ def conversation_pane(*, agent: User, conversation: Conversation) -> Pane:
             .values_list("at", flat=True)
             .first()
         ) or conversation.assigned_at
+    if contact.thread_owner_app_id:
+        pane.thread_owner = thread_owner_label(contact.thread_owner_app_id)
+    else:
+        pane.can_hand_back = can_act and contact.thread_owner_changed_at is not None
     if conversation.transfer_note or conversation.transferred_by_id:
         pane.transfer_note = conversation.transfer_note
         pane.transferred_by = conversation.transferred_by.name if conversation.transferred_by else ""

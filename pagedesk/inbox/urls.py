@@ -26,4 +26,6 @@ urlpatterns = [
     path("<int:conversation_id>/close/", views.close_view, name="close"),
     path("<int:conversation_id>/return/", views.return_view, name="return"),
     path("<int:conversation_id>/transfer/", views.transfer_view, name="transfer"),
+    path("<int:conversation_id>/thread/take/", views.thread_take_view, name="thread_take"),
+    path("<int:conversation_id>/thread/hand-back/", views.thread_hand_back_view, name="thread_hand_back"),
 ]

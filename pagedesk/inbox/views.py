@@ -33,6 +33,7 @@ from pagedesk.conversations.sending import (
     message_retry,
     messages_send,
 )
+from pagedesk.conversations.thread import thread_owner_label
 from pagedesk.core.errors import ApplicationError, NotFound
 from pagedesk.core.permissions import any_role_required, forbidden
 from pagedesk.core.streaming import stored_file_response
@@ -40,6 +41,7 @@ from pagedesk.inbox import selectors
 from pagedesk.inbox.emoji_data import emoji_groups
 from pagedesk.inbox.forms import ACCEPT, MAX_FILES, CloseForm, PresenceForm, ReplyForm, TransferForm
 from pagedesk.inbox.services import conversation_mark_read, conversation_open, conversation_typing
+from pagedesk.messenger.thread_control import thread_control_hand_back, thread_control_take
 from pagedesk.routing.selectors import conversation_list_for_agent
 from pagedesk.routing.services import (
     conversation_close,
@@ -398,6 +400,33 @@ def return_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     )
     conversation_return_to_queue(conversation=conversation, by=agent)
     return _done(conversation_id, _("Returned to the front of the queue."), agent=agent)
+
+
+@agent_view
+def thread_take_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Take the Messenger thread from the app that has it (the Page inbox, a bot)."""
+    agent = _agent(request)
+    conversation = selectors.conversation_get_for_agent(
+        agent=agent, conversation_id=conversation_id, act=True
+    )
+    previous = thread_control_take(conversation=conversation, actor=agent)
+    return _done(
+        conversation_id,
+        _("You have control: you can reply now. (Taken from %(owner)s.)")
+        % {"owner": thread_owner_label(previous)},
+    )
+
+
+@require_POST
+@agent_view
+def thread_hand_back_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Pass the Messenger thread back to the app it came from (default: the Page inbox)."""
+    agent = _agent(request)
+    conversation = selectors.conversation_get_for_agent(
+        agent=agent, conversation_id=conversation_id, act=True
+    )
+    target = thread_control_hand_back(conversation=conversation, actor=agent)
+    return _done(conversation_id, _("Handed back to %(owner)s.") % {"owner": thread_owner_label(target)})
 
 
 @agent_view

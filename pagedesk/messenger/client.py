@@ -228,3 +228,43 @@ def _download_body(response: httpx.Response, *, max_bytes: int) -> tuple[bytes, 
         chunks.append(chunk)
     content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
     return b"".join(chunks), content_type
+
+
+# --- thread control (Conversation Routing; formerly the Handover Protocol) ----------------------------
+# https://developers.facebook.com/documentation/business-messaging/messenger-platform/conversation-routing
+# https://developers.facebook.com/docs/messenger-platform/reference/handover-protocol
+
+
+def thread_control_take(*, page_id: str, psid: str, token: str, metadata: str = "") -> None:
+    """POST /{page-id}/take_thread_control: pagedesk's app becomes the thread's owner."""
+    body: dict[str, Any] = {"recipient": {"id": graph_id(psid, kind=_("customer's Messenger id (PSID)"))}}
+    if metadata:
+        body["metadata"] = metadata[:1000]
+    post(f"{page_id}/take_thread_control", token=token, json=body)
+
+
+def thread_control_pass(
+    *, page_id: str, psid: str, token: str, target_app_id: str, metadata: str = ""
+) -> None:
+    """POST /{page-id}/pass_thread_control to `target_app_id` (263902037430900 is the Page inbox)."""
+    body: dict[str, Any] = {
+        "recipient": {"id": graph_id(psid, kind=_("customer's Messenger id (PSID)"))},
+        "target_app_id": graph_id(target_app_id, kind=_("Facebook app id")),
+    }
+    if metadata:
+        body["metadata"] = metadata[:1000]
+    post(f"{page_id}/pass_thread_control", token=token, json=body)
+
+
+def thread_owner_get(*, page_id: str, psid: str, token: str) -> str | None:
+    """GET /{page-id}/thread_owner?recipient=PSID: the owning app id, or None when the thread is idle."""
+    body = get(
+        f"{page_id}/thread_owner",
+        token=token,
+        params={"recipient": graph_id(psid, kind=_("customer's Messenger id (PSID)"))},
+    )
+    for row in body.get("data") or []:
+        owner = (row or {}).get("thread_owner") or {}
+        if owner.get("app_id") is not None:
+            return str(owner["app_id"])
+    return None

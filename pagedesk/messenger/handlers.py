@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
+
 from pagedesk.conversations import services
 from pagedesk.conversations.models import Contact
+from pagedesk.conversations.thread import UNKNOWN_APP
 from pagedesk.core import clock, metrics
 from pagedesk.messenger import attachments as attachment_downloads
 from pagedesk.messenger import payloads, profiles
@@ -62,6 +65,11 @@ def event_handle(*, event: InboundEvent, contact: Contact, page_connection: Page
     page_id = event.page_id
     campaign = page_connection.campaign
     event_at = _at(event.event_time)
+
+    if isinstance(item, payloads.Handover):
+        return _handover(item, contact=contact, event_at=event_at)
+    if isinstance(item, payloads.Standby):
+        return _standby(item.item, contact=contact, page_connection=page_connection, page_id=page_id)
 
     if isinstance(item, payloads.CustomerMessage | payloads.Postback):
         if isinstance(item, payloads.CustomerMessage):
@@ -176,3 +184,87 @@ def event_handle(*, event: InboundEvent, contact: Contact, page_connection: Page
 
 def _now() -> dt.datetime:
     return clock.now()
+
+
+def _our(app_id: str) -> str:
+    """pagedesk's own app is recorded as "" (the default owner); any other app by its id."""
+    return "" if app_id and app_id == settings.FACEBOOK_APP_ID else app_id
+
+
+def _handover(item: payloads.Handover, *, contact: Contact, event_at: dt.datetime | None) -> Outcome:
+    if item.action == "request_thread_control":
+        # The owner is asked to pass the thread (the Page inbox does this when an admin moves the
+        # conversation back to its Inbox); the agent hands back from the conversation when done.
+        return InboundEventStatus.IGNORED, (
+            f"request_thread_control from app {item.requested_owner_app_id or '?'}: "
+            "an agent hands the conversation back with “Hand back”"
+        )
+    changed = services.contact_thread_owner_set(
+        contact=contact,
+        owner_app_id=_our(item.new_owner_app_id),
+        previous_owner_app_id=_our(item.previous_owner_app_id),
+        how="passed" if item.action == "pass_thread_control" else "took",
+        at=_at(item.timestamp) or event_at,
+    )
+    return PROCESSED if changed else (InboundEventStatus.IGNORED, "thread owner already recorded")
+
+
+def _standby(
+    item: payloads.InboundItem, *, contact: Contact, page_connection: PageConnection, page_id: str
+) -> Outcome:
+    """What another app's thread brings: the customer's messages are kept (never routed), the owner's
+    replies recorded like any reply sent from outside pagedesk; receipts and the rest are not ours."""
+    if isinstance(item, payloads.Echo):
+        echo = services.message_echo_apply(
+            contact=contact,
+            campaign=page_connection.campaign,
+            page_id=page_id,
+            mid=item.mid,
+            kind=item.kind,
+            text=item.text,
+            attachments=_specs(item.attachments),
+            our_message_id=our_message_id(item.metadata),
+            app_id=item.app_id,
+            sent_at=_at(item.timestamp),
+        )
+        if echo.outcome == "duplicate":
+            return InboundEventStatus.IGNORED, "duplicate message id"
+        attachment_downloads.attachments_enqueue(attachments=echo.attachments)
+        return PROCESSED
+    if not isinstance(item, payloads.CustomerMessage | payloads.Postback):
+        return InboundEventStatus.IGNORED, "standby: another app controls this conversation"
+    if not contact.thread_owner_app_id:
+        # Facebook says another app has the thread before (or without) telling us through
+        # messaging_handovers: the standby copy itself is the news.
+        services.contact_thread_owner_set(contact=contact, owner_app_id=UNKNOWN_APP, how="passed")
+    if isinstance(item, payloads.CustomerMessage):
+        received = services.message_standby_record(
+            contact=contact,
+            campaign=page_connection.campaign,
+            page_id=page_id,
+            mid=item.mid,
+            kind=item.kind,
+            text=item.text,
+            payload=item.quick_reply_payload,
+            attachments=_specs(item.attachments),
+            sent_at=_at(item.timestamp),
+            owner_app_id=contact.thread_owner_app_id,
+            extra={"sticker_id": item.sticker_id} if item.sticker_id else None,
+        )
+    else:
+        received = services.message_standby_record(
+            contact=contact,
+            campaign=page_connection.campaign,
+            page_id=page_id,
+            mid=item.mid,
+            kind="postback",
+            text=item.title,
+            payload=item.payload,
+            sent_at=_at(item.timestamp),
+            owner_app_id=contact.thread_owner_app_id,
+        )
+    if received.duplicate:
+        return InboundEventStatus.IGNORED, "duplicate message id"
+    attachment_downloads.attachments_enqueue(attachments=received.attachments)
+    profiles.contact_profile_enqueue_if_stale(contact=contact)
+    return PROCESSED

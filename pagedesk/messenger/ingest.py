@@ -150,8 +150,6 @@ def inbound_events_store(*, events: Sequence[RawEvent]) -> StoreResult:
             status, error = InboundEventStatus.PARKED, event.reason
             logger.warning("webhook event parked (page %r): %s", event.page_id, event.reason)
             metrics.unknown_events.labels(reason="parked").inc()
-        elif event.kind == Kind.STANDBY:
-            status, error = InboundEventStatus.IGNORED, "standby: another app controls this conversation"
         elif event.kind not in PROCESSED_KINDS:
             status, error = InboundEventStatus.IGNORED, event.reason or "unknown event"
             logger.info("unknown webhook event for page %s: %s", event.page_id, error)

@@ -42,7 +42,8 @@ from pagedesk.messenger.tokens import (
 logger = logging.getLogger(__name__)
 
 SCOPES = ("pages_messaging", "pages_show_list", "pages_manage_metadata", "pages_read_engagement")
-# The five the issue requires, plus reactions, edits and standby which the webhook side records.
+# The five the issue requires, plus reactions, edits, standby and thread-control changes
+# (messaging_handovers), which the webhook side records.
 SUBSCRIBED_FIELDS = (
     "messages",
     "messaging_postbacks",
@@ -52,6 +53,7 @@ SUBSCRIBED_FIELDS = (
     "message_reactions",
     "message_edits",
     "standby",
+    "messaging_handovers",
 )
 STATE_SESSION_KEY = "pagedesk_fb_oauth_states"
 ACTIVATION_SESSION_KEY = "pagedesk_fb_activation"

@@ -88,21 +88,32 @@ class Kind:
     REACTION = "reaction"
     EDIT = "message_edit"
     STANDBY = "standby"
+    HANDOVER = "handover"
     UNKNOWN = "unknown"
 
 
 # Kinds a worker turns into conversation state; the others are stored and marked ignored at ingest.
 PROCESSED_KINDS = frozenset(
-    {Kind.MESSAGE, Kind.ECHO, Kind.POSTBACK, Kind.DELIVERY, Kind.READ, Kind.REACTION, Kind.EDIT}
+    {
+        Kind.MESSAGE,
+        Kind.ECHO,
+        Kind.POSTBACK,
+        Kind.DELIVERY,
+        Kind.READ,
+        Kind.REACTION,
+        Kind.EDIT,
+        Kind.STANDBY,
+        Kind.HANDOVER,
+    }
 )
-# Facebook event types we knowingly do not handle (referrals, opt-ins, hand-over, …): stored, ignored.
+# messaging_handovers items: thread control changed hands, or an app asks for it.
+# https://developers.facebook.com/documentation/business-messaging/messenger-platform/webhooks/webhook-events/messaging_handovers
+HANDOVER_ACTIONS = ("pass_thread_control", "take_thread_control", "request_thread_control")
+# Facebook event types we knowingly do not handle (referrals, opt-ins, app roles, …): stored, ignored.
 _UNSUPPORTED_FIELDS = (
     "referral",
     "optin",
     "account_linking",
-    "pass_thread_control",
-    "take_thread_control",
-    "request_thread_control",
     "app_roles",
     "policy_enforcement",
     "game_play",
@@ -178,6 +189,9 @@ def classify(item: dict[str, Any]) -> tuple[str, str]:
     ):
         if isinstance(item.get(key), dict):
             return kind, ""
+    for key in HANDOVER_ACTIONS:
+        if isinstance(item.get(key), dict):
+            return Kind.HANDOVER, ""
     for key in _UNSUPPORTED_FIELDS:
         if key in item:
             return Kind.UNKNOWN, f"unsupported event type: {key}"
@@ -318,8 +332,13 @@ def _raw_event(item: Any, *, page_id: str, entry_time: int | None, standby: bool
     key = dedup_key(cleaned, kind)
     event_time = _event_time(cleaned, entry_time)
     if standby:
-        # Another app owns the thread (Handover Protocol); we keep the record, routing ignores it.
-        # https://developers.facebook.com/docs/messenger-platform/handover-protocol
+        # Another app owns the thread (Conversation Routing): pagedesk gets a copy to record, not to
+        # answer; what the copy is (message, echo, receipt) is decided again when it is processed.
+        # https://developers.facebook.com/documentation/business-messaging/messenger-platform/conversation-routing
+        if not psid:
+            return RawEvent(
+                page_id, psid, Kind.UNKNOWN, key, event_time, cleaned, True, "standby without a PSID"
+            )
         return RawEvent(page_id, psid, Kind.STANDBY, _key("standby", key), event_time, cleaned, True)
     if not psid and kind != Kind.UNKNOWN:
         kind, reason = Kind.UNKNOWN, "event without a sender PSID"
@@ -481,11 +500,42 @@ class MessageEdit:
 
 
 @dataclass(frozen=True)
+class Handover:
+    """A messaging_handovers item. Owner ids are Facebook app ids as strings ("" when Facebook sent
+    null: the thread was idle)."""
+
+    action: str  # pass_thread_control | take_thread_control | request_thread_control
+    timestamp: int
+    new_owner_app_id: str = ""
+    previous_owner_app_id: str = ""
+    requested_owner_app_id: str = ""
+    metadata: str = ""
+
+
+@dataclass(frozen=True)
 class Unsupported:
     reason: str
 
 
-InboundItem = CustomerMessage | Echo | Postback | Delivery | Read | Reaction | MessageEdit | Unsupported
+@dataclass(frozen=True)
+class Standby:
+    """A copy Facebook sent because another app owns the thread; `item` is what it holds."""
+
+    item: CustomerMessage | Echo | Postback | Delivery | Read | Reaction | MessageEdit | Unsupported
+
+
+InboundItem = (
+    CustomerMessage
+    | Echo
+    | Postback
+    | Delivery
+    | Read
+    | Reaction
+    | MessageEdit
+    | Handover
+    | Standby
+    | Unsupported
+)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -552,6 +602,26 @@ def _required(container: dict[str, Any], key: str, what: str) -> str:
 def event_parse(item: dict[str, Any], *, kind: str) -> InboundItem:
     """The typed event for one stored item. Raises PayloadError when a known kind lacks its ids."""
     timestamp = _as_int(item.get("timestamp")) or 0
+    if kind == Kind.STANDBY:
+        inner_kind, _reason = classify(item)
+        if inner_kind in (Kind.STANDBY, Kind.HANDOVER):
+            return Standby(item=Unsupported(reason=f"standby: {inner_kind} is not expected here"))
+        inner = event_parse(item, kind=inner_kind)
+        assert not isinstance(inner, Standby | Handover)
+        return Standby(item=inner)
+    if kind == Kind.HANDOVER:
+        action = next(key for key in HANDOVER_ACTIONS if isinstance(item.get(key), dict))
+        body = item[action]
+        if action != "request_thread_control" and not _str(body.get("new_owner_app_id")):
+            raise PayloadError(f"{action} without new_owner_app_id")
+        return Handover(
+            action=action,
+            timestamp=timestamp,
+            new_owner_app_id=_str(body.get("new_owner_app_id")),
+            previous_owner_app_id=_str(body.get("previous_owner_app_id")),
+            requested_owner_app_id=_str(body.get("requested_owner_app_id")),
+            metadata=_str(body.get("metadata")),
+        )
     if kind in (Kind.MESSAGE, Kind.ECHO):
         message = item["message"]
         mid = _required(message, "mid", "message")

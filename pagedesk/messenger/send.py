@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from pagedesk.campaigns.models import Campaign
 from pagedesk.conversations.models import Conversation, Direction, Message, MessageStatus, SendState
 from pagedesk.conversations.services import message_status_publish
+from pagedesk.conversations.thread import thread_owner_label
 from pagedesk.conversations.window import WindowMode, messaging_window, window_closed_reason
 from pagedesk.core import clock
 from pagedesk.messenger import client
@@ -51,6 +52,7 @@ from pagedesk.messenger.errors import (
     Transient,
 )
 from pagedesk.messenger.models import PageConnection, PageSendThrottle, TokenStatus
+from pagedesk.messenger.thread_control import thread_owner_refresh
 from pagedesk.messenger.tokens import page_connection_mark_invalid, page_token_get
 
 logger = logging.getLogger(__name__)
@@ -436,6 +438,10 @@ def message_deliver(*, message_id: int, attempt: int) -> str:
     if mode == WindowMode.CLOSED:
         message_fail(message=message, reason=window_closed_reason(conversation=conversation))
         return "failed"
+    if conversation.contact.thread_owner_app_id:
+        # Another app took the thread after the reply was queued: Facebook would refuse it.
+        message_fail(message=message, reason=_thread_reason(conversation.contact.thread_owner_app_id))
+        return "failed"
     connection = _connection(campaign)
     token = page_token_get(page_connection=connection) if connection else None
     if connection is None or connection.token_status != TokenStatus.ACTIVE or not token:
@@ -522,6 +528,12 @@ def message_deliver(*, message_id: int, attempt: int) -> str:
         message_fail(message=message, reason=window_closed_reason(conversation=conversation))
         return "failed"
     except PermissionMissing as exc:
+        # The usual cause once the token is fine: another app has the thread. Facebook's thread_owner
+        # says so for certain, and the agent then sees "Take control" rather than "activate again".
+        owner = thread_owner_refresh(page_connection=connection, token=token, contact=conversation.contact)
+        if owner:
+            message_fail(message=message, reason=_thread_reason(owner))
+            return "failed"
         message_fail(
             message=message,
             reason=_(
@@ -559,6 +571,13 @@ def message_deliver(*, message_id: int, attempt: int) -> str:
         # The echo recorded this mid first (on this message): it is sent either way.
         logger.info("message %s: mid %s already recorded by its echo", message.pk, mid)
     return "sent"
+
+
+def _thread_reason(owner_app_id: str) -> str:
+    return _(
+        "Not sent: %(owner)s has this conversation, so Facebook refuses replies from pagedesk. Click “Take "
+        "control”, then Retry."
+    ) % {"owner": thread_owner_label(owner_app_id)}
 
 
 def _retry_or_fail(message: Any, *, attempt: int, reason: str, run_after: dt.datetime) -> str:

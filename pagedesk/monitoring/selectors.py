@@ -124,6 +124,8 @@ class CampaignStats:
     # "Now" figures, independent of the period: the live queue.
     queued_now: int = 0
     longest_wait_seconds: int | None = None
+    # With the campaign's bot now (state `bot`): open, but not queued and in no queue figure.
+    with_bot_now: int = 0
 
     @property
     def service_level_pct(self) -> float | None:
@@ -160,6 +162,7 @@ class CampaignStats:
             handle_total_seconds=self.handle_total_seconds + other.handle_total_seconds,
             queued_now=self.queued_now + other.queued_now,
             longest_wait_seconds=max(waits) if waits else None,
+            with_bot_now=self.with_bot_now + other.with_bot_now,
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -176,6 +179,7 @@ class CampaignStats:
             "average_handle_seconds": self.average_handle_seconds,
             "queued_now": self.queued_now,
             "longest_wait_seconds": self.longest_wait_seconds,
+            "with_bot_now": self.with_bot_now,
         }
 
 
@@ -208,10 +212,12 @@ def campaign_stats_many(
     waited = counted & Q(assigned_at__isnull=False)
     handled = counted & Q(state=ConversationState.CLOSED, assigned_at__isnull=False, closed_at__isnull=False)
     queued_now = Q(state=ConversationState.QUEUED)
+    # A bot conversation has no queued_at (it is not in any period's figures) until its hand-off.
+    with_bot_now = Q(state=ConversationState.BOT)
 
     rows = (
         Conversation.objects.filter(campaign_id__in=[c.pk for c, _s, _e in periods])
-        .filter(in_period | queued_now)
+        .filter(in_period | queued_now | with_bot_now)
         .values("campaign_id")
         .annotate(
             inbound=Count("pk", filter=counted),
@@ -227,6 +233,7 @@ def campaign_stats_many(
             handle_total=Sum(_duration("closed_at", "assigned_at"), filter=handled),
             queued_now=Count("pk", filter=queued_now),
             oldest_queued=Min("queued_at", filter=queued_now),
+            with_bot_now=Count("pk", filter=with_bot_now),
         )
         .order_by("campaign_id")
     )
@@ -245,6 +252,7 @@ def campaign_stats_many(
             handle_total_seconds=_seconds(row["handle_total"]),
             queued_now=row["queued_now"],
             longest_wait_seconds=max(0, int((now - oldest).total_seconds())) if oldest else None,
+            with_bot_now=row["with_bot_now"],
         )
     return result
 
@@ -336,6 +344,9 @@ class KpiStrip:
     chat_time_threshold_seconds: int
     chat_time_alarms: int
     sl_breaches: int
+    with_bot: int = 0  # conversations with the campaigns' bots now (not queued)
+    with_bot_by_campaign: list[tuple[str, int]] = field(default_factory=list)  # (campaign name, count) > 0
+    bot_first: bool = False  # one of the campaigns has a bot set: the board shows "With the bot", even 0
 
 
 @dataclass
@@ -556,6 +567,9 @@ def board_snapshot_for_campaigns(*, campaigns: Iterable[Campaign], now: dt.datet
         chat_time_threshold_seconds=first.chat_time_threshold_seconds if len(campaigns) == 1 and first else 0,
         chat_time_alarms=chat_time_alarms,
         sl_breaches=sum(1 for row in queue_rows if row.sl_breach),
+        with_bot=total.with_bot_now,
+        with_bot_by_campaign=[(c.name, n) for c in campaigns if (n := per_campaign[c.pk].with_bot_now)],
+        bot_first=any(c.bot_integration_id for c in campaigns),
     )
     return BoardSnapshot(
         campaigns=campaigns,

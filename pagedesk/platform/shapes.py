@@ -21,6 +21,8 @@ from pydantic.config import JsonDict
 
 from pagedesk.accounts.models import User
 from pagedesk.conversations.models import Attachment, Contact, Conversation, Message
+from pagedesk.messenger.models import PageConnection
+from pagedesk.messenger.oauth import SUBSCRIBED_FIELDS
 
 ConversationStateName = Literal["queued", "assigned", "closed", "abandoned", "after_hours", "blocked", "bot"]
 MessageStatusName = Literal["received", "pending", "sent", "delivered", "read", "failed"]
@@ -334,3 +336,52 @@ MESSAGE_PREFETCH: tuple[str, ...] = ("attachments",)
 def json_data(shape: Schema) -> dict[str, Any]:
     """A shape as the JSON object a webhook body carries under `data`."""
     return shape.model_dump(mode="json")
+
+
+class AgentStatusOut(Schema):
+    id: int
+    name: str
+    presence: Literal["offline", "available", "break", "wrap_up"]
+    break_reason: str | None = Field(None, description="The break's reason, while on a break.")
+    changed_at: dt.datetime
+    campaign_ids: list[int] = Field(description="The campaigns the agent is a member of.")
+
+
+def agent_status_shape(
+    agent: User, *, campaign_ids: list[int], break_reason: str | None, changed_at: dt.datetime
+) -> AgentStatusOut:
+    return AgentStatusOut(
+        id=agent.pk,
+        name=agent.name,
+        presence=agent.presence,  # type: ignore[arg-type]
+        break_reason=break_reason,
+        changed_at=changed_at,
+        campaign_ids=campaign_ids,
+    )
+
+
+class PageOut(Schema):
+    campaign: Ref
+    page_id: str = Field(description="The Facebook Page's id; empty until the campaign is activated.")
+    page_name: str
+    token_status: Literal["active", "invalid", "unknown"]
+    token_invalid_reason: str = Field(description="Why the token is invalid, in words an admin can act on.")
+    last_checked_at: dt.datetime | None
+    last_webhook_at: dt.datetime | None = Field(description="When Facebook last sent an event for this page.")
+    subscribed_fields: list[str] = Field(
+        description="The webhook fields pagedesk subscribes the page to at activation."
+    )
+
+
+def page_shape(connection: PageConnection, *, last_webhook_at: dt.datetime | None) -> PageOut:
+    """Needs `campaign` loaded; `last_webhook_at` is the newest InboundEvent's received_at for the page."""
+    return PageOut(
+        campaign=Ref(id=connection.campaign_id, name=connection.campaign.name),
+        page_id=connection.page_id,
+        page_name=connection.page_name,
+        token_status=connection.token_status,  # type: ignore[arg-type]
+        token_invalid_reason=connection.token_invalid_reason,
+        last_checked_at=connection.last_checked_at,
+        last_webhook_at=last_webhook_at,
+        subscribed_fields=list(SUBSCRIBED_FIELDS) if connection.page_id else [],
+    )

@@ -51,7 +51,7 @@ class ConversationQueued(Event):
     conversation_id: int
     campaign_id: int
     version: int
-    reason: str = "new"  # new | returned | transferred | transfer_returned
+    reason: str = "new"  # new | returned | transferred | transfer_returned | handoff (from the bot)
 
 
 class ConversationAssigned(Event):

@@ -64,6 +64,7 @@ RECORDING_STATES = [
     ConversationState.BLOCKED,
     ConversationState.QUEUED,
     ConversationState.ASSIGNED,
+    ConversationState.BOT,
 ]
 
 

@@ -28,6 +28,12 @@ def dropout_check(*, conversation_id: int) -> bool:
 
 @rerun_after_worker_loss
 @task(queue_name=TIMERS)
+def bot_timeout(*, conversation_id: int, message_id: int) -> bool:
+    return services.bot_timeout_check(conversation_id=conversation_id, message_id=message_id)
+
+
+@rerun_after_worker_loss
+@task(queue_name=TIMERS)
 def wrap_up_end(*, agent_id: int) -> bool:
     return services.agent_wrap_up_end(agent_id=agent_id)
 

@@ -31,7 +31,7 @@ from pagedesk.simulator.http import (
     read_request,
     text_response,
 )
-from pagedesk.simulator.store import Store
+from pagedesk.simulator.store import PAGE_INBOX_APP_ID, Store
 from pagedesk.simulator.webhooks import WebhookDispatcher, encode_body
 from pagedesk.simulator.world import NotFound, World
 
@@ -79,6 +79,14 @@ class SimulatorApp:
             rf"{V}/{NODE}/subscribed_apps",
             g("subscribed_apps", self.graph.subscribed_apps),
         )
+        for edge in (
+            "pass_thread_control",
+            "take_thread_control",
+            "release_thread_control",
+            "request_thread_control",
+        ):
+            add("POST", rf"{V}/{NODE}/{edge}", g(edge, getattr(self.graph, edge)))
+        add("GET", rf"{V}/{NODE}/thread_owner", g("thread_owner", self.graph.thread_owner))
         add("GET", rf"{V}/(?P<node>\d+)", g("node", self.graph.node))
         # Customer chat.
         add("GET", "/chat", self.chat.page)
@@ -100,6 +108,11 @@ class SimulatorApp:
         add("GET POST", "/_control/clock", c(self.control_clock))
         add("POST", r"/_control/pages/(?P<page_id>\d+)/revoke", c(self.control_revoke_page))
         add("POST", r"/_control/pages/(?P<page_id>\d+)/inbox_reply", c(self.control_inbox_reply))
+        add(
+            "GET POST",
+            r"/_control/pages/(?P<page_id>\d+)/threads/(?P<psid>\d+)",
+            c(self.control_thread),
+        )
         add("POST", "/_control/tokens/revoke", c(self.control_revoke_token))
         add("GET POST DELETE", "/_control/errors", c(self.control_errors))
         add("GET", "/_control/sent", c(self.control_sent))
@@ -264,6 +277,7 @@ class SimulatorApp:
                 "grants": dict(state["grants"]),
                 "tokens": [{"token": token, **record} for token, record in state["tokens"].items()],
                 "error_rules": list(state["error_rules"]),
+                "threads": dict(state["threads"]),
                 "now_ms": self.store.now_ms(),
             }
         return json_response(body)
@@ -312,6 +326,44 @@ class SimulatorApp:
             raise ValueError("that customer belongs to another page")
         result = self.world.page_inbox_reply(page_id=page_id, psid=customer["id"], text=str(body["text"]))
         return json_response(result, 201)
+
+    async def control_thread(self, request: Request) -> Response:
+        """Who owns a thread; POST `{"owner": "page_inbox" | app id, "how": "pass"|"take", "metadata"}`
+        hands it over as that app would (e.g. a Page admin moving the conversation to the Page inbox),
+        with the `messaging_handovers` webhook; `{"request": true}` makes the Page inbox ask for it."""
+        page_id, psid = request.params["page_id"], request.params["psid"]
+        customer = self.world.customer(psid)
+        if customer["page_id"] != page_id:
+            raise ValueError("that customer belongs to another page")
+        if request.method == "POST":
+            body = request.json() or {}
+            if body.get("request"):
+                result = self.world.thread_request(
+                    page_id=page_id,
+                    psid=psid,
+                    app_id=str(PAGE_INBOX_APP_ID),
+                    metadata=None if body.get("metadata") is None else str(body["metadata"]),
+                )
+            else:
+                owner = str(body.get("owner", "page_inbox"))
+                result = self.world.thread_change(
+                    page_id=page_id,
+                    psid=psid,
+                    new_owner=str(PAGE_INBOX_APP_ID) if owner == "page_inbox" else owner,
+                    how=str(body.get("how", "pass")),
+                    metadata=None if body.get("metadata") is None else str(body["metadata"]),
+                )
+            if body.get("wait"):
+                result["idle"] = await self.dispatcher.wait_idle(float(body.get("timeout", 10)))
+            return json_response(result, 201)
+        return json_response(
+            {
+                "page_id": page_id,
+                "psid": psid,
+                "owner_app_id": self.world.thread_owner(page_id, psid),
+                "channel": self.world.channel_for(page_id, psid),
+            }
+        )
 
     async def control_errors(self, request: Request) -> Response:
         with self.store.lock:

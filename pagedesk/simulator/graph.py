@@ -609,6 +609,7 @@ class Graph:
                     f'Param sender_action must be one of {{{", ".join(SENDER_ACTIONS)}}} - got "{sender_action}".'
                 )
             self._check_window(customer, messaging_type="RESPONSE", tag=None)
+            self._check_thread_owner(page_id, psid)
             self.world.sender_action(page_id=page_id, psid=psid, action=str(sender_action))
             return json_response({"recipient_id": psid})
         if not has_message:
@@ -645,6 +646,7 @@ class Graph:
             raise _param_error("Only one of message[text] or message[attachment] can be set")
 
         self._check_window(customer, messaging_type=str(messaging_type), tag=tag)
+        self._check_thread_owner(page_id, psid)
         result = self.world.page_message(
             page_id=page_id,
             psid=psid,
@@ -747,3 +749,115 @@ class Graph:
                 code=10,
                 subcode=2018278,
             )
+
+    # -- thread control --------------------------------------------------------------------------------
+    # Conversation Routing replaced the Handover Protocol for Messenger and keeps its thread-control
+    # calls (https://developers.facebook.com/documentation/business-messaging/messenger-platform/conversation-routing);
+    # shapes from https://developers.facebook.com/docs/messenger-platform/reference/handover-protocol and
+    # https://developers.facebook.com/docs/graph-api/reference/page/take_thread_control/. Error codes are
+    # the documented ones (100 invalid parameter, 200 permissions); the message texts are the simulator's.
+
+    def _check_thread_owner(self, page_id: str, psid: str) -> None:
+        owner = self.world.thread_owner(page_id, psid)
+        if owner is not None and owner != str(self.store.config["app_id"]):
+            raise GraphError(
+                f"(#200) This app does not have thread control for this person: app {owner} owns the thread. "
+                "Take thread control first.",
+                code=200,
+            )
+
+    def _thread_customer(self, params: dict[str, Any], page_id: str) -> str:
+        if "recipient" not in params:
+            raise _param_error("The parameter recipient is required")
+        recipient = _json_param(params["recipient"], "recipient")
+        psid = str(recipient.get("id", "")) if isinstance(recipient, dict) else str(recipient)
+        with self.store.lock:
+            customer = self.store.state["customers"].get(psid)
+        if not psid or customer is None or customer["page_id"] != page_id:
+            raise GraphError("(#100) No matching user found", code=100, subcode=2018001)
+        return psid
+
+    def _metadata(self, params: dict[str, Any]) -> str | None:
+        metadata = params.get("metadata")
+        if metadata is not None and len(str(metadata)) > 1000:
+            raise _param_error("Length of param metadata must be less than or equal to 1000")
+        return None if metadata is None else str(metadata)
+
+    async def pass_thread_control(self, request: Request) -> Response:
+        params = request.params_merged()
+        record = self.page_auth(request, params, request.params["node"], "POST")
+        page_id = record["page_id"]
+        psid = self._thread_customer(params, page_id)
+        ours = str(self.store.config["app_id"])
+        target = str(params.get("target_app_id") or "").strip()
+        if not target:
+            raise _param_error("The parameter target_app_id is required")
+        if target not in self.world.known_app_ids() or target == ours:
+            raise _param_error(
+                f'Param target_app_id must be the id of another app connected to this page - got "{target}".'
+            )
+        owner = self.world.thread_owner(page_id, psid)
+        if owner not in (None, ours):
+            raise GraphError(
+                f"(#200) Only the thread owner can pass thread control: app {owner} owns the thread.",
+                code=200,
+            )
+        self.world.thread_change(
+            page_id=page_id, psid=psid, new_owner=target, how="pass", metadata=self._metadata(params)
+        )
+        return json_response({"success": True})
+
+    async def take_thread_control(self, request: Request) -> Response:
+        params = request.params_merged()
+        record = self.page_auth(request, params, request.params["node"], "POST")
+        page_id = record["page_id"]
+        psid = self._thread_customer(params, page_id)
+        ours = str(self.store.config["app_id"])
+        owner = self.world.thread_owner(page_id, psid)
+        if owner == ours:
+            return json_response({"success": True})
+        if owner is not None and not self.store.config["take_thread_control_allowed"]:
+            raise GraphError(
+                "(#200) Permissions error: this app may not take thread control from the app that owns the "
+                "thread (it is not the page's default app).",
+                code=200,
+            )
+        self.world.thread_change(
+            page_id=page_id, psid=psid, new_owner=ours, how="take", metadata=self._metadata(params)
+        )
+        return json_response({"success": True})
+
+    async def release_thread_control(self, request: Request) -> Response:
+        params = request.params_merged()
+        record = self.page_auth(request, params, request.params["node"], "POST")
+        page_id = record["page_id"]
+        psid = self._thread_customer(params, page_id)
+        owner = self.world.thread_owner(page_id, psid)
+        if owner != str(self.store.config["app_id"]):
+            raise GraphError("(#200) Only the thread owner can release thread control.", code=200)
+        self.world.thread_release(page_id=page_id, psid=psid)
+        return json_response({"success": True})
+
+    async def request_thread_control(self, request: Request) -> Response:
+        params = request.params_merged()
+        record = self.page_auth(request, params, request.params["node"], "POST")
+        page_id = record["page_id"]
+        psid = self._thread_customer(params, page_id)
+        self.world.thread_request(
+            page_id=page_id,
+            psid=psid,
+            app_id=str(self.store.config["app_id"]),
+            metadata=self._metadata(params),
+        )
+        return json_response({"success": True})
+
+    async def thread_owner(self, request: Request) -> Response:
+        params = request.params_merged()
+        record = self.page_auth(request, params, request.params["node"], "GET")
+        page_id = record["page_id"]
+        if not params.get("recipient"):
+            raise _param_error("The parameter recipient is required")
+        psid = self._thread_customer({"recipient": {"id": str(params["recipient"])}}, page_id)
+        owner = self.world.thread_owner(page_id, psid)
+        data = [] if owner is None else [{"thread_owner": {"app_id": owner}}]
+        return json_response({"data": data})

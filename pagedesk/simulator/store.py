@@ -74,6 +74,11 @@ def _default_config() -> dict[str, Any]:
         "attachment_url_ttl_seconds": 3600,
         # Facebook downloads attachment URLs given to the Send API; off = keep the URL without fetching.
         "fetch_attachment_urls": True,
+        # Thread control (Conversation Routing / Handover Protocol): the other apps connected to the
+        # pages, which threads may be passed to, and whether pagedesk's app may take a thread another
+        # app owns (it is the page's default app / Primary Receiver) — off to see Facebook's refusal.
+        "connected_app_ids": [str(PAGE_INBOX_APP_ID)],
+        "take_thread_control_allowed": True,
     }
 
 
@@ -147,6 +152,10 @@ def _seed() -> dict[str, Any]:
         "attachments": {},
         "files": {},
         "error_rules": [],
+        # "page_id:psid" -> {"owner_app_id": str | None (idle), "changed_at": ms}; a thread without an
+        # entry belongs to pagedesk's app (config app_id), which is how every thread starts.
+        "threads": {},
+        "thread_requests": [],
         "counters": {"mid": 0, "psid": 100, "attachment": 0, "file": 0, "rule": 0},
     }
 

@@ -37,6 +37,7 @@ FIELD_BY_EVENT = {
     "read": "message_reads",
     "reaction": "message_reactions",
     "message_edit": "message_edits",
+    "handover": "messaging_handovers",
 }
 
 
@@ -47,6 +48,13 @@ class Event:
     messaging: dict[str, Any]
     # Customer message mids to mark "delivered to the app" once pagedesk answers 200.
     acked_mid: str | None = None
+    # "standby" when another app owns the thread: the item goes in `entry[].standby[]`, and the page
+    # must be subscribed to the `standby` field instead of the event's own.
+    channel: str = "messaging"
+
+    @property
+    def field(self) -> str:
+        return "standby" if self.channel == "standby" else FIELD_BY_EVENT[self.kind]
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:
@@ -88,7 +96,7 @@ class WebhookDispatcher:
             require = bool(self.store.config["require_subscription"])
             subscriptions = self.store.state["subscriptions"]
         for event in events:
-            field_name = FIELD_BY_EVENT[event.kind]
+            field_name = event.field
             if require and field_name not in subscriptions.get(event.page_id, []):
                 reason = f"page not subscribed to {field_name}"
                 note = {"kind": event.kind, "queued": False, "reason": reason}
@@ -231,9 +239,9 @@ class WebhookDispatcher:
             # "messaging" mode groups consecutive events of a page in one entry; Facebook itself sends one
             # messaging item per entry ("entries" mode) but receivers must accept both.
             if mode == "messaging" and entries and entries[-1]["id"] == event.page_id:
-                entries[-1]["messaging"].append(event.messaging)
+                entries[-1].setdefault(event.channel, []).append(event.messaging)
             else:
-                entries.append({"id": event.page_id, "time": now, "messaging": [event.messaging]})
+                entries.append({"id": event.page_id, "time": now, event.channel: [event.messaging]})
         return {"object": "page", "entry": entries}
 
     def _mark_acked(self, events: list[Event]) -> None:

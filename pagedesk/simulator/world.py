@@ -204,7 +204,10 @@ class World:
             self.store.state["messages"].append(record)
             self.store.save()
             messaging = {**self._from_customer(customer, now), "message": body}
-        notes = self.dispatcher.enqueue([Event(customer["page_id"], "message", messaging, acked_mid=mid)])
+            channel = self.channel_for(customer["page_id"], psid)
+        notes = self.dispatcher.enqueue(
+            [Event(customer["page_id"], "message", messaging, acked_mid=mid, channel=channel)]
+        )
         return {"message": record, "webhooks": notes}
 
     def customer_postback(self, *, psid: str, title: str, payload: str) -> dict[str, Any]:
@@ -231,7 +234,10 @@ class World:
                 **self._from_customer(customer, now),
                 "postback": {"title": title, "payload": payload, "mid": mid},
             }
-        notes = self.dispatcher.enqueue([Event(customer["page_id"], "postback", messaging, acked_mid=mid)])
+            channel = self.channel_for(customer["page_id"], psid)
+        notes = self.dispatcher.enqueue(
+            [Event(customer["page_id"], "postback", messaging, acked_mid=mid, channel=channel)]
+        )
         return {"message": record, "webhooks": notes}
 
     def customer_reaction(
@@ -255,7 +261,12 @@ class World:
                 "mid": mid,
             }
             messaging = {**self._from_customer(customer, now), "reaction": body}
-        return {"webhooks": self.dispatcher.enqueue([Event(customer["page_id"], "reaction", messaging)])}
+            channel = self.channel_for(customer["page_id"], psid)
+        return {
+            "webhooks": self.dispatcher.enqueue(
+                [Event(customer["page_id"], "reaction", messaging, channel=channel)]
+            )
+        }
 
     def customer_edit(self, *, psid: str, mid: str, text: str) -> dict[str, Any]:
         with self.store.lock:
@@ -273,7 +284,12 @@ class World:
                 **self._from_customer(customer, now),
                 "message_edit": {"mid": mid, "text": text, "num_edit": num_edit},
             }
-        return {"webhooks": self.dispatcher.enqueue([Event(customer["page_id"], "message_edit", messaging)])}
+            channel = self.channel_for(customer["page_id"], psid)
+        return {
+            "webhooks": self.dispatcher.enqueue(
+                [Event(customer["page_id"], "message_edit", messaging, channel=channel)]
+            )
+        }
 
     def customer_read(self, *, psid: str, watermark: int | None = None) -> dict[str, Any]:
         """The customer saw the conversation: a `read` webhook up to the newest page message."""
@@ -294,8 +310,11 @@ class World:
                 **self._from_customer(customer, self.store.now_ms()),
                 "read": {"watermark": watermark},
             }
+            channel = self.channel_for(customer["page_id"], psid)
         return {
-            "webhooks": self.dispatcher.enqueue([Event(customer["page_id"], "read", messaging)]),
+            "webhooks": self.dispatcher.enqueue(
+                [Event(customer["page_id"], "read", messaging, channel=channel)]
+            ),
             "watermark": watermark,
         }
 
@@ -311,7 +330,12 @@ class World:
             body = {"mids": [m["mid"] for m in chosen], "watermark": max(m["timestamp"] for m in chosen)}
             # Delivery events carry no top-level timestamp in Facebook's reference example.
             messaging = {"sender": {"id": psid}, "recipient": {"id": customer["page_id"]}, "delivery": body}
-        return {"webhooks": self.dispatcher.enqueue([Event(customer["page_id"], "delivery", messaging)])}
+            channel = self.channel_for(customer["page_id"], psid)
+        return {
+            "webhooks": self.dispatcher.enqueue(
+                [Event(customer["page_id"], "delivery", messaging, channel=channel)]
+            )
+        }
 
     # -- the page answers ----------------------------------------------------------------------------
 
@@ -358,11 +382,16 @@ class World:
                 echo["text"] = text
             if attachments:
                 echo["attachments"] = attachments
+            if str(app_id) == str(self.store.config["app_id"]) and self.thread_owner(page_id, psid) is None:
+                # Under Conversation Routing an app that answers an idle thread becomes its owner.
+                self._thread_set(page_id, psid, str(app_id))
+            channel = self.channel_for(page_id, psid)
             events = [
                 Event(
                     page_id,
                     "echo",
                     {"sender": {"id": page_id}, "recipient": {"id": psid}, "timestamp": now, "message": echo},
+                    channel=channel,
                 ),
                 Event(
                     page_id,
@@ -372,6 +401,7 @@ class World:
                         "recipient": {"id": page_id},
                         "delivery": {"mids": [mid], "watermark": now},
                     },
+                    channel=channel,
                 ),
             ]
         notes = self.dispatcher.enqueue(events)
@@ -390,6 +420,100 @@ class World:
             app_id=PAGE_INBOX_APP_ID,
             source="page_inbox",
         )
+
+    # -- thread control (Conversation Routing, formerly the Handover Protocol) ------------------------
+    # https://developers.facebook.com/documentation/business-messaging/messenger-platform/conversation-routing
+    # https://developers.facebook.com/documentation/business-messaging/messenger-platform/webhooks/webhook-events/messaging_handovers
+
+    def _thread_key(self, page_id: str, psid: str) -> str:
+        return f"{page_id}:{psid}"
+
+    def thread_owner(self, page_id: str, psid: str) -> str | None:
+        """The app id that owns the thread, or None while it is idle. Starts as pagedesk's app."""
+        with self.store.lock:
+            record = self.store.state["threads"].get(self._thread_key(page_id, psid))
+            if record is None:
+                return str(self.store.config["app_id"])
+            owner = record["owner_app_id"]
+            return None if owner is None else str(owner)
+
+    def channel_for(self, page_id: str, psid: str) -> str:
+        """Where pagedesk's app hears of this thread: `messaging` when it owns it (or nobody does),
+        `standby` when another app does."""
+        owner = self.thread_owner(page_id, psid)
+        return "messaging" if owner in (None, str(self.store.config["app_id"])) else "standby"
+
+    def known_app_ids(self) -> set[str]:
+        with self.store.lock:
+            config = self.store.config
+            return {str(config["app_id"]), *(str(a) for a in config["connected_app_ids"])}
+
+    def _thread_set(self, page_id: str, psid: str, owner: str | None) -> str | None:
+        """Set the owner; returns the previous one. Caller holds the store lock."""
+        previous = self.thread_owner(page_id, psid)
+        self.store.state["threads"][self._thread_key(page_id, psid)] = {
+            "owner_app_id": owner,
+            "changed_at": self.store.now_ms(),
+        }
+        self.store.save()
+        return previous
+
+    def thread_change(
+        self, *, page_id: str, psid: str, new_owner: str, how: str, metadata: str | None = None
+    ) -> dict[str, Any]:
+        """Hand the thread to `new_owner` (`how`: pass or take) and tell pagedesk's app through its
+        `messaging_handovers` webhook (every subscribed app hears of each change). No permission checks:
+        Graph's handlers and the control endpoints make them."""
+        if how not in ("pass", "take"):
+            raise ValueError("how must be pass or take")
+        with self.store.lock:
+            customer = self.customer(psid)
+            if customer["page_id"] != page_id:
+                raise ValueError("that customer belongs to another page")
+            if new_owner not in self.known_app_ids():
+                raise ValueError(f"app {new_owner} is not connected to the page")
+            previous = self._thread_set(page_id, psid, new_owner)
+            body: dict[str, Any] = {"previous_owner_app_id": previous, "new_owner_app_id": new_owner}
+            if metadata is not None:
+                body["metadata"] = metadata
+            messaging = {
+                "sender": {"id": psid},
+                "recipient": {"id": page_id},
+                "timestamp": self.store.now_ms(),
+                f"{how}_thread_control": body,
+            }
+        notes = self.dispatcher.enqueue([Event(page_id, "handover", messaging)])
+        return {"previous_owner_app_id": previous, "new_owner_app_id": new_owner, "webhooks": notes}
+
+    def thread_release(self, *, page_id: str, psid: str) -> str | None:
+        """The owner lets go: the thread is idle. Meta sends no webhook for a release."""
+        with self.store.lock:
+            return self._thread_set(page_id, psid, None)
+
+    def thread_request(self, *, page_id: str, psid: str, app_id: str, metadata: str | None) -> dict[str, Any]:
+        """An app asks the owner for the thread. The request webhook goes to the owner only; when that is
+        pagedesk's app it gets a `request_thread_control` item (the Page inbox moving a conversation
+        back to its Inbox does this)."""
+        with self.store.lock:
+            owner = self.thread_owner(page_id, psid)
+            self.store.state["thread_requests"].append(
+                {"page_id": page_id, "psid": psid, "app_id": app_id, "metadata": metadata, "owner": owner}
+            )
+            self.store.save()
+            notes: list[dict[str, Any]] = []
+            if owner != str(self.store.config["app_id"]):
+                return {"owner": owner, "webhooks": notes}
+            body: dict[str, Any] = {"requested_owner_app_id": app_id}
+            if metadata is not None:
+                body["metadata"] = metadata
+            messaging = {
+                "sender": {"id": psid},
+                "recipient": {"id": page_id},
+                "timestamp": self.store.now_ms(),
+                "request_thread_control": body,
+            }
+        notes = self.dispatcher.enqueue([Event(page_id, "handover", messaging)])
+        return {"owner": owner, "webhooks": notes}
 
     def sender_action(self, *, page_id: str, psid: str, action: str) -> None:
         with self.store.lock:

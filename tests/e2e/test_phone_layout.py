@@ -133,6 +133,45 @@ class Screen:
     check_spills: bool = True
 
 
+def webhook_seeded(seed: Seed, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A failing endpoint with a long URL and a log of realistic rows (made once per run)."""
+    from pagedesk.platform.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+    from pagedesk.platform.signing import secret_encrypt
+
+    endpoint = WebhookEndpoint.objects.first()
+    if endpoint is None:
+        now = clock.now()
+        endpoint = WebhookEndpoint.objects.create(
+            url="https://integrations.example-crm-with-a-long-name.com/api/v2/webhooks/pagedesk/" + "x" * 60,
+            description="Customer relationship sync for the Benelux support team",
+            secret_encrypted=secret_encrypt("whsec_" + "s" * 40),
+            event_types=["message.created", "conversation.assigned", "conversation.closed"],
+            failing_since=now - dt.timedelta(hours=3),
+            last_error="Could not connect: [Errno 111] Connection refused",
+        )
+        endpoint.campaigns.set([seed.campaign])
+        for index in range(3):
+            event = WebhookEvent.objects.create(
+                type="message.created",
+                campaign_ids=[seed.campaign.pk],
+                ordering_key="conversation:1",
+                data={},
+            )
+            WebhookDelivery.objects.create(
+                endpoint=endpoint,
+                event=event,
+                event_type=event.type,
+                ordering_key=event.ordering_key,
+                state=["delivered", "failed", "cancelled"][index],
+                retry_until=now,
+                attempts=index + 1,
+                last_status_code=[200, 422, None][index],
+                last_error=["", "The receiver answered 422.", LONG_TEXT][index],
+                last_duration_ms=12.5,
+            )
+    return {"endpoint_id": endpoint.pk} if args is None else args
+
+
 def campaign_id(seed: Seed) -> dict[str, Any]:
     return {"campaign_id": seed.campaign.pk}
 
@@ -151,6 +190,10 @@ SCREENS: list[Screen] = [
         "user-edit", "accounts:user_edit", frozenset({ADA}), lambda seed: {"user_id": seed.users[ALICE].pk}
     ),
     Screen("break-reasons", "accounts:break_reasons", frozenset({ADA})),
+    Screen("webhooks", "platform:webhook_list", frozenset({ADA}), lambda seed: webhook_seeded(seed, {})),
+    Screen("webhook-new", "platform:webhook_create", frozenset({ADA})),
+    Screen("webhook", "platform:webhook_detail", frozenset({ADA}), lambda seed: webhook_seeded(seed)),
+    Screen("webhook-edit", "platform:webhook_edit", frozenset({ADA}), lambda seed: webhook_seeded(seed)),
     Screen("facebook-settings", "facebook:settings", frozenset({ADA})),
     # The activation pop-up's problem page (the page picker needs the Facebook dialog's round trip).
     Screen("facebook-callback", "facebook:callback", frozenset({ADA}), status=403),
@@ -236,6 +279,8 @@ EXCLUDED = {
     "inbox:close": "POST only",
     "inbox:return": "POST only",
     "inbox:transfer": "POST only",
+    "inbox:thread_take": "POST only",
+    "inbox:thread_hand_back": "POST only",
     "monitoring:board_all_fragment": "htmx fragment of the board (checked)",
     "monitoring:board_fragment": "htmx fragment of the board (checked)",
     "monitoring:agent_force_offline": "POST only",
@@ -248,6 +293,12 @@ EXCLUDED = {
     "facebook:choose_page": "POST only",
     "facebook:check": "POST only",
     "messenger:webhook": "Facebook's webhook, JSON",
+    "platform:webhook_log": "fragment of the webhook page's delivery log (checked)",
+    "platform:webhook_test": "POST only",
+    "platform:webhook_enable": "POST only",
+    "platform:webhook_rotate": "POST only (renders the secret once; the page is the shape of webhook-new's)",
+    "platform:webhook_delete": "POST only",
+    "platform:webhook_redeliver": "POST only",
 }
 # The API's pages are JSON, except its docs (a screen above).
 API_NAMESPACE = "api"

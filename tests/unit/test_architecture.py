@@ -35,11 +35,13 @@ LAZY = {
     ("pagedesk/messenger/ingest.py", "pagedesk.messenger.tasks"),
     ("pagedesk/messenger/profiles.py", "pagedesk.messenger.tasks"),
     ("pagedesk/messenger/send.py", "pagedesk.messenger.tasks_outbound"),
+    ("pagedesk/platform/apps.py", "pagedesk.platform"),
     ("pagedesk/recordings/apps.py", "pagedesk.recordings.fts"),
     ("pagedesk/routing/apps.py", "pagedesk.routing"),
     ("pagedesk/routing/apps.py", "pagedesk.routing.tasks"),
     ("pagedesk/routing/services/closing.py", "pagedesk.routing.tasks"),
     ("pagedesk/routing/services/dropouts.py", "pagedesk.routing.tasks"),
+    ("pagedesk/routing/services/handoff.py", "pagedesk.routing.tasks"),
     ("pagedesk/routing/services/presence.py", "pagedesk.routing.tasks"),
     ("pagedesk/routing/services/transfers.py", "pagedesk.routing.tasks"),
 }
@@ -153,12 +155,13 @@ def test_every_domain_event_has_a_receiver():
     from pagedesk.accounts import signals as accounts_signals
     from pagedesk.campaigns import signals as campaigns_signals
     from pagedesk.conversations import signals as conversations_signals
+    from pagedesk.realtime import signals as realtime_signals
 
     events = {
         f"{module.__name__}.{name}": value
-        for module in (accounts_signals, campaigns_signals, conversations_signals)
+        for module in (accounts_signals, campaigns_signals, conversations_signals, realtime_signals)
         for name, value in vars(module).items()
         if type(value).__name__ == "Signal"
     }
-    assert len(events) == 5
+    assert len(events) == 6
     assert not [name for name, signal in events.items() if not signal.has_listeners()]

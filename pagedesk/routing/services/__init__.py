@@ -10,7 +10,9 @@ below import each other directly, each only from those listed before it, so ther
     dispatch            the locking dispatch rounds, and what triggers one (queue grew, slot freed,
                         campaign changed)
     dropouts            abandoning a queued conversation nobody answered in time (the dropout timer)
-    arrivals            a new conversation → blocked / after hours / queued; closing a queue at schedule end
+    arrivals            a new conversation → blocked / after hours / queued / with the bot; closing a
+                        queue at schedule end
+    handoff             a bot conversation to the queue (the bot's API call, its silence, a keyword)
     assignment          assigning to a named agent outside dispatch: ringall's Take and the shared step
     requeue             assigned conversations back to the front of the queue (by hand, or an Offline agent's)
     transfers           transfer to an agent or a campaign; the timeout that returns an untaken transfer
@@ -46,6 +48,7 @@ from pagedesk.routing.services.assignment import conversation_take
 from pagedesk.routing.services.closing import agent_wrap_up_end, conversation_close
 from pagedesk.routing.services.dispatch import campaign_redispatch, queue_dispatch, set_rng
 from pagedesk.routing.services.dropouts import conversation_dropout_check
+from pagedesk.routing.services.handoff import HandoffReason, bot_timeout_check, conversation_handoff
 from pagedesk.routing.services.presence import (
     agent_connected,
     agent_disconnect_expire,
@@ -66,6 +69,7 @@ from pagedesk.routing.services.transfers import (
 )
 
 __all__ = [
+    "HandoffReason",
     "ReturnReason",
     "agent_connected",
     "agent_conversations_requeue",
@@ -73,10 +77,12 @@ __all__ = [
     "agent_disconnected",
     "agent_presence_changed",
     "agent_wrap_up_end",
+    "bot_timeout_check",
     "campaign_redispatch",
     "conversation_arrival_dispatch",
     "conversation_close",
     "conversation_dropout_check",
+    "conversation_handoff",
     "conversation_return_to_queue",
     "conversation_route_new",
     "conversation_take",

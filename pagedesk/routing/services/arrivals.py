@@ -46,9 +46,11 @@ def _send_system_message(*, conversation: Conversation, text: str) -> None:
 def conversation_route_new(
     *, conversation: Conversation, dispatch: bool = True, message_tells_members: bool = False
 ) -> Conversation:
-    """Hand a newly opened, `queued` conversation to routing. Called inside the ingest transaction.
+    """Hand a newly opened conversation (`queued`, or `bot` for a bot-first campaign) to routing.
+    Called inside the ingest transaction.
 
-    Blocked contact → `blocked`, nothing sent. Outside the schedule → the after-hours message (once
+    Blocked contact → `blocked`, nothing sent (before the bot too). With the bot → it stays with the
+    bot, whatever the hour. Outside the schedule → the after-hours message (once
     per closed period per contact) and `after_hours`. Otherwise it stays queued: a dispatch runs
     after the ingest commits (a disabled campaign records it and routes nothing), and a dropout
     timer is set.
@@ -62,7 +64,7 @@ def conversation_route_new(
     conversation.queued goes to the supervisors only: one frame per member per arrival, not two
     (docs/events.md).
     """
-    if conversation.state != QUEUED:
+    if conversation.state not in (QUEUED, ConversationState.BOT):
         return conversation
     campaign = conversation.campaign
     contact = conversation.contact
@@ -71,6 +73,12 @@ def conversation_route_new(
         _bump(conversation, state=ConversationState.BLOCKED, closed_at=now)
         _event(conversation, "blocked")
         _publish_closed(campaign, conversation, agent_id=None)
+        return conversation
+    if conversation.state == ConversationState.BOT:
+        # Opened with the campaign's bot (routing.inbound asked message_record for it): a bot answers
+        # at any hour, so the schedule is not consulted until the hand-off, which meets the after-hours
+        # rule as an arrival would (routing.services.handoff). Nobody but the supervisors hears of it:
+        # it is not in any queue (the opening message's message.created tells them).
         return conversation
     if not campaign_is_open(campaign=campaign, at=now):
         _close_after_hours(conversation, campaign=campaign, now=now)

@@ -25,7 +25,10 @@ def _dropout_due(conversation: Conversation, campaign: Campaign) -> dt.datetime 
     """
     if campaign.dropout_threshold_seconds <= 0 or conversation.assigned_at is not None:
         return None
-    base = conversation.last_customer_message_at or conversation.queued_at or conversation.created_at
+    # The later of the two: a conversation handed off by a bot entered the queue after the customer's
+    # last message, and must not drop out before having waited the threshold in the queue.
+    stamps = [t for t in (conversation.last_customer_message_at, conversation.queued_at) if t is not None]
+    base = max(stamps) if stamps else conversation.created_at
     return base + dt.timedelta(seconds=campaign.dropout_threshold_seconds)
 
 

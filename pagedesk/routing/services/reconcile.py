@@ -12,11 +12,13 @@ from pagedesk.accounts.models import Presence, User
 from pagedesk.campaigns.models import Campaign, Strategy
 from pagedesk.conversations.models import Conversation
 from pagedesk.core import clock
+from pagedesk.core.errors import ApplicationError
 from pagedesk.routing.models import Transfer, TransferState
 from pagedesk.routing.services.arrivals import queue_close_for_schedule_end
 from pagedesk.routing.services.closing import agent_wrap_up_end
 from pagedesk.routing.services.dispatch import queue_dispatch
 from pagedesk.routing.services.dropouts import _dropout_due, conversation_dropout_check
+from pagedesk.routing.services.handoff import HandoffReason, bot_timeouts_overdue, conversation_handoff
 from pagedesk.routing.services.primitives import ASSIGNED, QUEUED
 from pagedesk.routing.services.requeue import ReturnReason, agent_conversations_requeue
 from pagedesk.routing.services.transfers import transfer_timeout_expire
@@ -35,6 +37,7 @@ def routing_reconcile() -> dict[str, int]:
         "transfers_returned": 0,
         "closed_at_schedule_end": 0,
         "returned_from_offline": 0,
+        "handed_off": 0,
         "assigned": 0,
     }
     for agent_id in list(
@@ -50,6 +53,15 @@ def routing_reconcile() -> dict[str, int]:
         due = _dropout_due(conversation, conversation.campaign)
         if due is not None and due <= now:
             counts["abandoned"] += int(conversation_dropout_check(conversation_id=conversation.pk))
+    # A bot timer lost with its worker: the customer still reaches the queue within a minute.
+    for conversation_id in bot_timeouts_overdue():
+        try:
+            conversation_handoff(
+                conversation=Conversation(pk=conversation_id), actor=None, reason=HandoffReason.TIMEOUT
+            )
+        except ApplicationError:
+            continue
+        counts["handed_off"] += 1
     for transfer in list(Transfer.objects.filter(state=TransferState.PENDING).select_related("to_campaign")):
         timeout = transfer.to_campaign.transfer_timeout_seconds
         if (

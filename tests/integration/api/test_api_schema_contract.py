@@ -35,9 +35,17 @@ def test_every_operation_documents_its_refusals_in_the_error_shape(openapi):
 
 
 def test_an_omittable_field_is_published_as_not_nullable(openapi):
+    """Except a field its schema lists in `nullable`, where null means something (no bot)."""
+    from pagedesk.api.campaigns_schemas import CampaignPatch
+
+    nullable = {"CampaignPatch": CampaignPatch.nullable}
+    assert nullable["CampaignPatch"] == {"bot_integration_id"}
     schemas = openapi["components"]["schemas"]
     for name in ("UserPatchIn", "CampaignPatch", "BreakReasonPatch", "CannedPatch", "MemberPatch"):
         for field, prop in schemas[name]["properties"].items():
+            if field in nullable.get(name, ()):
+                assert {"type": "null"} in prop["anyOf"], (name, field, prop)
+                continue
             assert {"type": "null"} not in prop.get("anyOf", []), (name, field, prop)
             assert prop.get("type") != "null", (name, field)
 

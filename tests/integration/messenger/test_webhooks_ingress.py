@@ -279,12 +279,14 @@ def test_unknown_event_shapes_are_kept_ignored_and_counted(page):
 
 
 @pytest.mark.django_db
-def test_standby_events_are_recorded_but_not_routed(page):
+def test_standby_events_are_stored_and_enqueued_for_processing(page):
+    # Kept on the conversation as standby (tests/integration/messenger/test_thread_control.py), so
+    # processed like the customer's other events, in order.
     assert post(fixtures.load("standby")).status_code == 200
     event = InboundEvent.objects.get()
-    assert (event.kind, event.status) == ("standby", "ignored")
+    assert (event.kind, event.status) == ("standby", "pending")
     assert event.payload["message"]["text"] == "talking to the other app"
-    assert DBTaskResult.objects.count() == 0
+    assert DBTaskResult.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -33,8 +33,8 @@ class Received:
     def json(self) -> Any:
         return json.loads(self.body)
 
-    def events(self) -> list[dict[str, Any]]:
-        return [item for entry in self.json()["entry"] for item in entry["messaging"]]
+    def events(self, channel: str = "messaging") -> list[dict[str, Any]]:
+        return [item for entry in self.json()["entry"] for item in entry.get(channel, [])]
 
     def signature_ok(self, secret: str = APP_SECRET) -> bool:
         expected = "sha256=" + hmac.new(secret.encode(), self.body, hashlib.sha256).hexdigest()
@@ -57,13 +57,13 @@ class Receiver:
             time.sleep(0.01)
         raise AssertionError(f"expected {count} webhook POSTs, got {len(self.requests)}")
 
-    def all_events(self) -> list[dict[str, Any]]:
+    def all_events(self, channel: str = "messaging") -> list[dict[str, Any]]:
         with self.lock:
             return [
                 event
                 for request in self.requests
                 if request.path.endswith("messenger")
-                for event in request.events()
+                for event in request.events(channel)
             ]
 
 

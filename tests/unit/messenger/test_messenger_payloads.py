@@ -29,6 +29,10 @@ EXPECTED_KIND = {
     "reaction_unreact": Kind.REACTION,
     "message_edit": Kind.EDIT,
     "standby": Kind.STANDBY,
+    "standby_echo_page_inbox": Kind.STANDBY,
+    "handover_pass_to_page_inbox": Kind.HANDOVER,
+    "handover_take_by_pagedesk": Kind.HANDOVER,
+    "handover_request_from_page_inbox": Kind.HANDOVER,
     "unknown": Kind.UNKNOWN,
 }
 
@@ -161,6 +165,77 @@ def test_standby_and_unknown():
     assert standby.standby and standby.dedup_key == "standby:mid:m_StandbyMsg001"
     unknown = parse("unknown")
     assert "game_play" in unknown.reason
+
+
+def test_standby_holds_the_customer_message_or_the_owners_echo():
+    event = parse("standby")
+    assert event.kind == Kind.STANDBY and event.payload["message"]["mid"] == "m_StandbyMsg001"
+    assert event_parse(event.payload, kind=Kind.STANDBY) == payloads.Standby(
+        item=payloads.CustomerMessage(
+            mid="m_StandbyMsg001", timestamp=1764070070000, text="talking to the other app"
+        )
+    )
+    echo = event_parse(parse("standby_echo_page_inbox").payload, kind=Kind.STANDBY)
+    assert isinstance(echo, payloads.Standby) and isinstance(echo.item, payloads.Echo)
+    assert (echo.item.app_id, echo.item.text) == ("263902037430900", "Hi, this is Dana from the Page inbox")
+
+
+def test_standby_receipts_are_standby_copies_nobody_acts_on():
+    body = fixtures.load("standby")
+    body["entry"][0]["standby"][0] = {
+        "sender": {"id": fixtures.PSID},
+        "recipient": {"id": fixtures.PAGE_ID},
+        "timestamp": 1764070071000,
+        "read": {"watermark": 1764070070000},
+    }
+    (event,) = webhook_body_parse(json.dumps(body).encode())
+    assert event.kind == Kind.STANDBY
+    assert event_parse(event.payload, kind=Kind.STANDBY) == payloads.Standby(
+        item=payloads.Read(watermark=1764070070000)
+    )
+
+
+def test_handover_pass_and_take_name_both_owners():
+    passed = event_parse(
+        parse("handover_pass_to_page_inbox", PAGEDESK_APP_ID="4242").payload, kind=Kind.HANDOVER
+    )
+    assert passed == payloads.Handover(
+        action="pass_thread_control",
+        timestamp=1764070060000,
+        new_owner_app_id="263902037430900",
+        previous_owner_app_id="4242",
+        metadata="moved to the Inbox by a Page admin",
+    )
+    taken = event_parse(
+        parse("handover_take_by_pagedesk", PAGEDESK_APP_ID="4242").payload, kind=Kind.HANDOVER
+    )
+    assert (taken.action, taken.previous_owner_app_id, taken.new_owner_app_id) == (
+        "take_thread_control",
+        "263902037430900",
+        "4242",
+    )
+
+
+def test_handover_request_and_an_idle_previous_owner():
+    request = event_parse(parse("handover_request_from_page_inbox").payload, kind=Kind.HANDOVER)
+    assert (request.action, request.requested_owner_app_id, request.new_owner_app_id) == (
+        "request_thread_control",
+        "263902037430900",
+        "",
+    )
+    body = fixtures.load("handover_pass_to_page_inbox")
+    item = body["entry"][0]["messaging"][0]
+    item["pass_thread_control"]["previous_owner_app_id"] = None  # Meta: null when the thread was idle
+    (event,) = webhook_body_parse(json.dumps(body).encode())
+    assert event_parse(event.payload, kind=Kind.HANDOVER).previous_owner_app_id == ""
+
+
+def test_handover_without_a_new_owner_is_malformed():
+    body = fixtures.load("handover_take_by_pagedesk")
+    del body["entry"][0]["messaging"][0]["take_thread_control"]["new_owner_app_id"]
+    (event,) = webhook_body_parse(json.dumps(body).encode())
+    with pytest.raises(PayloadError):
+        event_parse(event.payload, kind=Kind.HANDOVER)
 
 
 def test_content_hash_ignores_key_order():

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from pagedesk.core.startup import heap_freeze, run_startup_hooks
-from pagedesk.core.worker import listener_start, make_worker, transport
+from pagedesk.core.worker import EmbeddedWorkers, isolated_queues, listener_start, make_worker, transport
 
 
 class Command(BaseCommand):
@@ -25,12 +25,16 @@ class Command(BaseCommand):
         heap_freeze()
         # Listening before the first poll: an enqueue committed after that poll still wakes this worker.
         listener = listener_start()
-        worker = make_worker(interval=interval)
+        worker = make_worker(interval=interval, exclude=list(isolated_queues()))
         worker.configure_signals()
+        # The isolated queues' threads (webhook deliveries) beside this main worker.
+        isolated = EmbeddedWorkers(0, interval=interval, main=False)
+        isolated.start(listen=False)
         self.stdout.write(f"pagedesk worker started (wake-up: {transport() or 'poll only'})")
         self.stdout.flush()
         try:
             worker.run()
         finally:
+            isolated.stop()
             if listener is not None:
                 listener.stop()

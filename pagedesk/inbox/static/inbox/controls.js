@@ -43,7 +43,7 @@ function onClick(event) {
     else if (name === "emoji") toggleEmoji();
     else if (name === "close") openClose();
     else if (name === "transfer") openTransfer(action.dataset.url);
-    else if (name === "return") simpleAction(action.dataset.url);
+    else if (name === "return" || name === "thread") simpleAction(action.dataset.url);
     else if (name === "load-earlier") loadEarlier(action);
     return;
   }

@@ -1,0 +1,152 @@
+"""API shapes for outbound webhook endpoints and their delivery logs (docs/webhooks.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Field, Schema
+
+from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
+from pagedesk.platform.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+EventTypeName = Literal[
+    "message.created",
+    "message.status_changed",
+    "conversation.queued",
+    "conversation.assigned",
+    "conversation.transferred",
+    "conversation.closed",
+    "conversation.abandoned",
+    "agent.status_changed",
+    "page.token_status_changed",
+]
+DeliveryStateName = Literal["pending", "delivering", "delivered", "failed", "cancelled"]
+URL_HELP = (
+    "http(s) URL pagedesk POSTs to; private and local addresses are refused unless the server allows "
+    "them (PAGEDESK_WEBHOOKS_ALLOW_PRIVATE)."
+)
+URL_EXAMPLES = ["https://crm.example.com/hooks/pagedesk"]
+
+
+class WebhookIn(InputSchema):
+    url: str = Field(max_length=2000, description=URL_HELP, examples=URL_EXAMPLES)
+    description: str = Field("", max_length=200, examples=["CRM sync"])
+    event_types: list[EventTypeName] = Field(
+        min_length=1, examples=[["message.created", "conversation.closed"]]
+    )
+    campaign_ids: list[ObjectId] = Field(
+        default_factory=list, description="The campaigns whose events it receives.", examples=[[1]]
+    )
+    all_campaigns: bool = Field(False, description="Every campaign, also those created later.")
+    secret: str | None = Field(
+        None,
+        min_length=16,
+        max_length=200,
+        description="Leave out to have one generated. Returned once, in this response only.",
+    )
+
+
+class WebhookPatch(OptionalFieldsSchema):
+    url: str | None = Field(None, max_length=2000, description=URL_HELP, examples=URL_EXAMPLES)
+    description: str | None = Field(None, max_length=200)
+    event_types: list[EventTypeName] | None = Field(None, min_length=1)
+    campaign_ids: list[ObjectId] | None = None
+    all_campaigns: bool | None = None
+    enabled: bool | None = Field(
+        None, description="false disables it; true enables it again (also after the 24 h disable)."
+    )
+
+
+class SecretIn(InputSchema):
+    secret: str | None = Field(None, min_length=16, max_length=200, description="Leave out to generate one.")
+
+
+class WebhookOut(Schema):
+    id: int
+    url: str
+    description: str
+    event_types: list[str]
+    campaign_ids: list[int]
+    all_campaigns: bool
+    state: Literal["active", "failing", "disabled"] = Field(
+        description="failing: its last attempts failed (see failing_since); disabled: see disabled_reason."
+    )
+    enabled: bool
+    failing_since: dt.datetime | None
+    last_error: str
+    paused_until: dt.datetime | None = Field(
+        description="Set after a connection failure, timeout or 429: no attempt before this time."
+    )
+    disabled_at: dt.datetime | None
+    disabled_reason: str
+    open_deliveries: int = Field(description="Deliveries pending or in flight.")
+    created_at: dt.datetime
+
+    @staticmethod
+    def from_endpoint(endpoint: WebhookEndpoint) -> dict[str, Any]:
+        return {
+            **{name: getattr(endpoint, name) for name in WebhookOut.model_fields if hasattr(endpoint, name)},
+            "campaign_ids": sorted(c.pk for c in endpoint.campaigns.all()),
+            "open_deliveries": getattr(endpoint, "open_deliveries", 0),
+        }
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description="The signing secret, shown this once.", examples=["whsec_…"])
+
+
+class SecretOut(Schema):
+    secret: str = Field(description="The new signing secret, shown this once.")
+
+
+class AttemptOut(Schema):
+    number: int
+    started_at: dt.datetime
+    duration_ms: float
+    status_code: int | None
+    response_body: str = Field(description="The first 2 KB of the receiver's answer.")
+    error: str
+    manual: bool = Field(description="A redelivery or test asked for by an admin.")
+
+    @staticmethod
+    def from_attempt(attempt: WebhookAttempt) -> dict[str, Any]:
+        return {name: getattr(attempt, name) for name in AttemptOut.model_fields}
+
+
+class DeliveryOut(Schema):
+    id: str = Field(description="The delivery id: the body's `id` and X-Pagedesk-Delivery.")
+    event_type: str
+    state: DeliveryStateName
+    created_at: dt.datetime
+    attempts: int
+    next_attempt_at: dt.datetime | None = Field(description="For a pending delivery: when it is tried next.")
+    last_status_code: int | None
+    last_error: str
+    last_duration_ms: float | None
+    delivered_at: dt.datetime | None
+    body: dict[str, Any] = Field(description="The JSON body every attempt sends (docs/webhooks.md).")
+    attempt_log: list[AttemptOut] = Field(description="Newest first.")
+
+    @staticmethod
+    def from_delivery(delivery: WebhookDelivery) -> dict[str, Any]:
+        event = delivery.event
+        return {
+            "id": str(delivery.uuid),
+            "event_type": delivery.event_type,
+            "state": delivery.state,
+            "created_at": delivery.created_at,
+            "attempts": delivery.attempts,
+            "next_attempt_at": delivery.next_attempt_at if delivery.state == "pending" else None,
+            "last_status_code": delivery.last_status_code,
+            "last_error": delivery.last_error,
+            "last_duration_ms": delivery.last_duration_ms,
+            "delivered_at": delivery.delivered_at,
+            "body": {
+                "id": str(delivery.uuid),
+                "type": event.type,
+                "created_at": event.created_at,
+                "data": event.data,
+            },
+            "attempt_log": [AttemptOut.from_attempt(a) for a in delivery.attempt_rows.all()],
+        }

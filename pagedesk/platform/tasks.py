@@ -1,0 +1,126 @@
+"""Webhook delivery tasks (queue "webhooks", run by worker threads of its own: settings.ISOLATED_QUEUES).
+
+django-tasks has no retries: a drain that leaves work for later enqueues the next drain with
+`run_after`. At most one waiting drain per endpoint and time is kept (`drain_ensure`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+from django_tasks import task
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+from pagedesk.core import clock
+from pagedesk.core.leases import rerun_after_worker_loss
+from pagedesk.core.startup import register
+from pagedesk.platform.delivery import endpoint_drain
+from pagedesk.platform.models import OPEN_DELIVERY_STATES, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "webhooks"
+SWEEP_SECONDS = 60
+LOG_DAYS = 30
+
+
+@rerun_after_worker_loss
+@task(queue_name=QUEUE)
+def endpoint_drain_task(*, endpoint_id: int) -> str:
+    """Safe to re-run: deliveries are claimed by compare-and-swap, and a lapsed claim is sent again
+    (receivers de-duplicate by delivery id)."""
+    next_at = endpoint_drain(endpoint_id=endpoint_id)
+    if next_at is not None:
+        drain_ensure(endpoint_id=endpoint_id, at=next_at)
+    return next_at.isoformat() if next_at else "done"
+
+
+@rerun_after_worker_loss
+@task(queue_name=QUEUE)
+def webhooks_sweep_task() -> int:
+    """The safety net: a drain for every endpoint with open deliveries (its request after a commit
+    may have died with its process), then the next sweep."""
+    try:
+        return webhooks_sweep()
+    finally:
+        if not _waiting(
+            webhooks_sweep_task.module_path, at=clock.now() + dt.timedelta(seconds=SWEEP_SECONDS)
+        ):
+            webhooks_sweep_task.using(run_after=clock.now() + dt.timedelta(seconds=SWEEP_SECONDS)).enqueue()
+
+
+def webhooks_sweep() -> int:
+    # Deliveries written for an endpoint in the second after it was deleted (models.WebhookDelivery).
+    WebhookDelivery.objects.exclude(endpoint_id__in=WebhookEndpoint.objects.values("pk")).delete()
+    # The log keeps finished deliveries for LOG_DAYS.
+    old = clock.now() - dt.timedelta(days=LOG_DAYS)
+    WebhookDelivery.objects.filter(created_at__lt=old).exclude(state__in=OPEN_DELIVERY_STATES).delete()
+    WebhookEvent.objects.filter(created_at__lt=old, deliveries__isnull=True).delete()
+    due = (
+        WebhookDelivery.objects.filter(state__in=OPEN_DELIVERY_STATES, endpoint__enabled=True)
+        .values("endpoint_id")
+        .annotate(first=Min("next_attempt_at"))
+    )
+    for row in due:
+        drain_ensure(endpoint_id=row["endpoint_id"], at=max(row["first"], clock.now()))
+    return len(due)
+
+
+def _waiting(task_path: str, *, at: dt.datetime | None, **kwargs: int) -> bool:
+    """A READY copy of the task (with these kwargs) will run no later than `at` (None: now)."""
+    limit = at or timezone.now()
+    rows = DBTaskResult.objects.filter(status="READY", task_path=task_path).filter(
+        Q(run_after=get_date_max()) | Q(run_after__lte=limit)
+    )
+    for name, value in kwargs.items():
+        rows = rows.filter(**{f"args_kwargs__kwargs__{name}": value})
+    return rows.exists()
+
+
+def drains_ensure(*, endpoint_ids: list[int]) -> int:
+    """`drain_ensure` now for several endpoints in one transaction (one query, one commit): the
+    kicker's burst. Returns how many drains were enqueued."""
+    path = endpoint_drain_task.module_path
+    with transaction.atomic():
+        waiting = {
+            row["kwargs"].get("endpoint_id")
+            for row in DBTaskResult.objects.filter(status="READY", task_path=path)
+            .filter(Q(run_after=get_date_max()) | Q(run_after__lte=timezone.now()))
+            .values_list("args_kwargs", flat=True)
+            if isinstance(row, dict) and isinstance(row.get("kwargs"), dict)
+        }
+        missing = [endpoint_id for endpoint_id in endpoint_ids if endpoint_id not in waiting]
+        for endpoint_id in missing:
+            endpoint_drain_task.enqueue(endpoint_id=endpoint_id)
+    return len(missing)
+
+
+def drain_ensure(*, endpoint_id: int, at: dt.datetime | None = None) -> bool:
+    """Make sure a drain of the endpoint runs at `at` (None: now) or sooner; True if one was enqueued.
+
+    A waiting drain found here has not been claimed yet, so it will read every delivery committed
+    before this check: enqueueing another would only make it find nothing.
+    """
+    path = endpoint_drain_task.module_path
+    with transaction.atomic():
+        if _waiting(path, at=at, endpoint_id=endpoint_id):
+            return False
+        runner = (
+            endpoint_drain_task.using(run_after=at)
+            if at is not None and at > clock.now()
+            else endpoint_drain_task
+        )
+        runner.enqueue(endpoint_id=endpoint_id)
+    return True
+
+
+@register
+def webhooks_sweep_schedule() -> None:
+    """Start-up hook: one sweep chain per deployment, and a sweep now."""
+    with transaction.atomic():
+        if not _waiting(webhooks_sweep_task.module_path, at=get_date_max()):
+            webhooks_sweep_task.enqueue()
