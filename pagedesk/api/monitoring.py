@@ -92,6 +92,7 @@ class StatsOut(Schema):
                     "average_wait_seconds": 41.6,
                     "average_handle_seconds": 412.3,
                     "queued_now": 2,
+                    "with_bot_now": 1,
                     "longest_wait_seconds": 75,
                     "sl_threshold_seconds": 60,
                     "service_level_target": 80,

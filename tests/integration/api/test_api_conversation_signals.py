@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from pagedesk.conversations.models import ConversationState, Direction, Message, MessageStatus
+from pagedesk.conversations.models import Contact, ConversationState, Direction, Message, MessageStatus
+from pagedesk.conversations.thread import PAGE_INBOX_APP_ID
 from pagedesk.inbox import services as inbox_services
 from pagedesk.inbox.models import ReadState
 from tests.integration.api.conftest import error_of
 from tests.integration.inbox.conftest import make_conversation
+from tests.integration.messenger.conftest import fb, simulator_server  # noqa: F401 (fixtures)
+from tests.integration.messenger.test_thread_control import (  # noqa: F401 (the fixture)
+    give_to_page_inbox,
+    owner_on_facebook,
+    sim_conversation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +144,46 @@ def test_the_signals_are_refused_without_credentials(api_as, alice, campaign):
     anonymous = api_as(None)
     for path in (f"/conversations/{conversation.pk}/seen", f"/conversations/{conversation.pk}/typing"):
         assert anonymous.post(path).status_code == 401
+
+
+# --- thread control (Conversation Routing), against the Facebook simulator ----------------------------
+
+
+def test_an_agent_takes_the_thread_from_the_page_inbox_and_hands_it_back(
+    fb,  # noqa: F811
+    sim_conversation,  # noqa: F811
+    api_as,
+    alice,
+    settings,
+):
+    give_to_page_inbox(fb, sim_conversation)
+    api = api_as(alice)
+    taken = api.post(f"/conversations/{sim_conversation.pk}/thread/take")
+    assert taken.status_code == 200, taken.content
+    assert taken.json()["owner_app_id"] == "" and taken.json()["previous_owner_app_id"] == PAGE_INBOX_APP_ID
+    assert owner_on_facebook(fb) == settings.FACEBOOK_APP_ID
+    again = api.post(f"/conversations/{sim_conversation.pk}/thread/take")
+    assert (again.status_code, error_of(again)["code"]) == (409, "thread_already_ours")
+
+    back = api.post(f"/conversations/{sim_conversation.pk}/thread/hand-back")
+    assert back.status_code == 200, back.content
+    assert back.json()["owner_app_id"] == PAGE_INBOX_APP_ID
+    assert owner_on_facebook(fb) == PAGE_INBOX_APP_ID
+    assert Contact.objects.get(pk=sim_conversation.contact_id).thread_owner_app_id == PAGE_INBOX_APP_ID
+
+
+def test_thread_control_is_for_the_conversations_agent(
+    fb,  # noqa: F811
+    sim_conversation,  # noqa: F811
+    api_as,
+    bob,
+    sam,
+):
+    give_to_page_inbox(fb, sim_conversation)
+    for path in ("thread/take", "thread/hand-back"):
+        assert api_as(bob).post(f"/conversations/{sim_conversation.pk}/{path}").status_code == 404
+        assert (
+            error_of(api_as(sam).post(f"/conversations/{sim_conversation.pk}/{path}"))["code"]
+            == "agent_action"
+        )
+    assert owner_on_facebook(fb) == PAGE_INBOX_APP_ID

@@ -55,6 +55,8 @@ TRANSFER = Op("POST", f"{API}/conversations/{{conversation_id}}/transfer", WRITE
 RETRY = Op("POST", f"{API}/conversations/{{conversation_id}}/messages/{{message_id}}/retry")
 SEEN = Op("POST", f"{API}/conversations/{{conversation_id}}/seen")
 TYPING = Op("POST", f"{API}/conversations/{{conversation_id}}/typing")
+THREAD_TAKE = Op("POST", f"{API}/conversations/{{conversation_id}}/thread/take")
+THREAD_HAND_BACK = Op("POST", f"{API}/conversations/{{conversation_id}}/thread/hand-back")
 PAGE_CHECK = Op("POST", f"{API}/pages/{{campaign_id}}/check")
 PARKED = Op("GET", f"{API}/pages/{{campaign_id}}/parked")
 PARKED_REPLAY = Op("POST", f"{API}/pages/{{campaign_id}}/parked/replay")
@@ -75,6 +77,10 @@ QUEUE = Op("GET", f"{API}/campaigns/{{campaign_id}}/queue")
 CANNED = Op("GET", f"{API}/campaigns/{{campaign_id}}/canned-responses")
 DISPOSITIONS = Op("GET", f"{API}/campaigns/{{campaign_id}}/dispositions")
 BOARD = (STATS, BOARD_AGENTS, QUEUE)
+
+WEBHOOKS = Op("GET", f"{API}/webhooks")
+WEBHOOK = Op("GET", f"{API}/webhooks/{{webhook_id}}")
+WEBHOOK_PATCH = Op("PATCH", f"{API}/webhooks/{{webhook_id}}")
 
 
 def _campaign(method: str, tail: str = "") -> Op:
@@ -107,6 +113,8 @@ PAGE_ACTIONS: dict[str, tuple[Op, ...]] = {
     "inbox:close": (CLOSE,),
     "inbox:return": (RETURN,),
     "inbox:transfer": (TRANSFER,),
+    "inbox:thread_take": (THREAD_TAKE,),
+    "inbox:thread_hand_back": (THREAD_HAND_BACK,),
     # The supervisors' board: the same selectors answer the board and these.
     "monitoring:board_all": (CAMPAIGNS, *BOARD),
     "monitoring:board_all_fragment": (CAMPAIGNS, *BOARD),
@@ -167,6 +175,20 @@ PAGE_ACTIONS: dict[str, tuple[Op, ...]] = {
     # operator sets, docs/facebook.md); the pages' health is GET /pages.
     "facebook:settings": (PARKED, PAGES),
     "facebook:parked_replay": (PARKED_REPLAY,),
+    # Outbound webhook endpoints (admins).
+    "platform:webhook_list": (WEBHOOKS,),
+    "platform:webhook_create": (Op("POST", f"{API}/webhooks"),),
+    "platform:webhook_detail": (WEBHOOK, Op("GET", f"{API}/webhooks/{{webhook_id}}/deliveries")),
+    "platform:webhook_edit": (WEBHOOK, WEBHOOK_PATCH),
+    "platform:webhook_log": (Op("GET", f"{API}/webhooks/{{webhook_id}}/deliveries"),),
+    "platform:webhook_test": (Op("POST", f"{API}/webhooks/{{webhook_id}}/test"),),
+    # The page's button toggles; the API says which: PATCH {"enabled": true|false}.
+    "platform:webhook_enable": (WEBHOOK_PATCH,),
+    "platform:webhook_rotate": (Op("POST", f"{API}/webhooks/{{webhook_id}}/secret"),),
+    "platform:webhook_delete": (Op("DELETE", f"{API}/webhooks/{{webhook_id}}"),),
+    "platform:webhook_redeliver": (
+        Op("POST", f"{API}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}/redeliver"),
+    ),
 }
 
 EXCLUDED: dict[str, str] = {
