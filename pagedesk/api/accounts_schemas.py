@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import ConfigDict, field_validator
+from pydantic.config import JsonDict
 
 from pagedesk.accounts.selectors import seconds_in_status, user_is_locked
 from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
@@ -34,6 +35,40 @@ RoleName = Literal["admin", "supervisor", "agent"]
 SettablePresence = Literal["available", "break", "offline"]
 
 
+# Shared by the examples below: the personas of the docs (admin ada, supervisor sam, agents alice and
+# bob) and a break reason, as the API answers them.
+LUNCH: JsonDict = {"id": 2, "name": "Lunch"}
+ALICE: JsonDict = {
+    "id": 3,
+    "username": "alice",
+    "role": "agent",
+    "first_name": "Alice",
+    "last_name": "Martin",
+    "display_name": "",
+    "name": "Alice Martin",
+    "email": "alice@acme.example",
+    "is_active": True,
+    "presence": "available",
+    "break_reason": None,
+    "presence_changed_at": "2026-12-07T09:02:11+01:00",
+    "locked": False,
+}
+BOB: JsonDict = {
+    **ALICE,
+    "id": 4,
+    "username": "bob",
+    "first_name": "Bob",
+    "last_name": "Lee",
+    "display_name": "Bobby",
+    "name": "Bobby",
+    "email": "bob@acme.example",
+    "presence": "break",
+    "break_reason": LUNCH,
+    "presence_changed_at": "2026-12-07T13:05:40+01:00",
+}
+SAM_REF: JsonDict = {"id": 2, "username": "sam", "name": "Sam Ortiz"}
+
+
 def _email(value: str | None) -> str | None:
     if value:
         try:
@@ -47,6 +82,8 @@ class BreakReasonRef(Schema):
     id: int
     name: str
 
+    model_config = ConfigDict(json_schema_extra={"examples": [LUNCH]})
+
 
 class BreakReasonOut(Schema):
     id: int
@@ -54,14 +91,27 @@ class BreakReasonOut(Schema):
     position: int
     active: bool
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**LUNCH, "position": 1, "active": True},
+                {"id": 5, "name": "Training", "position": 3, "active": False},
+            ]
+        }
+    )
+
 
 class BreakReasonIn(InputSchema):
     name: str = Field(min_length=1, max_length=60)
+
+    json_examples = [{"name": "Lunch"}]
 
 
 class BreakReasonPatch(OptionalFieldsSchema):
     name: str | None = Field(None, min_length=1, max_length=60)
     active: bool | None = Field(None)
+
+    json_examples = [{"active": False}, {"name": "Coffee break"}]
 
 
 class UserOut(Schema):
@@ -82,6 +132,8 @@ class UserOut(Schema):
         "administrator unlocks the user (POST /users/{user_id}/unlock) or sets a new password."
     )
 
+    model_config = ConfigDict(json_schema_extra={"examples": [ALICE, BOB]})
+
     @staticmethod
     def resolve_locked(obj: Any) -> bool:
         return user_is_locked(user=obj)
@@ -95,6 +147,19 @@ class UserCreateIn(InputSchema):
     first_name: str = Field("", max_length=150)
     last_name: str = Field("", max_length=150)
     display_name: str = Field("", max_length=120)
+
+    json_examples = [
+        {
+            "username": "bob",
+            "role": "agent",
+            "password": "plum-harbour-lantern-42",
+            "email": "bob@acme.example",
+            "first_name": "Bob",
+            "last_name": "Lee",
+            "display_name": "Bobby",
+        },
+        {"username": "sam", "role": "supervisor", "password": "quiet-orchid-river-7"},
+    ]
 
     @field_validator("email")
     @classmethod
@@ -113,6 +178,13 @@ class UserPatchIn(OptionalFieldsSchema):
     is_active: bool | None = Field(None)
     password: str | None = Field(None, min_length=1, max_length=128)
 
+    json_examples = [
+        {"role": "supervisor"},
+        {"is_active": False},
+        {"display_name": "Ali", "email": "alice.martin@acme.example"},
+        {"password": "amber-falcon-meadow-19"},
+    ]
+
     @field_validator("email")
     @classmethod
     def check_email(cls, value: str | None) -> str | None:
@@ -124,6 +196,12 @@ class PresenceIn(InputSchema):
     break_reason_id: ObjectId | None = Field(None, description="Required when presence is 'break'.")
     note: str = Field("", max_length=200)
 
+    json_examples = [
+        {"presence": "available"},
+        {"presence": "break", "break_reason_id": 2, "note": "Back at 13:30"},
+        {"presence": "offline"},
+    ]
+
 
 class PresenceOut(Schema):
     agent_id: int
@@ -131,6 +209,27 @@ class PresenceOut(Schema):
     break_reason: BreakReasonRef | None
     presence_changed_at: dt.datetime
     seconds_in_status: int
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agent_id": 4,
+                    "presence": "break",
+                    "break_reason": LUNCH,
+                    "presence_changed_at": "2026-12-07T13:05:40+01:00",
+                    "seconds_in_status": 754,
+                },
+                {
+                    "agent_id": 3,
+                    "presence": "available",
+                    "break_reason": None,
+                    "presence_changed_at": "2026-12-07T09:02:11+01:00",
+                    "seconds_in_status": 3120,
+                },
+            ]
+        }
+    )
 
     @staticmethod
     def resolve_agent_id(obj: Any) -> int:
@@ -141,10 +240,12 @@ class PresenceOut(Schema):
         return seconds_in_status(agent=obj)
 
 
-class UserRef(Schema):
+class AccountRef(Schema):
     id: int
     username: str
     name: str
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SAM_REF]})
 
 
 class PresenceChangeOut(Schema):
@@ -152,5 +253,28 @@ class PresenceChangeOut(Schema):
     presence: str
     break_reason: BreakReasonRef | None
     changed_at: dt.datetime
-    changed_by: UserRef | None
+    changed_by: AccountRef | None
     note: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 118,
+                    "presence": "break",
+                    "break_reason": LUNCH,
+                    "changed_at": "2026-12-07T13:05:40+01:00",
+                    "changed_by": None,
+                    "note": "Back at 13:30",
+                },
+                {
+                    "id": 121,
+                    "presence": "offline",
+                    "break_reason": None,
+                    "changed_at": "2026-12-07T18:01:02+01:00",
+                    "changed_by": SAM_REF,
+                    "note": "",
+                },
+            ]
+        }
+    )

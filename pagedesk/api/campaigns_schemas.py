@@ -14,7 +14,8 @@ from typing import Any, Literal
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import ConfigDict, field_validator
+from pydantic.config import JsonDict
 
 from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
 from pagedesk.campaigns import schedule as sched
@@ -28,6 +29,33 @@ WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 StrategyName = Literal["ringall", "rrmemory", "linear", "wrandom", "leastrecent", "fewest"]
 MAX_LIST = 500
+
+# Shared by the examples below: the "Acme Support" campaign as the docs show it.
+WEEKDAYS: JsonDict = {"weekdays": ["mon", "tue", "wed", "thu", "fri"], "from": "09:00", "to": "18:00"}
+SATURDAY: JsonDict = {"weekdays": ["sat"], "from": "10:00", "to": "14:00"}
+CHRISTMAS: JsonDict = {"date": "2026-12-25", "name": "Christmas Day"}
+NEW_YEAR: JsonDict = {"date": "2027-01-01", "name": "New Year's Day"}
+GREETING_TEXT = "Hi {customer_first_name}, this is {agent_first_name} from Acme Support. How can I help?"
+GREETING: JsonDict = {"title": "Greeting", "text": GREETING_TEXT}
+AFTER_HOURS = "Thanks for writing to Acme Support! We are open Mon–Fri 9:00–18:00 and will answer then."
+SETTINGS: JsonDict = {
+    "name": "Acme Support",
+    "page_name": "Acme Support",
+    "enabled": True,
+    "strategy": "rrmemory",
+    "timezone": "Europe/Madrid",
+    "service_level_target": 80,
+    "sl_threshold_seconds": 60,
+    "dropout_threshold_seconds": 600,
+    "chat_time_threshold_seconds": 900,
+    "acd_threshold": 5,
+    "max_interactions_per_agent": 3,
+    "wrap_up_seconds": 30,
+    "after_hours_message": AFTER_HOURS,
+    "human_agent_enabled": True,
+    "close_queue_at_schedule_end": False,
+    "transfer_timeout_seconds": 120,
+}
 
 
 # --- Schedule --------------------------------------------------------------------------------------
@@ -52,6 +80,8 @@ class RangeSchema(InputSchema):
         alias="from", max_length=5, examples=["09:00"], json_schema_extra={"pattern": START_PATTERN}
     )
     end: str = Field(alias="to", max_length=5, examples=["18:00"], json_schema_extra={"pattern": END_PATTERN})
+
+    json_examples = [WEEKDAYS, SATURDAY]
 
     @field_validator("weekdays")
     @classmethod
@@ -94,6 +124,16 @@ class RangeSchema(InputSchema):
 class ScheduleIn(InputSchema):
     ranges: list[RangeSchema] = Field(max_length=50)
 
+    json_examples = [
+        {"ranges": [WEEKDAYS, SATURDAY]},
+        {
+            "ranges": [
+                {"weekdays": ["mon", "tue", "wed", "thu", "fri"], "from": "08:00", "to": "14:00"},
+                {"weekdays": ["mon", "tue", "wed", "thu"], "from": "16:00", "to": "24:00"},
+            ]
+        },
+    ]
+
     def to_ranges(self) -> list[sched.Range]:
         return [r.to_range() for r in self.ranges]
 
@@ -104,10 +144,25 @@ class ScheduleOut(Schema):
     is_open_now: bool
     next_change: dt.datetime | None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "timezone": "Europe/Madrid",
+                    "ranges": [WEEKDAYS, SATURDAY],
+                    "is_open_now": True,
+                    "next_change": "2026-12-07T18:00:00+01:00",
+                }
+            ]
+        }
+    )
+
 
 class HolidaySchema(InputSchema):
     date: dt.date
     name: str = Field("", max_length=TEXT_LIMITS["holiday_name"])
+
+    json_examples = [CHRISTMAS]
 
     @field_validator("date", mode="before")
     @classmethod
@@ -125,12 +180,16 @@ class HolidaySchema(InputSchema):
 class HolidaysIn(InputSchema):
     holidays: list[HolidaySchema] = Field(max_length=MAX_LIST)
 
+    json_examples = [{"holidays": [CHRISTMAS, NEW_YEAR]}, {"holidays": []}]
+
     def to_specs(self) -> list[HolidaySpec]:
         return [h.to_spec() for h in self.holidays]
 
 
 class HolidaysOut(Schema):
     holidays: list[HolidaySchema]
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"holidays": [CHRISTMAS, NEW_YEAR]}]})
 
 
 # --- Canned responses ------------------------------------------------------------------------------
@@ -144,6 +203,8 @@ class CannedIn(InputSchema):
         description="May use {customer_first_name} and {agent_first_name}.",
     )
 
+    json_examples = [GREETING]
+
     def to_spec(self) -> CannedSpec:
         return CannedSpec(title=self.title, text=self.text)
 
@@ -152,6 +213,8 @@ class CannedPatch(OptionalFieldsSchema):
     title: str | None = Field(None, min_length=1, max_length=TEXT_LIMITS["canned_title"])
     text: str | None = Field(None, min_length=1, max_length=TEXT_LIMITS["canned_text"])
 
+    json_examples = [{"text": "Hello {customer_first_name}! {agent_first_name} here. What can I do for you?"}]
+
 
 class CannedOut(Schema):
     id: int
@@ -159,11 +222,27 @@ class CannedOut(Schema):
     text: str
     position: int
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 7, "position": 0, **GREETING},
+                {
+                    "id": 8,
+                    "position": 1,
+                    "title": "Goodbye",
+                    "text": "Thanks for contacting Acme Support, {customer_first_name}. Have a nice day!",
+                },
+            ]
+        }
+    )
+
 
 class OrderIn(InputSchema):
     ids: list[ObjectId] = Field(
         max_length=MAX_LIST, description="Every canned response id once, in the new order."
     )
+
+    json_examples = [{"ids": [8, 7, 9]}]
 
 
 # --- Campaigns -------------------------------------------------------------------------------------
@@ -213,6 +292,11 @@ class CampaignFields(OptionalFieldsSchema):
 
     nullable = frozenset({"bot_integration_id"})
 
+    json_examples = [
+        {"enabled": False},
+        {"strategy": "leastrecent", "max_interactions_per_agent": 2, "wrap_up_seconds": 60},
+    ]
+
 
 class CampaignIn(CampaignFields):
     """Create (POST) or replace (PUT). Lists given replace the stored ones; on create, no schedule
@@ -223,6 +307,16 @@ class CampaignIn(CampaignFields):
     schedule: list[RangeSchema] | None = Field(None, max_length=50)
     holidays: list[HolidaySchema] | None = Field(None, max_length=MAX_LIST)
     canned_responses: list[CannedIn] | None = Field(None, max_length=MAX_LIST)
+
+    json_examples = [
+        {
+            **SETTINGS,
+            "schedule": [WEEKDAYS, SATURDAY],
+            "holidays": [CHRISTMAS, NEW_YEAR],
+            "canned_responses": [GREETING],
+        },
+        {"name": "Acme Billing", "page_name": "Acme Billing", "timezone": "America/New_York"},
+    ]
 
     def scalar_fields(self, *, replace: bool = False) -> dict[str, object]:
         """The settings given; with replace=True (PUT) every omitted one goes back to its default."""
@@ -244,6 +338,8 @@ class CampaignIn(CampaignFields):
 
 class CampaignPatch(CampaignFields):
     """Any subset of the scalar settings; lists have their own endpoints."""
+
+    json_examples = CampaignFields.json_examples
 
     def scalar_fields(self) -> dict[str, object]:
         return with_bot(self.dict(exclude_unset=True))
@@ -297,6 +393,29 @@ class CampaignOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    **SETTINGS,
+                    "schedule": [WEEKDAYS, SATURDAY],
+                    "holidays": [CHRISTMAS, NEW_YEAR],
+                    "bot_integration_id": None,
+                    "bot_state": "none",
+                    "bot_timeout_seconds": 300,
+                    "handoff_keywords": "agent, human, talk to a person",
+                    "members_count": 2,
+                    "token_status": "active",
+                    "page_id": "104857600123456",
+                    "is_open_now": True,
+                    "created_at": "2026-11-02T10:31:07+01:00",
+                    "updated_at": "2026-12-07T08:45:19+01:00",
+                }
+            ]
+        }
+    )
+
     @staticmethod
     def resolve_schedule(obj: Any) -> list[dict[str, Any]]:
         return [RangeSchema.dump(r.weekdays, r.start_minute, r.end_minute) for r in obj.schedule_ranges.all()]
@@ -340,12 +459,16 @@ class MemberIn(InputSchema):
     agent_id: ObjectId
     penalty: int = Field(0, ge=0, le=100, description="0–100; wrandom picks a higher penalty less often.")
 
+    json_examples = [{"agent_id": 4, "penalty": 20}, {"agent_id": 3}]
+
     def to_spec(self) -> MemberSpec:
         return MemberSpec(agent_id=self.agent_id, penalty=self.penalty)
 
 
 class MembersIn(InputSchema):
     members: list[MemberIn] = Field(max_length=MAX_LIST, description="The whole list, in routing order.")
+
+    json_examples = [{"members": [{"agent_id": 3, "penalty": 0}, {"agent_id": 4, "penalty": 20}]}]
 
     def to_specs(self) -> list[MemberSpec]:
         return [m.to_spec() for m in self.members]
@@ -355,6 +478,8 @@ class MemberPatch(OptionalFieldsSchema):
     penalty: int | None = Field(None, ge=0, le=100)
     position: int | None = Field(None, ge=0, le=SMALL_MAX, description="0-based place in the member order.")
 
+    json_examples = [{"penalty": 50}, {"position": 0}]
+
 
 class MemberOut(Schema):
     agent_id: int
@@ -363,6 +488,29 @@ class MemberOut(Schema):
     position: int
     penalty: int
     presence: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agent_id": 3,
+                    "username": "alice",
+                    "name": "Alice Martin",
+                    "position": 0,
+                    "penalty": 0,
+                    "presence": "available",
+                },
+                {
+                    "agent_id": 4,
+                    "username": "bob",
+                    "name": "Bobby",
+                    "position": 1,
+                    "penalty": 20,
+                    "presence": "break",
+                },
+            ]
+        }
+    )
 
     @staticmethod
     def resolve_username(obj: Any) -> str:
@@ -380,11 +528,17 @@ class MemberOut(Schema):
 class SupervisorsIn(InputSchema):
     supervisor_ids: list[ObjectId] = Field(max_length=MAX_LIST)
 
+    json_examples = [{"supervisor_ids": [2]}, {"supervisor_ids": []}]
+
 
 class SupervisorOut(Schema):
     id: int
     username: str
     name: str
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 2, "username": "sam", "name": "Sam Ortiz"}]}
+    )
 
 
 # --- Dispositions and blocked contacts -------------------------------------------------------------
@@ -394,9 +548,16 @@ class DispositionIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     parent_id: ObjectId | None = Field(None, description="A top-level disposition of this campaign, or null.")
 
+    json_examples = [{"name": "Sale"}, {"name": "Upgrade", "parent_id": 12}]
+
 
 class DispositionRename(InputSchema):
     name: str = Field(min_length=1, max_length=100)
+
+    json_examples = [{"name": "Sale closed"}]
+
+
+UPGRADE: JsonDict = {"id": 13, "name": "Upgrade", "position": 0, "parent_id": 12}
 
 
 class DispositionChildOut(Schema):
@@ -405,9 +566,20 @@ class DispositionChildOut(Schema):
     position: int
     parent_id: int | None
 
+    model_config = ConfigDict(json_schema_extra={"examples": [UPGRADE]})
+
 
 class DispositionOut(DispositionChildOut):
     children: list[DispositionChildOut]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 12, "name": "Sale", "position": 0, "parent_id": None, "children": [UPGRADE]},
+                {"id": 14, "name": "Complaint", "position": 1, "parent_id": None, "children": []},
+            ]
+        }
+    )
 
     @staticmethod
     def resolve_children(obj: Any) -> list[Any]:
@@ -419,6 +591,8 @@ class BlockedIn(InputSchema):
     psid: str = Field(min_length=1, max_length=TEXT_LIMITS["psid"])
     note: str = Field("", max_length=TEXT_LIMITS["note"])
 
+    json_examples = [{"psid": "6584102938475612", "note": "Abusive messages, reported on 2026-12-01"}]
+
 
 class BlockedOut(Schema):
     id: int
@@ -426,3 +600,17 @@ class BlockedOut(Schema):
     note: str
     created_at: dt.datetime
     created_by_id: int | None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "psid": "6584102938475612",
+                    "note": "Abusive messages, reported on 2026-12-01",
+                    "created_at": "2026-12-01T16:20:44+01:00",
+                    "created_by_id": 1,
+                }
+            ]
+        }
+    )

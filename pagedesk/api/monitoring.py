@@ -9,7 +9,8 @@ import datetime as dt
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
+from pydantic.config import JsonDict
 
 from pagedesk.api.permissions import request_user
 from pagedesk.api.schemas import READ_REFUSALS, ObjectId, refusals
@@ -70,6 +71,45 @@ class StatsOut(Schema):
     sl_threshold_seconds: int
     service_level_target: int
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "campaign_id": 1,
+                    "timezone": "Europe/Madrid",
+                    "from": "2026-12-07",
+                    "to": "2026-12-07",
+                    "period_start": "2026-12-07T00:00:00+01:00",
+                    "period_end": "2026-12-08T00:00:00+01:00",
+                    "inbound": 42,
+                    "answered": 37,
+                    "answered_within_sl": 31,
+                    "abandoned": 3,
+                    "abandoned_within_sl": 1,
+                    "abandon_pct": 7.1,
+                    "service_level_pct": 77.5,
+                    "service_level_with_abandoned_pct": 80.0,
+                    "average_wait_seconds": 41.6,
+                    "average_handle_seconds": 412.3,
+                    "queued_now": 2,
+                    "with_bot_now": 1,
+                    "longest_wait_seconds": 75,
+                    "sl_threshold_seconds": 60,
+                    "service_level_target": 80,
+                }
+            ]
+        }
+    )
+
+
+CARLA_CHAT: JsonDict = {
+    "conversation_id": 381,
+    "customer": "Carla Gómez",
+    "assigned_at": "2026-12-07T10:12:03+01:00",
+    "seconds_active": 412,
+    "chat_time_alarm": False,
+}
+
 
 class ConversationRefOut(Schema):
     conversation_id: int
@@ -77,6 +117,8 @@ class ConversationRefOut(Schema):
     assigned_at: dt.datetime | None
     seconds_active: int
     chat_time_alarm: bool
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CARLA_CHAT]})
 
 
 class AgentOut(Schema):
@@ -95,6 +137,45 @@ class AgentOut(Schema):
     chat_time_alarm: bool
     conversations: list[ConversationRefOut]
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agent_id": 3,
+                    "name": "Alice Martin",
+                    "username": "alice",
+                    "presence": "available",
+                    "status": "free",
+                    "break_reason": None,
+                    "has_open_interaction": True,
+                    "completed_today": 14,
+                    "active_now": 1,
+                    "max_load": 3,
+                    "status_since": "2026-12-07T09:02:11+01:00",
+                    "seconds_in_status": 4432,
+                    "chat_time_alarm": False,
+                    "conversations": [CARLA_CHAT],
+                },
+                {
+                    "agent_id": 4,
+                    "name": "Bobby",
+                    "username": "bob",
+                    "presence": "break",
+                    "status": "break",
+                    "break_reason": "Lunch",
+                    "has_open_interaction": False,
+                    "completed_today": 9,
+                    "active_now": 0,
+                    "max_load": 3,
+                    "status_since": "2026-12-07T13:05:40+01:00",
+                    "seconds_in_status": 754,
+                    "chat_time_alarm": False,
+                    "conversations": [],
+                },
+            ]
+        }
+    )
+
 
 class QueueOut(Schema):
     conversation_id: int
@@ -104,6 +185,22 @@ class QueueOut(Schema):
     seconds_on_hold: int
     position: int
     sl_breach: bool
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "conversation_id": 402,
+                    "customer": "Messenger user …5612",
+                    "psid": "6584102938475612",
+                    "queued_at": "2026-12-07T10:18:55+01:00",
+                    "seconds_on_hold": 75,
+                    "position": 1,
+                    "sl_breach": True,
+                }
+            ]
+        }
+    )
 
 
 def _day(value: str, field: str) -> dt.date:

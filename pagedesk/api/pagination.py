@@ -10,7 +10,7 @@ both carry the API's error shape.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -18,11 +18,35 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.conf import settings as ninja_settings
 from ninja.pagination import PaginationBase
+from pydantic import ConfigDict
 
+from pagedesk.api.schemas import examples_of
 from pagedesk.core.errors import ApplicationError
 
 PAGE_SIZE: int = ninja_settings.PAGINATION_PER_PAGE
 MAX_PAGE_SIZE = 100
+
+
+def _page_example(schema: dict[str, Any], model: type[Any]) -> None:
+    """A one-page example built from the item shape's examples.
+
+    ninja makes a `Paged<Item>` subclass of Output per list, with `items: list[<Item>]`; one page
+    keeps the example true of every list, whose next/previous links would name its own path.
+    """
+    (item,) = get_args(model.model_fields["items"].annotation) or (None,)
+    items = examples_of(item) if isinstance(item, type) else []
+    if items:
+        schema["examples"] = [
+            {
+                "items": items,
+                "count": len(items),
+                "page": 1,
+                "page_size": PAGE_SIZE,
+                "pages": 1,
+                "next": None,
+                "previous": None,
+            }
+        ]
 
 
 class PagePagination(PaginationBase):
@@ -40,6 +64,8 @@ class PagePagination(PaginationBase):
         pages: int = Field(description="Number of pages (at least 1, even when there are no items).")
         next: str | None = Field(description="Path and query of the next page, or null on the last.")
         previous: str | None = Field(description="Path and query of the previous page, or null.")
+
+        model_config = ConfigDict(json_schema_extra=_page_example)
 
     def paginate_queryset(
         self, queryset: QuerySet[Any], pagination: Any, request: HttpRequest, **params: Any

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+import copy
+import types
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 NO_NUL_PATTERN = r"^[^\x00]*$"
 
@@ -19,19 +21,62 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+def _scalars(annotation: Any) -> set[Any]:
+    """The bool/int/float a field's type holds, through Optional, Annotated and lists."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _scalars(get_args(annotation)[0])
+    if origin in (Union, types.UnionType, list, tuple, set, frozenset):
+        return set().union(*(_scalars(arg) for arg in get_args(annotation)))
+    return {annotation} & {bool, int, float}
+
+
+def _flag_for_number(value: Any, scalars: set[Any]) -> str:
+    """Why a JSON true/false was sent for a number or a number for true/false, or ""."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, bool) and scalars & {int, float} and bool not in scalars:
+            return _("Send a number, not true or false.")
+        if (
+            isinstance(item, int | float)
+            and not isinstance(item, bool)
+            and bool in scalars
+            and not scalars & {int, float}
+        ):
+            return _("Send true or false.")
+    return ""
+
+
 class InputSchema(Schema):
     """A request body (or part of one): a NUL in any of its fields is a 422 naming the field.
 
     PostgreSQL cannot store a NUL (it answered an HTML 500) and SQLite stored it into CSV exports. The
     check is on the declared fields only: keys the API ignores may hold anything, as the published
     schema allows. Nested objects are InputSchemas too and check their own fields.
+
+    true/false and numbers are not interchangeable either: pydantic reads 0 as false and false as 0,
+    so `{"active": 0}` deactivated a break reason although the schema says boolean. Text such as
+    "true" or "5" is still read as the value it spells (query strings and forms send only text).
+
+    `json_examples` are whole bodies as a client sends them, published as the schema's `examples`: a
+    subclass cannot set `json_schema_extra` itself without losing the hooks below. Output shapes set
+    theirs with `model_config = ConfigDict(json_schema_extra={"examples": [...]})`.
     """
+
+    json_examples: ClassVar[list[dict[str, Any]]] = []
 
     @field_validator("*", mode="before")
     @classmethod
     def refuse_nul(cls, value: Any) -> Any:
         if _holds_nul(value):
             raise ValueError(_("Text cannot contain NUL characters."))
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def refuse_flag_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and (problem := _flag_for_number(value, _scalars(field.annotation))):
+            raise ValueError(problem)
         return value
 
     @staticmethod
@@ -41,6 +86,8 @@ class InputSchema(Schema):
             for target in (prop, prop.get("items", {})):
                 if target.get("type") == "string" and "pattern" not in target and "enum" not in target:
                     target["pattern"] = NO_NUL_PATTERN
+        if model.json_examples:
+            schema["examples"] = copy.deepcopy(model.json_examples)
 
     model_config = ConfigDict(json_schema_extra=_text_without_nul)
 
@@ -110,6 +157,32 @@ class ErrorOut(Schema):
     """The one shape of every refusal (pagedesk.api.main)."""
 
     error: ErrorDetail
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"error": {"code": "not_found", "message": "There is no campaign with id 42."}},
+                {
+                    "error": {
+                        "code": "invalid",
+                        "message": "max_interactions_per_agent: Input should be less than or equal to 50",
+                        "fields": {
+                            "max_interactions_per_agent": ["Input should be less than or equal to 50"]
+                        },
+                    }
+                },
+                {"error": {"code": "forbidden", "message": "Only administrators can do this."}},
+            ]
+        }
+    )
+
+
+def examples_of(model: type[Any]) -> list[dict[str, Any]]:
+    """The examples a shape publishes (InputSchema.json_examples or model_config's), or []."""
+    if issubclass(model, InputSchema):
+        return list(model.json_examples)
+    extra = model.model_config.get("json_schema_extra")
+    return list(extra.get("examples", [])) if isinstance(extra, dict) else []
 
 
 def refusals(*statuses: int) -> dict[int, type[ErrorOut]]:

@@ -49,9 +49,10 @@ def conversation_open(*, conversation: Conversation, agent: User) -> bool:
     return sender_action_request(conversation=conversation, action="mark_seen")
 
 
-def conversation_typing(*, conversation: Conversation, agent: User) -> bool:
+def conversation_typing(*, conversation: Conversation, agent: User, on: bool = True) -> bool:
     """The agent is typing: typing_on for the customer (the page throttles calls to one per few seconds;
-    Facebook clears it after 20 s or with the next message)."""
+    Facebook clears it after 20 s or with the next message). on=False clears it at once (typing_off),
+    for an API client that stopped without sending."""
     if conversation.state != ConversationState.ASSIGNED or conversation.agent_id != agent.pk:
         return False
-    return sender_action_request(conversation=conversation, action="typing_on")
+    return sender_action_request(conversation=conversation, action="typing_on" if on else "typing_off")

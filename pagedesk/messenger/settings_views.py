@@ -23,6 +23,7 @@ from pagedesk.core.errors import ApplicationError
 from pagedesk.core.permissions import admin_required
 from pagedesk.messenger.ingest import inbound_event_replay
 from pagedesk.messenger.models import InboundEvent, InboundEventStatus
+from pagedesk.messenger.selectors import parked_event_list
 
 WEBHOOK_PATH_FALLBACK = "/webhooks/messenger"
 
@@ -83,20 +84,13 @@ def facebook_settings_view(request: HttpRequest) -> HttpResponse:
             "app_secret_set": bool(settings.FACEBOOK_APP_SECRET),
             "graph_url": settings.FACEBOOK_GRAPH_URL,
             "graph_version": settings.FACEBOOK_GRAPH_VERSION,
-            "parked": parked_events(limit=PARKED_SHOWN),
+            "parked": parked_event_list(limit=PARKED_SHOWN),
             "parked_count": InboundEvent.objects.filter(status=InboundEventStatus.PARKED).count(),
         },
     )
 
 
 PARKED_SHOWN = 50
-
-
-def parked_events(*, limit: int) -> list[InboundEvent]:
-    """The newest parked webhook events: what Facebook sent that pagedesk could not read or store."""
-    return list(
-        InboundEvent.objects.filter(status=InboundEventStatus.PARKED).order_by("-received_at", "-id")[:limit]
-    )
 
 
 @require_POST

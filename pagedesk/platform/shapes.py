@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from django.urls import reverse
 from ninja import Field, Schema
+from pydantic import ConfigDict
+from pydantic.config import JsonDict
 
 from pagedesk.accounts.models import User
 from pagedesk.campaigns.models import BlockedContact
@@ -33,17 +35,34 @@ class Ref(Schema):
     id: int
     name: str
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 1, "name": "Acme Support"}]})
+
 
 class UserRef(Schema):
     id: int
     name: str
     integration: bool = Field(False, description="True when the author is an integration, not a person.")
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 3, "name": "Alice Martin", "integration": False},
+                {"id": 9, "name": "Acme Helpbot", "integration": True},
+            ]
+        }
+    )
+
 
 class DispositionRef(Schema):
     id: int
     name: str
     category: str | None = Field(None, description="The parent disposition's name, for a two-level one.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": 13, "name": "Upgrade", "category": "Sale"}, {"id": 14, "name": "Complaint"}]
+        }
+    )
 
 
 class ContactRef(Schema):
@@ -53,6 +72,19 @@ class ContactRef(Schema):
     )
     psid: str = Field(description="The customer's page-scoped id.")
     page_id: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 57,
+                    "display_name": "Carla Gómez",
+                    "psid": "6584102938475612",
+                    "page_id": "104857600123456",
+                }
+            ]
+        }
+    )
 
 
 class ConversationOut(Schema):
@@ -75,6 +107,50 @@ class ConversationOut(Schema):
     last_message_at: dt.datetime | None = None
     last_customer_message_at: dt.datetime | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 381,
+                    "state": "assigned",
+                    "version": 4,
+                    "campaign": {"id": 1, "name": "Acme Support"},
+                    "contact": {
+                        "id": 57,
+                        "display_name": "Carla Gómez",
+                        "psid": "6584102938475612",
+                        "page_id": "104857600123456",
+                    },
+                    "agent": {"id": 3, "name": "Alice Martin", "integration": False},
+                    "disposition": None,
+                    "closed_by": None,
+                    "created_at": "2026-12-07T10:11:48+01:00",
+                    "queued_at": "2026-12-07T10:11:48+01:00",
+                    "assigned_at": "2026-12-07T10:12:03+01:00",
+                    "first_response_at": "2026-12-07T10:12:40+01:00",
+                    "closed_at": None,
+                    "abandoned_at": None,
+                    "last_message_at": "2026-12-07T10:14:02+01:00",
+                    "last_customer_message_at": "2026-12-07T10:13:31+01:00",
+                }
+            ]
+        }
+    )
+
+
+RECEIPT: JsonDict = {  # The examples of AttachmentOut and MessageOut.
+    "id": 5501,
+    "type": "image",
+    "filename": "receipt.jpg",
+    "content_type": "image/jpeg",
+    "size": 48213,
+    "title": "",
+    "latitude": None,
+    "longitude": None,
+    "url": "/api/v1/attachments/5501",
+    "download_error": "",
+}
+
 
 class AttachmentOut(Schema):
     id: int
@@ -90,6 +166,8 @@ class AttachmentOut(Schema):
         "there is no copy (a location, or a download that failed: see download_error)."
     )
     download_error: str
+
+    model_config = ConfigDict(json_schema_extra={"examples": [RECEIPT]})
 
 
 class MessageOut(Schema):
@@ -116,6 +194,55 @@ class MessageOut(Schema):
     delivered_at: dt.datetime | None
     read_at: dt.datetime | None
     attachments: list[AttachmentOut]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 9120,
+                    "conversation_id": 381,
+                    "direction": "in",
+                    "sender_type": "customer",
+                    "author": None,
+                    "text": "Hi, I was charged twice for my order. Here is the receipt.",
+                    "kind": "attachment",
+                    "payload": "",
+                    "status": "received",
+                    "status_reason": "",
+                    "mid": "m_Fq2xT0nQ1u8kWcYbE5rLpA",
+                    "reply_to_mid": "",
+                    "messaging_type": "",
+                    "tag": "",
+                    "created_at": "2026-12-07T10:13:31+01:00",
+                    "sent_at": None,
+                    "delivered_at": None,
+                    "read_at": None,
+                    "attachments": [RECEIPT],
+                },
+                {
+                    "id": 9121,
+                    "conversation_id": 381,
+                    "direction": "out",
+                    "sender_type": "agent",
+                    "author": {"id": 3, "name": "Alice Martin", "integration": False},
+                    "text": "Sorry about that, Carla! I have refunded the second charge.",
+                    "kind": "text",
+                    "payload": "",
+                    "status": "delivered",
+                    "status_reason": "",
+                    "mid": "m_Zr7pB3vK9sXeH1aQw6nTyC",
+                    "reply_to_mid": "",
+                    "messaging_type": "RESPONSE",
+                    "tag": "",
+                    "created_at": "2026-12-07T10:14:02+01:00",
+                    "sent_at": "2026-12-07T10:14:03+01:00",
+                    "delivered_at": "2026-12-07T10:14:05+01:00",
+                    "read_at": None,
+                    "attachments": [],
+                },
+            ]
+        }
+    )
 
 
 def user_ref(user: User | None) -> UserRef | None:

@@ -101,3 +101,29 @@ def test_text_fields_publish_that_they_take_no_nul(openapi):
 
 def test_stats_document_the_400_of_an_inverted_range(openapi):
     assert "400" in openapi["paths"]["/api/v1/campaigns/{campaign_id}/stats"]["get"]["responses"]
+
+
+def test_true_false_and_numbers_are_not_interchangeable(admin_api, campaign, alice, lunch):
+    """pydantic read 0 as false and false as 0: `{"active": 0}` retired a break reason and
+    `{"penalty": false}` set a penalty, though the schema says boolean and integer."""
+    refused = {
+        f"/break-reasons/{lunch.pk}": {"active": 0},
+        f"/campaigns/{campaign.pk}": {"transfer_timeout_seconds": False},
+        f"/campaigns/{campaign.pk}/members/{alice.pk}": {"position": True},
+        f"/users/{alice.pk}": {"is_active": 0},
+    }
+    for path, body in refused.items():
+        response = admin_api.patch(path, body)
+        assert response.status_code == 422, (path, response.content)
+        assert list(error_of(response)["fields"]) == list(body), path
+    listed = admin_api.put(
+        f"/campaigns/{campaign.pk}/members", {"members": [{"agent_id": alice.pk, "penalty": False}]}
+    )
+    assert error_of(listed)["fields"] == {"members.0.penalty": ["Send a number, not true or false."]}
+    ids = admin_api.put(f"/campaigns/{campaign.pk}/supervisors", {"supervisor_ids": [True]})
+    assert ids.status_code == 422, ids.content
+    lunch.refresh_from_db()
+    alice.refresh_from_db()
+    assert lunch.active and alice.is_active
+    # The real values still pass.
+    assert admin_api.patch(f"/break-reasons/{lunch.pk}", {"active": False}).json()["active"] is False
