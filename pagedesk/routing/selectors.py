@@ -161,6 +161,11 @@ def conversation_scope_for_user(*, user: User) -> QuerySet[Conversation]:
     conversations = Conversation.objects.all()
     if user.is_admin:
         return conversations
+    if user.is_integration:
+        # Every conversation of its campaigns while it is not revoked (issue 15).
+        return conversations.filter(
+            campaign__integrations__user=user, campaign__integrations__revoked_at__isnull=True
+        )
     if user.is_supervisor:
         return conversations.filter(campaign_id__in=Campaign.objects.filter(supervisors=user).values("pk"))
     return conversations.filter(took_part(agent_id=user.pk))
@@ -175,7 +180,8 @@ def conversation_get_for_user(*, user: User, conversation_id: int) -> Conversati
         .first()
     )
     if conversation is None:
-        if Conversation.objects.filter(pk=conversation_id).exists():
+        # An integration is told nothing of other campaigns, not even that an id exists there.
+        if not user.is_integration and Conversation.objects.filter(pk=conversation_id).exists():
             raise PermissionDenied("forbidden", _("You cannot see this conversation."))
         raise NotFound("not_found", _("There is no conversation with id %(id)s.") % {"id": conversation_id})
     return conversation
