@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from pagedesk.accounts.forms import BreakReasonForm, UserCreateForm, UserEditForm
+from pagedesk.accounts.forms import BreakReasonForm, LoginForm, UserCreateForm, UserEditForm
 from pagedesk.accounts.models import PERSON_ROLES, BreakReason, Role, User
 from pagedesk.accounts.selectors import break_reason_list, locked_usernames, user_list
 from pagedesk.accounts.services import (
@@ -29,6 +29,7 @@ from pagedesk.core.permissions import admin_required
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
 
 def locked_out_view(
