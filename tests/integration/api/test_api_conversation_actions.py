@@ -9,11 +9,18 @@ from pagedesk.campaigns import schedule
 from pagedesk.campaigns.services import MemberSpec, campaign_create, disposition_create, membership_set
 from pagedesk.conversations.models import Conversation, ConversationState
 from pagedesk.realtime.events import ConversationAssigned
+from pagedesk.routing.services import dispatch
 from tests.integration.api.conftest import error_of
 from tests.integration.api.writes import integration_api, make_integration
-from tests.integration.inbox.conftest import available, make_conversation, no_routing  # noqa: F401
+from tests.integration.inbox.conftest import available, make_conversation
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def no_routing(monkeypatch):
+    """Conversations stay where a test puts them (as tests/integration/inbox/conftest.py's)."""
+    monkeypatch.setattr(dispatch, "queue_dispatch", lambda **kw: [])
 
 
 @pytest.fixture
