@@ -46,3 +46,7 @@ class LoginForm(AuthenticationForm):
                 code="invalid_login",
                 params={"username": self.username_field.verbose_name},
             )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Token label"), max_length=80, required=False)

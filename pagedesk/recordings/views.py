@@ -179,6 +179,9 @@ def _sender(message: object, conversation: Conversation) -> str:
         return conversation.contact.display_name
     if sender_type == "agent":
         return author.name if author else _("Agent")
+    if sender_type == "integration":
+        # The integration's name; the sender_type column says it was one.
+        return author.name if author else _("Integration")
     if sender_type == "page_echo":
         return _("Sent from Facebook")
     return _("System")
