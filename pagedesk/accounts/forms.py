@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from pagedesk.accounts.models import PERSON_ROLES, Role
+from pagedesk.accounts.models import PERSON_ROLES, Role, User
 
 
 class UserCreateForm(forms.Form):
@@ -36,7 +36,7 @@ class BreakReasonForm(forms.Form):
 
 
 class LoginForm(AuthenticationForm):
-    def confirm_login_allowed(self, user) -> None:  # type: ignore[no-untyped-def]
+    def confirm_login_allowed(self, user: User) -> None:
         """An integration's user works through the API only: it is refused like a wrong password, even
         if someone gave it one (it is created without), so the page tells nothing of it."""
         super().confirm_login_allowed(user)

@@ -346,6 +346,7 @@ def conversation_transfer_action(
             raise NotFound("not_found", _("There is no such agent in this campaign."))
         conversation_transfer_to_agent(conversation=conversation, to_agent=target, by=user, note=payload.note)
     else:
+        assert payload.campaign_id is not None  # TransferIn: exactly one target
         campaign = Campaign.objects.filter(pk=payload.campaign_id).first()
         if campaign is None:
             raise NotFound("not_found", _("There is no such campaign."))

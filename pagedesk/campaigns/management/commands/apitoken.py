@@ -1,3 +1,6 @@
+"""`pagedesk apitoken`: here, in campaigns, and not beside createuser in accounts, because an
+integration's token needs the integration, which belongs to campaigns (a layer above accounts)."""
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
