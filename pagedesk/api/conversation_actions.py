@@ -22,7 +22,6 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Status
 from ninja.errors import ValidationError
-from pydantic import model_validator
 
 from pagedesk.accounts.models import User
 from pagedesk.api.idempotency import HEADER, idempotency_key_clean, idempotent_run, request_fingerprint
@@ -88,14 +87,6 @@ class TransferIn(InputSchema):
     )
     note: str = Field("", max_length=1000, description="Shown to whoever receives it.", examples=["VIP"])
 
-    @model_validator(mode="after")
-    def exactly_one_target(self) -> "TransferIn":
-        if (self.agent_id is None) == (self.campaign_id is None):
-            raise ValueError(
-                _("Give exactly one of agent_id (an agent) or campaign_id (a campaign's queue).")
-            )
-        return self
-
 
 # --- who acts on what ------------------------------------------------------------------------------
 
@@ -145,7 +136,7 @@ MESSAGES_OPENAPI: dict[str, Any] = {
             "description": (
                 "Makes a retry safe: the same request sent again with the same key (by the same "
                 "caller, within 24 hours) sends nothing more and gets the first answer again, with "
-                "the header `Idempotent-Replayed: true`. The same key with a different request is a 422."
+                "the header `Idempotent-Replayed: true`. The same key with a different request is a 409."
             ),
             "example": "5b0b7c1e-3c1a-4d0e-9a57-2f8e4c1b9d10",
         }
@@ -330,10 +321,18 @@ def conversation_transfer_action(
     request: HttpRequest, conversation_id: ObjectId, payload: TransferIn
 ) -> ConversationOut:
     """Transfer a conversation assigned to you to a member of its campaign (`agent_id`) or to
-    another campaign's queue (`campaign_id`), with an optional note; exactly one target (agents)."""
+    another campaign's queue (`campaign_id`), with an optional note; exactly one target (agents:
+    both or neither is a 400 `invalid_transfer`)."""
     user = request_user(request)
     if not user.is_agent:
         raise _agents_action(user, _("Transferring a conversation"))
+    if (payload.agent_id is None) == (payload.campaign_id is None):
+        # A rule of the body as a whole (each field alone is valid): 400, as the API's other such rules.
+        raise ApplicationError(
+            "invalid_transfer",
+            _("Give exactly one of agent_id (an agent) or campaign_id (a campaign's queue)."),
+            field="agent_id",
+        )
     conversation = inbox_selectors.conversation_get_for_agent(
         agent=user, conversation_id=conversation_id, act=True
     )

@@ -87,7 +87,7 @@ def _replay(*, user: User, key: str, fingerprint: str) -> Answer | None:
                 "exactly the same body, or use a new key for a new request."
             ),
             field=HEADER,
-            status=422,
+            status=409,
         )
     assert row.status is not None  # written in the claiming transaction, before it committed
     return Answer(status=row.status, body=row.response, replayed=True)

@@ -623,7 +623,6 @@ def _integration_campaigns(campaign_ids: Sequence[int]) -> list[Campaign]:
             "invalid_campaign",
             _("There is no campaign with id %(ids)s.") % {"ids": ", ".join(map(str, missing))},
             field="campaigns",
-            status=422,
         )
     return campaigns
 

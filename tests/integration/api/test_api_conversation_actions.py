@@ -148,7 +148,8 @@ def test_transfer_to_a_colleague_or_a_campaign(api_as, alice, bob, campaign, oth
 def test_transfer_needs_exactly_one_target(api_as, alice, campaign, body, no_routing):
     conversation = make_conversation(campaign, agent=alice)
     response = api_as(alice).post(f"/conversations/{conversation.pk}/transfer", body)
-    assert response.status_code == 422, response.content
+    assert response.status_code == 400, response.content
+    assert error_of(response)["code"] == "invalid_transfer"
     assert "exactly one of agent_id" in error_of(response)["message"]
     assert _state(conversation) == ConversationState.ASSIGNED
 

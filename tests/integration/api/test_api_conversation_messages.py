@@ -287,7 +287,7 @@ def test_the_same_key_with_a_different_body_is_refused(api_as, alice, campaign):
     path = f"/conversations/{conversation.pk}/messages"
     assert api.post(path, {"text": "one"}).status_code == 201
     refused = api.post(path, {"text": "two"})
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     error = error_of(refused)
     assert error["code"] == "idempotency_key_reused" and "different request" in error["message"]
     assert [m.text for m in _outbound(conversation)] == ["one"]

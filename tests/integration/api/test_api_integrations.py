@@ -48,7 +48,7 @@ def test_names_and_campaigns_are_checked(admin_api, campaign):
     duplicate = admin_api.post("/integrations", {"name": "crm", "campaign_ids": [campaign.pk]})
     assert duplicate.status_code == 409 and error_of(duplicate)["code"] == "duplicate_name"
     unknown = admin_api.post("/integrations", {"name": "Other", "campaign_ids": [999999]})
-    assert unknown.status_code == 422 and "999999" in error_of(unknown)["message"]
+    assert unknown.status_code == 400 and "999999" in error_of(unknown)["message"]
     assert admin_api.post("/integrations", {"name": "Other", "campaign_ids": []}).status_code == 422
     assert (
         admin_api.post("/integrations", {"name": "a\x00b", "campaign_ids": [campaign.pk]}).status_code == 422
