@@ -70,7 +70,10 @@ class IntegrationOut(Schema):
 
 
 class IntegrationIn(InputSchema):
-    name: str = Field(max_length=INTEGRATION_NAME_MAX, examples=["Acme CRM"])
+    # Not blank, no NUL: the published pattern says what integration_create checks.
+    name: str = Field(
+        max_length=INTEGRATION_NAME_MAX, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$", examples=["Acme CRM"]
+    )
     campaign_ids: list[ObjectId] = Field(min_length=1, max_length=500, examples=[[1, 2]])
 
 
