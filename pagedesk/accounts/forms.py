@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from pagedesk.accounts.models import PERSON_ROLES, Role
+from pagedesk.accounts.models import PERSON_ROLES, Role, User
 
 
 class UserCreateForm(forms.Form):
@@ -32,3 +33,20 @@ class UserEditForm(forms.Form):
 
 class BreakReasonForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
+
+
+class LoginForm(AuthenticationForm):
+    def confirm_login_allowed(self, user: User) -> None:
+        """An integration's user works through the API only: it is refused like a wrong password, even
+        if someone gave it one (it is created without), so the page tells nothing of it."""
+        super().confirm_login_allowed(user)
+        if user.role == Role.INTEGRATION:
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Token label"), max_length=80, required=False)

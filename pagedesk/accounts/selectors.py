@@ -129,3 +129,15 @@ def presence_change_list(*, agent: User, limit: int = 100) -> QuerySet[PresenceC
         .select_related("break_reason", "changed_by")
         .order_by("-changed_at", "-id")[:limit]
     )
+
+
+def api_token_list_for_user(*, user: User) -> QuerySet[ApiToken]:
+    """The user's own tokens, newest first (revoked ones too, marked)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def api_token_get_for_user(*, user: User, token_id: int) -> ApiToken:
+    token = ApiToken.objects.filter(pk=token_id, user=user).first()
+    if token is None:
+        raise NotFound("not_found", _("You have no token with id %(id)s.") % {"id": token_id})
+    return token

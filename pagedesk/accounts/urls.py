@@ -17,4 +17,6 @@ urlpatterns = [
     path("users/<int:user_id>/", views.user_edit_view, name="user_edit"),
     path("users/<int:user_id>/unlock/", views.user_unlock_view, name="user_unlock"),
     path("break-reasons/", views.break_reasons_view, name="break_reasons"),
+    path("tokens/", views.api_tokens_view, name="api_tokens"),
+    path("tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
 ]

@@ -11,10 +11,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from pagedesk.accounts.forms import BreakReasonForm, UserCreateForm, UserEditForm
+from pagedesk.accounts.forms import ApiTokenForm, BreakReasonForm, LoginForm, UserCreateForm, UserEditForm
 from pagedesk.accounts.models import PERSON_ROLES, BreakReason, Role, User
-from pagedesk.accounts.selectors import break_reason_list, locked_usernames, user_list
+from pagedesk.accounts.selectors import (
+    api_token_get_for_user,
+    api_token_list_for_user,
+    break_reason_list,
+    locked_usernames,
+    user_list,
+)
 from pagedesk.accounts.services import (
+    api_token_create,
+    api_token_revoke,
     break_reason_create,
     break_reason_update,
     user_create,
@@ -23,12 +31,13 @@ from pagedesk.accounts.services import (
 )
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.forms import apply_error
-from pagedesk.core.permissions import admin_required
+from pagedesk.core.permissions import admin_required, any_role_required
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
 
 def locked_out_view(
@@ -150,3 +159,31 @@ def break_reasons_view(request: HttpRequest) -> HttpResponse:
         {"nav": "breaks", "form": form, "reasons": break_reason_list(active_only=False)},
         status=422 if request.method == "POST" else 200,
     )
+
+
+@any_role_required
+def api_tokens_view(request: HttpRequest) -> HttpResponse:
+    """The user's own API tokens: last use, revoke, and a new one shown once (never stored raw)."""
+    user = request.user
+    assert isinstance(user, User)
+    form = ApiTokenForm(request.POST or None)
+    context: dict[str, object] = {"nav": "tokens", "form": form}
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        _token, context["raw"] = api_token_create(user=user, name=form.cleaned_data["name"] or "web")
+        status = 201
+    context["tokens"] = api_token_list_for_user(user=user)
+    response = render(request, "accounts/api_tokens.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@any_role_required
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    token = api_token_get_for_user(user=user, token_id=token_id)
+    api_token_revoke(token=token)
+    messages.success(request, _("Token %(prefix)s… revoked: it no longer works.") % {"prefix": token.prefix})
+    return redirect("accounts:api_tokens")

@@ -42,7 +42,9 @@ api = PagedeskApi(
     version="1",
     description=(
         "Campaigns, users, presence and the contact-center state of pagedesk. Authenticate with a "
-        "personal token (`pagedesk apitoken --username U`) sent as `Authorization: Bearer <token>`, or "
+        "personal token (`pagedesk apitoken --username U`) or an integration's token (`pagedesk apitoken "
+        "--integration NAME --campaign ID`, or the Integrations page; it acts only in its campaigns), sent "
+        "as `Authorization: Bearer <token>`, or "
         "with the browser session plus the CSRF token. Every refusal is "
         '`{"error": {"code", "message", "fields"?}}`: 401 without valid credentials, 403 when the role '
         "does not allow it, 404 for an unknown id the caller may see or a path no endpoint serves, 405 "

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pagedesk.api.accounts import router as accounts_router
 from pagedesk.api.campaigns import router as campaigns_router
 from pagedesk.api.contacts import router as contacts_router
+from pagedesk.api.conversation_actions import router as conversation_actions_router
 from pagedesk.api.conversation_signals import router as conversation_signals_router
 from pagedesk.api.conversations import router as conversations_router
 from pagedesk.api.handoff import router as handoff_router
+from pagedesk.api.integrations import router as integrations_router
 from pagedesk.api.main import api
 from pagedesk.api.monitoring import router as monitoring_router
 from pagedesk.api.page_actions import router as page_actions_router
@@ -34,3 +36,5 @@ def mount_routers() -> None:
     api.add_router("/", pages_router)
     api.add_router("/conversations", conversation_signals_router)
     api.add_router("/pages", page_actions_router)
+    api.add_router("/conversations", conversation_actions_router)
+    api.add_router("/integrations", integrations_router)

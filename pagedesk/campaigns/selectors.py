@@ -8,7 +8,7 @@ import unicodedata
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from pagedesk.accounts.models import User
+from pagedesk.accounts.models import ApiToken, User
 from pagedesk.campaigns import schedule
 from pagedesk.campaigns.models import (
     BlockedContact,
@@ -100,15 +100,6 @@ def campaign_bot_state(*, campaign: Campaign) -> str:
     if in_scope is None:
         in_scope = bot.campaigns.filter(pk=campaign.pk).exists()
     return "active" if in_scope else "out_of_scope"
-
-
-def integration_get(*, integration_id: int, field: str | None = None) -> Integration:
-    integration = Integration.objects.filter(pk=integration_id).first()
-    if integration is None:
-        raise NotFound(
-            "not_found", _("There is no integration with id %(id)s.") % {"id": integration_id}, field=field
-        )
-    return integration
 
 
 def bot_choices(*, campaign: Campaign | None) -> QuerySet[Integration]:
@@ -257,3 +248,44 @@ def agent_get_for_user(*, user: User, agent_id: int) -> User:
             "not_an_agent", _("%(name)s is not an agent; only agents have a presence.") % {"name": agent.name}
         )
     return agent
+
+
+# --- Integrations -----------------------------------------------------------------------------------
+
+
+def integration_list() -> QuerySet[Integration]:
+    """Every integration with its user, campaigns and tokens (newest token first): three queries."""
+    return Integration.objects.select_related("user", "created_by").prefetch_related(
+        Prefetch("campaigns", queryset=Campaign.objects.order_by("name")),
+        Prefetch("user__api_tokens", queryset=ApiToken.objects.order_by("-created_at", "-id")),
+    )
+
+
+def integration_get(*, integration_id: int, field: str | None = None) -> Integration:
+    """`field`: the request field that named it, for a refusal that points at it."""
+    integration = integration_list().filter(pk=integration_id).first()
+    if integration is None:
+        raise NotFound(
+            "not_found", _("There is no integration with id %(id)s.") % {"id": integration_id}, field=field
+        )
+    return integration
+
+
+def integration_get_by_name(*, name: str) -> Integration | None:
+    return integration_list().filter(name__iexact=name.strip()).first()
+
+
+def integration_token_get(*, integration: Integration, token_id: int) -> ApiToken:
+    token = ApiToken.objects.filter(pk=token_id, user_id=integration.user_id).first()
+    if token is None:
+        raise NotFound("not_found", _("The integration has no token with id %(id)s.") % {"id": token_id})
+    return token
+
+
+def integration_campaign_ids(*, user: User) -> list[int]:
+    """The campaigns an integration's user may work in; none once it is revoked."""
+    return list(
+        Campaign.objects.filter(integrations__user=user, integrations__revoked_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, ProtectedError
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from pagedesk.accounts.models import Role, User
+from pagedesk.accounts.models import ApiToken, Role, User
+from pagedesk.accounts.services import api_token_create, api_token_revoke, user_create, user_update
 from pagedesk.campaigns import schedule
 from pagedesk.campaigns.models import (
     BlockedContact,
@@ -25,11 +27,13 @@ from pagedesk.campaigns.models import (
     CannedResponse,
     Disposition,
     Holiday,
+    Integration,
     Membership,
     ScheduleRange,
 )
 from pagedesk.campaigns.selectors import handoff_keyword_normal
 from pagedesk.campaigns.signals import campaign_changed, campaign_created
+from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError, from_validation_error
 from pagedesk.realtime import groups
 from pagedesk.realtime.access import access_changed
@@ -655,3 +659,127 @@ def blocked_contact_remove(*, blocked: BlockedContact) -> None:
         campaign = blocked.campaign
         blocked.delete()
         _changed(campaign)
+
+
+# --- Integrations (issue 15) ------------------------------------------------------------------------
+# An integration acts as its own user of role `integration` (campaigns.models.Integration): its tokens
+# are that user's ApiTokens, so the API's one token check serves both, and revoking it deactivates
+# that user, which refuses every token of it at once (accounts.selectors.user_get_by_api_token).
+
+INTEGRATION_NAME_MAX = 100
+
+
+def _integration_campaigns(campaign_ids: Sequence[int]) -> list[Campaign]:
+    ids = list(dict.fromkeys(campaign_ids))
+    if not ids:
+        raise ApplicationError(
+            "campaigns_required",
+            _("Choose at least one campaign the integration may work in."),
+            field="campaigns",
+        )
+    campaigns = list(Campaign.objects.filter(pk__in=ids))
+    missing = sorted(set(ids) - {c.pk for c in campaigns})
+    if missing:
+        raise ApplicationError(
+            "invalid_campaign",
+            _("There is no campaign with id %(ids)s.") % {"ids": ", ".join(map(str, missing))},
+            field="campaigns",
+        )
+    return campaigns
+
+
+def _integration_username(name: str) -> str:
+    """`integration-<slug>`, unique: a second name with the same slug gets a number."""
+    base = f"integration-{slugify(name)[:40] or 'api'}"
+    username, n = base, 1
+    while User.objects.filter(username__iexact=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    return username
+
+
+def integration_create(*, name: str, campaign_ids: Sequence[int], created_by: User | None) -> Integration:
+    """Create an integration and its user (role integration, no usable password: it never logs in)."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("invalid_name", _("Give the integration a name."), field="name", status=422)
+    if len(name) > INTEGRATION_NAME_MAX:
+        raise ApplicationError(
+            "invalid_name",
+            _("The name can be up to %(max)s characters.") % {"max": INTEGRATION_NAME_MAX},
+            field="name",
+            status=422,
+        )
+    if Integration.objects.filter(name__iexact=name).exists():
+        raise ApplicationError(
+            "duplicate_name",
+            _("An integration named “%(name)s” already exists.") % {"name": name},
+            field="name",
+            status=409,
+        )
+    campaigns = _integration_campaigns(campaign_ids)
+    with transaction.atomic():
+        user = user_create(
+            username=_integration_username(name), role=Role.INTEGRATION, password=None, display_name=name
+        )
+        try:
+            with transaction.atomic():
+                integration = Integration.objects.create(user=user, name=name, created_by=created_by)
+        except IntegrityError:
+            raise ApplicationError(
+                "duplicate_name",
+                _("An integration named “%(name)s” already exists.") % {"name": name},
+                field="name",
+                status=409,
+            ) from None
+        integration.campaigns.set(campaigns)
+    return integration
+
+
+def _require_not_revoked(integration: Integration) -> None:
+    if integration.revoked_at is not None:
+        raise ApplicationError(
+            "integration_revoked",
+            _("The integration “%(name)s” was revoked; create a new one instead.")
+            % {"name": integration.name},
+            status=409,
+        )
+
+
+def integration_update_campaigns(*, integration: Integration, campaign_ids: Sequence[int]) -> Integration:
+    """The campaigns the integration may work in from now on (its scope is read on every request)."""
+    _require_not_revoked(integration)
+    campaigns = _integration_campaigns(campaign_ids)
+    with transaction.atomic():
+        integration.campaigns.set(campaigns)
+        integration.updated_at = clock.now()
+        integration.save(update_fields=["updated_at"])
+    return integration
+
+
+def integration_token_create(*, integration: Integration, name: str = "") -> tuple[ApiToken, str]:
+    """A new token for the integration; the raw value is returned once and never stored."""
+    _require_not_revoked(integration)
+    return api_token_create(user=integration.user, name=name.strip() or integration.name)
+
+
+def integration_token_revoke(*, integration: Integration, token: ApiToken) -> None:
+    if token.user_id != integration.user_id:
+        raise ApplicationError("not_found", _("The integration has no such token."), status=404)
+    if token.revoked_at is None:
+        api_token_revoke(token=token)
+
+
+def integration_revoke(*, integration: Integration) -> Integration:
+    """End the integration: its user is deactivated, so every token of it is refused from now on, and
+    its tokens are marked revoked too, so the pages say so. Its messages stay, authored by it."""
+    if integration.revoked_at is not None:
+        return integration
+    now = clock.now()
+    with transaction.atomic():
+        user_update(user=integration.user, is_active=False)
+        ApiToken.objects.filter(user=integration.user, revoked_at__isnull=True).update(revoked_at=now)
+        integration.revoked_at = now
+        integration.updated_at = now
+        integration.save(update_fields=["revoked_at", "updated_at"])
+    return integration

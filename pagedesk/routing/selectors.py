@@ -162,14 +162,14 @@ def conversation_scope_for_user(*, user: User) -> QuerySet[Conversation]:
     conversations = Conversation.objects.all()
     if user.is_admin:
         return conversations
+    if user.is_integration:
+        # Every conversation of its campaigns while it is not revoked (issue 15); checked before the
+        # agent rule, so having written in a campaign since taken from it gives no access.
+        return conversations.filter(
+            campaign__integrations__user=user, campaign__integrations__revoked_at__isnull=True
+        )
     if user.is_supervisor:
         return conversations.filter(campaign_id__in=Campaign.objects.filter(supervisors=user).values("pk"))
-    if user.is_integration:
-        # Checked before the agent rule: an integration that authored a message in another campaign
-        # (before that campaign was taken from it) must not keep seeing that conversation.
-        return conversations.filter(
-            campaign_id__in=Campaign.objects.filter(integrations__user=user).values("pk")
-        )
     return conversations.filter(took_part(agent_id=user.pk))
 
 
@@ -185,6 +185,7 @@ def conversation_get_for_user(*, user: User, conversation_id: int) -> Conversati
         .first()
     )
     if conversation is None:
+        # An integration is told nothing of other campaigns, not even that an id exists there.
         if not user.is_integration and Conversation.objects.filter(pk=conversation_id).exists():
             raise PermissionDenied("forbidden", _("You cannot see this conversation."))
         raise NotFound("not_found", _("There is no conversation with id %(id)s.") % {"id": conversation_id})

@@ -132,7 +132,7 @@ def test_bot_first_then_the_queue(new_context, live_app, login, artifact_path, f
     expect(messages.get_by_text("Hi, what sizes do the chairs come in?")).to_be_visible()
     bot_message = alice_page.locator("li.ib-msg-bot").filter(has_text="Our chairs come in S, M and L.")
     expect(bot_message).to_be_visible()
-    expect(bot_message.get_by_test_id("bot-tag")).to_have_text("bot")
+    expect(bot_message.get_by_test_id("integration-marker")).to_have_text("integration")
     alice_page.screenshot(path=artifact_path("bot-first-alice.png"))
 
     # Handing off again is refused: it is no longer with the bot.

@@ -31,6 +31,8 @@ from pagedesk.campaigns.services import (
     campaign_create,
     campaign_set_supervisors,
     disposition_create,
+    integration_create,
+    integration_token_create,
     membership_set,
 )
 from pagedesk.conversations.models import (
@@ -195,6 +197,9 @@ SCREENS: list[Screen] = [
     Screen("webhook", "platform:webhook_detail", frozenset({ADA}), lambda seed: webhook_seeded(seed)),
     Screen("webhook-edit", "platform:webhook_edit", frozenset({ADA}), lambda seed: webhook_seeded(seed)),
     Screen("facebook-settings", "facebook:settings", frozenset({ADA})),
+    Screen("integrations", "platform:integration_list", frozenset({ADA})),
+    Screen("integration-new", "platform:integration_create", frozenset({ADA})),
+    Screen("api-tokens", "accounts:api_tokens", EVERYONE),
     # The activation pop-up's problem page (the page picker needs the Facebook dialog's round trip).
     Screen("facebook-callback", "facebook:callback", frozenset({ADA}), status=403),
     Screen("board", "monitoring:board_all", STAFF, then=board_live, fits=BOARD_PARTS),
@@ -255,6 +260,11 @@ EXCLUDED = {
     "favicon": "a redirect to the icon file",
     "accounts:agent_home_moved": "a redirect to My work's address in the inbox (checked)",
     "accounts:user_unlock": "POST only (redirects to the users page, checked)",
+    "accounts:api_token_revoke": "POST only (redirects to the tokens page, checked)",
+    "platform:integration_token_create": "POST only; its page, the token shown once, is checked at phone "
+    "width in tests/e2e/test_integrations.py",
+    "platform:integration_token_revoke": "POST only (redirects to the integrations page, checked)",
+    "platform:integration_revoke": "POST only (redirects to the integrations page, checked)",
     "inbox:presence_set": "POST only (an htmx fragment)",
     "campaigns:table": "htmx fragment of the campaign list (checked)",
     "campaigns:row": "htmx fragment of the campaign list (checked)",
@@ -458,6 +468,20 @@ def seed_day(*, ada: User, sam: User, alice: User, bob: User, campaign: Campaign
             page_id=PAGE_ID,
             author=alice if sender == SenderType.AGENT else None,
         ).save()
+
+    # An integration with a long name, a token, and a message in the open conversation (its marker).
+    bot = integration_create(
+        name="Northwind order-status bot (production, EU region)", campaign_ids=[campaign.pk], created_by=ada
+    )
+    integration_token_create(integration=bot, name="production-eu-west-1-primary")
+    message_row(
+        open_conversation,
+        "Your order 2026-118-44721 is out for delivery today.",
+        sender=SenderType.INTEGRATION,
+        at=start + dt.timedelta(seconds=150),
+        page_id=PAGE_ID,
+        author=bot.user,
+    ).save()
 
     # A closed conversation to read in recordings, with its timeline.
     start = now - dt.timedelta(hours=3)

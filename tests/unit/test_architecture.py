@@ -27,6 +27,7 @@ REASON = re.compile(r"#\s*lazy \((task|app loading)\):\s*\S")
 # when models are ready but the module is imported before.
 LAZY = {
     ("pagedesk/accounts/apps.py", "pagedesk.accounts.services"),
+    ("pagedesk/api/apps.py", "pagedesk.api.tasks"),
     ("pagedesk/core/apps.py", "pagedesk.core"),
     ("pagedesk/core/apps.py", "pagedesk.core.tasks"),
     ("pagedesk/core/leases.py", "pagedesk.core.worker"),

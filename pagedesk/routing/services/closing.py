@@ -42,7 +42,8 @@ def conversation_close(
     with transaction.atomic():
         locked = _lock_conversation(conversation.pk)
         campaign = locked.campaign
-        _require_state(locked, ASSIGNED)
+        # An integration also closes what its bot is handling (state bot: no agent, so no wrap-up).
+        _require_state(locked, ASSIGNED, *((ConversationState.BOT,) if agent.is_integration else ()))
         _check_actor(locked, agent)
         _check_disposition(campaign, disposition)
         now = clock.now()

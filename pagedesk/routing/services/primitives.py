@@ -81,9 +81,14 @@ def _load_counts(agent_ids: Iterable[int]) -> dict[int, int]:
 
 
 def _check_actor(conversation: Conversation, by: User) -> None:
-    """The assigned agent acts on their own conversation; admins and the campaign's supervisors on any."""
+    """The assigned agent acts on their own conversation; admins and the campaign's supervisors on any;
+    an integration on any of its campaigns' (issue 15: a CRM or a bot closes what it finished)."""
     if by.is_admin:
         return
+    if by.is_integration:
+        if conversation.campaign.integrations.filter(user=by, revoked_at__isnull=True).exists():
+            return
+        raise PermissionDenied("not_your_conversation", _("This conversation is not in your campaigns."))
     if by.is_supervisor and conversation.campaign.supervisors.filter(pk=by.pk).exists():
         return
     if conversation.agent_id != by.pk:

@@ -225,6 +225,18 @@
     else stay.click();
   });
 
+  // <button data-copy="ID"> copies the value of the field ID (a token shown once) and says so.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) return;
+    const field = document.getElementById(button.dataset.copy);
+    if (!field) return;
+    field.select();
+    const done = () => { button.textContent = button.dataset.copied || button.textContent; };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(field.value).then(done, () => {});
+    else if (document.execCommand("copy")) done();
+  });
+
   // Forms with data-confirm ask before submitting (deletions).
   document.addEventListener("submit", (event) => {
     const message = event.target.dataset && event.target.dataset.confirm;
