@@ -24,6 +24,7 @@ from ninja import Field, Router, Status
 from ninja.errors import ValidationError
 
 from pagedesk.accounts.models import User
+from pagedesk.api.conversations import router as conversation_reads
 from pagedesk.api.idempotency import HEADER, idempotency_key_clean, idempotent_run, request_fingerprint
 from pagedesk.api.models import IDEMPOTENCY_KEY_MAX
 from pagedesk.api.parser import BodyRefused, TextParser
@@ -240,8 +241,10 @@ def _send(user: User, conversation_id: int, text: str, files: list[UploadedFile]
     return 201, [json_data(message_shape(m)) for m in messages]
 
 
-@router.post(
-    "/{conversation_id}/messages",
+# On the reads' router, not this one: GET and POST of one path must be one route. Two routers give
+# Django two URL patterns for it, and the first (the reads') answered every POST with a 405.
+@conversation_reads.post(
+    "/conversations/{conversation_id}/messages",
     response={201: list[MessageOut], **ACTION_REFUSALS},
     openapi_extra=MESSAGES_OPENAPI,
 )
