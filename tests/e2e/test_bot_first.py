@@ -129,7 +129,9 @@ def test_bot_first_then_the_queue(new_context, live_app, login, artifact_path, f
     alice_page.get_by_test_id("active-list").get_by_text("Carla Customer").click()
     messages = alice_page.get_by_test_id("messages")
     expect(messages.get_by_text("Hi, what sizes do the chairs come in?")).to_be_visible()
-    bot_message = alice_page.locator("li.ib-msg-integration").filter(has_text="Our chairs come in S, M and L.")
+    bot_message = alice_page.locator("li.ib-msg-integration").filter(
+        has_text="Our chairs come in S, M and L."
+    )
     expect(bot_message).to_be_visible()
     expect(bot_message.get_by_test_id("integration-marker")).to_have_text("integration")
     alice_page.screenshot(path=artifact_path("bot-first-alice.png"))
