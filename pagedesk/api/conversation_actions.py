@@ -13,7 +13,6 @@ Each endpoint goes through the service the inbox uses, with the inbox's rules fo
 
 # No `from __future__ import annotations`: ninja reads the annotations of these views at import.
 import hashlib
-import json
 from typing import Any
 
 import pydantic
@@ -188,12 +187,14 @@ def _message_input(request: HttpRequest) -> tuple[str, list[UploadedFile]]:
     else:
         try:
             data = TextParser().parse_body(request)
-        except json.JSONDecodeError:
+        except BodyRefused as exc:
+            raise ApplicationError("invalid", str(exc), fields=exc.fields, status=422) from None
+        # ValueError: not JSON, or not UTF-8. RecursionError: nested deeper than the decoder goes (ninja
+        # turns both into a 400 for the other endpoints, which its parser runs for).
+        except (ValueError, RecursionError):
             raise ApplicationError(
                 "bad_request", _("The request body is not valid JSON."), status=400
             ) from None
-        except BodyRefused as exc:
-            raise ApplicationError("invalid", str(exc), fields=exc.fields, status=422) from None
     try:
         payload = MessageIn.model_validate(data)
     except pydantic.ValidationError as exc:
