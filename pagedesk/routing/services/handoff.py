@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from pagedesk.accounts.models import User
 from pagedesk.campaigns.models import Campaign, Integration
-from pagedesk.campaigns.selectors import campaign_is_open
+from pagedesk.campaigns.selectors import campaign_bot, campaign_is_open
 from pagedesk.conversations.models import Conversation, ConversationState, Message, SenderType
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
@@ -34,6 +34,8 @@ class HandoffReason(enum.StrEnum):
     API = "api"  # POST /api/v1/conversations/{id}/handoff (the bot, an admin or a supervisor)
     TIMEOUT = "timeout"  # the bot did not answer the customer within the campaign's bot timeout
     KEYWORD = "keyword"  # the customer typed one of the campaign's hand-off keywords
+    # The campaign's bot was revoked, taken off the campaign or unset while it had the conversation.
+    BOT_GONE = "bot_gone"
 
 
 def _check_handoff_actor(conversation: Conversation, actor: User) -> None:
@@ -171,6 +173,20 @@ def bot_timeout_check(*, conversation_id: int, message_id: int) -> bool:
         # Handed off, closed or gone since the read above: nothing left to do.
         return False
     return True
+
+
+def bot_conversations_orphaned() -> list[int]:
+    """Bot conversations whose campaign has no working bot any more (revoked, no longer given the
+    campaign, or unset): nobody answers them, so the minute reconciliation hands them to the queue
+    instead of leaving them for the bot timeout (up to a day)."""
+    orphaned = []
+    campaigns: dict[int, bool] = {}
+    for conversation in Conversation.objects.filter(state=BOT).select_related("campaign").order_by("pk"):
+        if conversation.campaign_id not in campaigns:
+            campaigns[conversation.campaign_id] = campaign_bot(campaign=conversation.campaign) is not None
+        if not campaigns[conversation.campaign_id]:
+            orphaned.append(conversation.pk)
+    return orphaned
 
 
 def bot_timeouts_overdue() -> list[int]:

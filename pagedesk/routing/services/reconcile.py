@@ -18,7 +18,12 @@ from pagedesk.routing.services.arrivals import queue_close_for_schedule_end
 from pagedesk.routing.services.closing import agent_wrap_up_end
 from pagedesk.routing.services.dispatch import queue_dispatch
 from pagedesk.routing.services.dropouts import _dropout_due, conversation_dropout_check
-from pagedesk.routing.services.handoff import HandoffReason, bot_timeouts_overdue, conversation_handoff
+from pagedesk.routing.services.handoff import (
+    HandoffReason,
+    bot_conversations_orphaned,
+    bot_timeouts_overdue,
+    conversation_handoff,
+)
 from pagedesk.routing.services.primitives import ASSIGNED, QUEUED
 from pagedesk.routing.services.requeue import ReturnReason, agent_conversations_requeue
 from pagedesk.routing.services.transfers import transfer_timeout_expire
@@ -53,14 +58,16 @@ def routing_reconcile() -> dict[str, int]:
         due = _dropout_due(conversation, conversation.campaign)
         if due is not None and due <= now:
             counts["abandoned"] += int(conversation_dropout_check(conversation_id=conversation.pk))
-    # A bot timer lost with its worker: the customer still reaches the queue within a minute.
-    for conversation_id in bot_timeouts_overdue():
+    # A bot timer lost with its worker, or a bot gone (revoked, taken off the campaign) while it had
+    # customers: they still reach the queue within a minute.
+    for conversation_id, reason in [
+        *((pk, HandoffReason.BOT_GONE) for pk in bot_conversations_orphaned()),
+        *((pk, HandoffReason.TIMEOUT) for pk in bot_timeouts_overdue()),
+    ]:
         try:
-            conversation_handoff(
-                conversation=Conversation(pk=conversation_id), actor=None, reason=HandoffReason.TIMEOUT
-            )
+            conversation_handoff(conversation=Conversation(pk=conversation_id), actor=None, reason=reason)
         except ApplicationError:
-            continue
+            continue  # handed off already (the orphan that was also overdue, a racing timer)
         counts["handed_off"] += 1
     for transfer in list(Transfer.objects.filter(state=TransferState.PENDING).select_related("to_campaign")):
         timeout = transfer.to_campaign.transfer_timeout_seconds

@@ -11,6 +11,7 @@ from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
 from pagedesk.campaigns.selectors import campaign_bot, handoff_keyword_matches
+from pagedesk.campaigns.services import integration_revoke
 from pagedesk.conversations import services as conversation_services
 from pagedesk.conversations.models import Conversation, ConversationEvent, ConversationState
 from pagedesk.core import clock
@@ -342,6 +343,21 @@ def test_reconciliation_hands_off_a_conversation_whose_timer_was_lost(frozen_clo
     lost.refresh_from_db()
     answered.refresh_from_db()
     assert (lost.state, answered.state) == (Q, BOT)
+
+
+def test_a_bot_revoked_while_it_has_customers_hands_them_to_the_queue_within_a_minute(frozen_clock, alice):
+    """They stayed with a bot nobody answered for until the bot timeout (up to a day), and no page
+    offered a hand-off (found by a first-time admin)."""
+    campaign = make_campaign("C", agents=[alice], strategy="linear")
+    bot = make_bot(campaign, bot_timeout_seconds=3600)
+    waiting = receive(campaign, "hello", psid="1")
+    assert services.routing_reconcile()["handed_off"] == 0
+    integration_revoke(integration=bot)
+    assert services.routing_reconcile()["handed_off"] == 1
+    waiting.refresh_from_db()
+    assert waiting.state == Q
+    handed = ConversationEvent.objects.get(conversation=waiting, kind="handed_off")
+    assert handed.data["reason"] == "bot_gone"
 
 
 # --- KPIs, board, alarms -------------------------------------------------------------------------------
