@@ -55,12 +55,12 @@ _EXAMPLE_REFUSED = {
     summary="Hand a conversation from the bot to the queue",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "Handed off: queued (queued_at = now) and dispatched like an arrival; "
                 "outside the campaign's hours it is closed as after_hours with the after-hours message.",
                 "content": {"application/json": {"example": _EXAMPLE_QUEUED}},
             },
-            "409": {
+            409: {
                 "description": "The conversation is no longer with the bot (already handed off, taken, closed).",
                 "content": {"application/json": {"example": _EXAMPLE_REFUSED}},
             },

@@ -28,3 +28,22 @@ def test_every_published_operation_is_routed_to_its_method():
             if response.status_code == 405:
                 misrouted.append(f"{method.upper()} {path}")
     assert not misrouted, misrouted
+
+
+@pytest.mark.django_db
+def test_the_document_has_no_key_twice():
+    """ninja keys an operation's responses by int status; an `openapi_extra` response keyed by the
+    string "200" was kept beside it and serialised as a duplicated JSON key: Swagger UI's parser
+    refused the whole document and /api/v1/docs drew nothing."""
+    import collections
+    import json
+
+    duplicated: list[str] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        counts = collections.Counter(key for key, _ in items)
+        duplicated.extend(key for key, count in counts.items() if count > 1)
+        return dict(items)
+
+    json.loads(Client().get("/api/v1/openapi.json").content, object_pairs_hook=pairs)
+    assert not duplicated, duplicated
