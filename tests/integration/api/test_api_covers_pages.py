@@ -7,10 +7,6 @@ operation missing from /api/v1/openapi.json fails too. Operations are named by (
 compared with path parameters anonymised (`{conversation_id}` = `{id}`), so renaming a parameter needs
 no change here.
 
-Operations marked `branch=...` come from a branch built in parallel (issue 15: api-read for the
-conversation, contact, recording and page reads; api-write for sending and the conversation actions).
-test_operations_from_parallel_branches_exist is an expected failure until they are merged; once it
-passes (strict xfail: then it fails as XPASS), drop its marker and the `branch=` notes.
 """
 
 from __future__ import annotations
@@ -30,27 +26,25 @@ NAMESPACES = ("inbox", "monitoring", "recordings", "campaigns", "accounts", "fac
 class Op(NamedTuple):
     method: str
     path: str
-    branch: str = ""  # the parallel branch that adds it; "" = on main
 
 
 API = "/api/v1"
-READ, WRITE = "api-read", "api-write"
 
 # --- operations, by what they do -------------------------------------------------------------------
 
-CONVERSATIONS = Op("GET", f"{API}/conversations", READ)
-CONVERSATION = Op("GET", f"{API}/conversations/{{conversation_id}}", READ)
-MESSAGES = Op("GET", f"{API}/conversations/{{conversation_id}}/messages", READ)
-TRANSCRIPT = Op("GET", f"{API}/conversations/{{conversation_id}}/transcript", READ)
-CONTACT = Op("GET", f"{API}/contacts/{{contact_id}}", READ)
-RECORDINGS = Op("GET", f"{API}/recordings", READ)
-PAGES = Op("GET", f"{API}/pages", READ)
-ATTACHMENT = Op("GET", f"{API}/attachments/{{attachment_id}}", WRITE)
-SEND = Op("POST", f"{API}/conversations/{{conversation_id}}/messages", WRITE)
-TAKE = Op("POST", f"{API}/conversations/{{conversation_id}}/take", WRITE)
-CLOSE = Op("POST", f"{API}/conversations/{{conversation_id}}/close", WRITE)
-RETURN = Op("POST", f"{API}/conversations/{{conversation_id}}/return", WRITE)
-TRANSFER = Op("POST", f"{API}/conversations/{{conversation_id}}/transfer", WRITE)
+CONVERSATIONS = Op("GET", f"{API}/conversations")
+CONVERSATION = Op("GET", f"{API}/conversations/{{conversation_id}}")
+MESSAGES = Op("GET", f"{API}/conversations/{{conversation_id}}/messages")
+TRANSCRIPT = Op("GET", f"{API}/conversations/{{conversation_id}}/transcript")
+CONTACT = Op("GET", f"{API}/contacts/{{contact_id}}")
+RECORDINGS = Op("GET", f"{API}/recordings")
+PAGES = Op("GET", f"{API}/pages")
+ATTACHMENT = Op("GET", f"{API}/attachments/{{attachment_id}}")
+SEND = Op("POST", f"{API}/conversations/{{conversation_id}}/messages")
+TAKE = Op("POST", f"{API}/conversations/{{conversation_id}}/take")
+CLOSE = Op("POST", f"{API}/conversations/{{conversation_id}}/close")
+RETURN = Op("POST", f"{API}/conversations/{{conversation_id}}/return")
+TRANSFER = Op("POST", f"{API}/conversations/{{conversation_id}}/transfer")
 
 RETRY = Op("POST", f"{API}/conversations/{{conversation_id}}/messages/{{message_id}}/retry")
 SEEN = Op("POST", f"{API}/conversations/{{conversation_id}}/seen")
@@ -260,17 +254,7 @@ def test_the_table_names_only_urls_that_exist_and_each_once():
 
 
 def test_every_mapped_operation_is_in_the_schema(operations):
-    ops = {op for ops in PAGE_ACTIONS.values() for op in ops if not op.branch}
-    assert not _missing(ops, operations), _missing(ops, operations)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="added by the api-read and api-write branches (issue 15); once merged this passes: "
-    "drop this marker and the branch= notes",
-)
-def test_operations_from_parallel_branches_exist(operations):
-    ops = {op for ops in PAGE_ACTIONS.values() for op in ops if op.branch}
+    ops = {op for ops in PAGE_ACTIONS.values() for op in ops}
     assert not _missing(ops, operations), _missing(ops, operations)
 
 
