@@ -14,6 +14,7 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from pagedesk.accounts.models import ApiToken
+from pagedesk.api.accounts_schemas import TokenCreatedOut, TokenOut, token_created
 from pagedesk.api.pagination import PagePagination
 from pagedesk.api.permissions import admin_user
 from pagedesk.api.schemas import DELETE_REFUSALS, READ_REFUSALS, WRITE_REFUSALS, InputSchema, ObjectId
@@ -57,36 +58,6 @@ CRM = {
     "revoked_at": None,
     "tokens": [CRM_TOKEN, OLD_TOKEN],
 }
-
-
-class TokenOut(Schema):
-    id: int
-    name: str
-    prefix: str = Field(description="The token's first characters, to recognise it by.")
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None = Field(None, description="Within a minute.")
-    revoked_at: dt.datetime | None = None
-
-    model_config = ConfigDict(json_schema_extra={"examples": [CRM_TOKEN, OLD_TOKEN]})
-
-
-class TokenCreatedOut(TokenOut):
-    token: str = Field(
-        description="The token itself, shown this once: send it as `Authorization: Bearer <token>`.",
-        examples=["pd_Jq3x…"],
-    )
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    **CRM_TOKEN,
-                    "last_used_at": None,
-                    "token": "pd_Jq3xR8vT2mWbK5nYc0LsF7hQ9dPzE4aGu1oXiV6tN3s",
-                }
-            ]
-        }
-    )
 
 
 class IntegrationOut(Schema):
@@ -200,18 +171,7 @@ def integration_tokens_create(
     token, raw = integration_token_create(
         integration=integration_get(integration_id=integration_id), name=payload.name
     )
-    return Status(
-        201,
-        TokenCreatedOut(
-            id=token.pk,
-            name=token.name,
-            prefix=token.prefix,
-            created_at=token.created_at,
-            last_used_at=token.last_used_at,
-            revoked_at=token.revoked_at,
-            token=raw,
-        ),
-    )
+    return Status(201, token_created(token, raw))
 
 
 @router.delete("/{integration_id}/tokens/{token_id}", response={204: None, **DELETE_REFUSALS})
