@@ -24,6 +24,7 @@ from ninja import Field, Router, Status
 from ninja.errors import ValidationError
 
 from pagedesk.accounts.models import User
+from pagedesk.api.conversations import router as conversations_router
 from pagedesk.api.idempotency import HEADER, idempotency_key_clean, idempotent_run, request_fingerprint
 from pagedesk.api.models import IDEMPOTENCY_KEY_MAX
 from pagedesk.api.parser import BodyRefused, TextParser
@@ -249,8 +250,11 @@ def _send(user: User, conversation_id: int, text: str, files: list[UploadedFile]
     return 201, [json_data(message_shape(m)) for m in messages]
 
 
-@router.post(
-    "/{conversation_id}/messages",
+# On the reads' router, beside GET of the same path: ninja gives each router its own view of a path,
+# and Django sends every request for the path to the first router's, which answered this POST with a
+# 405 "use GET".
+@conversations_router.post(
+    "/conversations/{conversation_id}/messages",
     response={201: list[MessageOut], **ACTION_REFUSALS},
     openapi_extra=MESSAGES_OPENAPI,
 )
