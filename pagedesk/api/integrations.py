@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import ConfigDict
+from pydantic.config import JsonDict
 
 from pagedesk.accounts.models import ApiToken
 from pagedesk.api.accounts_schemas import TokenCreatedOut, TokenOut, token_created
@@ -33,7 +34,7 @@ from pagedesk.platform.shapes import Ref
 router = Router(tags=["integrations"])
 
 # The examples below: Acme's CRM, limited to campaigns 1 and 2, with one token in use and one revoked.
-CRM_TOKEN = {
+CRM_TOKEN: JsonDict = {
     "id": 21,
     "name": "Production",
     "prefix": "pd_Jq3xR8v",
@@ -41,7 +42,7 @@ CRM_TOKEN = {
     "last_used_at": "2026-12-07T10:14:00Z",
     "revoked_at": None,
 }
-OLD_TOKEN = {
+OLD_TOKEN: JsonDict = {
     "id": 20,
     "name": "Trial",
     "prefix": "pd_8Hk2mQa",
@@ -49,7 +50,7 @@ OLD_TOKEN = {
     "last_used_at": "2026-11-30T11:02:00Z",
     "revoked_at": "2026-12-01T09:01:00Z",
 }
-CRM = {
+CRM: JsonDict = {
     "id": 4,
     "name": "Acme CRM",
     "username": "integration-acme-crm",

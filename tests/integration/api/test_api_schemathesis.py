@@ -51,7 +51,7 @@ def api_server(transactional_db: None, settings, ada, campaign, alice):  # type:
     # DELETE /me/tokens/{token_id} is fuzzed too: the run's own token gets an id it will not guess
     # (it tries small numbers, the bounds and the examples), so it is not revoked half-way and the
     # operations after it are still reached with valid credentials.
-    ApiToken.objects.filter(pk=token.pk).update(pk=RUN_TOKEN_ID)
+    ApiToken.objects.filter(pk=token.pk).update(id=RUN_TOKEN_ID)
     server = LiveServer()
     server.start()
     try:
