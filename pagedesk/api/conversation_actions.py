@@ -13,7 +13,6 @@ Each endpoint goes through the service the inbox uses, with the inbox's rules fo
 
 # No `from __future__ import annotations`: ninja reads the annotations of these views at import.
 import hashlib
-import json
 from typing import Any
 
 import pydantic
@@ -24,7 +23,7 @@ from ninja import Field, Router, Status
 from ninja.errors import ValidationError
 
 from pagedesk.accounts.models import User
-from pagedesk.api.conversations import router as conversations_router
+from pagedesk.api.conversations import router as conversation_reads
 from pagedesk.api.idempotency import HEADER, idempotency_key_clean, idempotent_run, request_fingerprint
 from pagedesk.api.models import IDEMPOTENCY_KEY_MAX
 from pagedesk.api.parser import BodyRefused, TextParser
@@ -197,12 +196,14 @@ def _message_input(request: HttpRequest) -> tuple[str, list[UploadedFile]]:
     else:
         try:
             data = TextParser().parse_body(request)
-        except json.JSONDecodeError:
+        except BodyRefused as exc:
+            raise ApplicationError("invalid", str(exc), fields=exc.fields, status=422) from None
+        # ValueError: not JSON, or not UTF-8. RecursionError: nested deeper than the decoder goes (ninja
+        # turns both into a 400 for the other endpoints, which its parser runs for).
+        except (ValueError, RecursionError):
             raise ApplicationError(
                 "bad_request", _("The request body is not valid JSON."), status=400
             ) from None
-        except BodyRefused as exc:
-            raise ApplicationError("invalid", str(exc), fields=exc.fields, status=422) from None
     try:
         payload = MessageIn.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -250,10 +251,9 @@ def _send(user: User, conversation_id: int, text: str, files: list[UploadedFile]
     return 201, [json_data(message_shape(m)) for m in messages]
 
 
-# On the reads' router, beside GET of the same path: ninja gives each router its own view of a path,
-# and Django sends every request for the path to the first router's, which answered this POST with a
-# 405 "use GET".
-@conversations_router.post(
+# On the reads' router, not this one: GET and POST of one path must be one route. Two routers give
+# Django two URL patterns for it, and the first (the reads') answered every POST with a 405.
+@conversation_reads.post(
     "/conversations/{conversation_id}/messages",
     response={201: list[MessageOut], **ACTION_REFUSALS},
     openapi_extra=MESSAGES_OPENAPI,

@@ -24,6 +24,7 @@ from pagedesk.core.errors import ApplicationError
 from pagedesk.core.forms import apply_error
 from pagedesk.core.permissions import admin_required
 from pagedesk.platform.integration_forms import IntegrationForm, TokenForm
+from pagedesk.platform.selectors import webhook_endpoints_disabled_count
 
 
 def _admin(request: HttpRequest) -> User:
@@ -37,7 +38,14 @@ def integration_list_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "platform/integration_list.html",
-        {"nav": "integrations", "integrations": integration_list(), "token_form": TokenForm()},
+        {
+            "nav": "integrations",
+            "integrations": integration_list(),
+            "token_form": TokenForm(),
+            # The Integrations link leads here: an endpoint disabled after 24 h of failures shows on
+            # the Webhooks tab from this page too.
+            "disabled_endpoints": webhook_endpoints_disabled_count(),
+        },
     )
 
 

@@ -40,6 +40,11 @@ def webhook_endpoint_list() -> QuerySet[WebhookEndpoint]:
     )
 
 
+def webhook_endpoints_disabled_count() -> int:
+    """Endpoints pagedesk disabled (after failing for 24 h), waiting for an admin to enable them."""
+    return WebhookEndpoint.objects.filter(enabled=False).exclude(disabled_reason="").count()
+
+
 def webhook_endpoint_get(*, endpoint_id: int) -> WebhookEndpoint:
     endpoint = webhook_endpoint_list().filter(pk=endpoint_id).first()
     if endpoint is None:

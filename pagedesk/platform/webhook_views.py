@@ -49,7 +49,9 @@ def webhook_list_view(request: HttpRequest) -> HttpResponse:
     endpoints = list(webhook_endpoint_list())
     disabled = [e for e in endpoints if not e.enabled and e.disabled_reason]
     return render(
-        request, "platform/webhooks/list.html", {"nav": NAV, "endpoints": endpoints, "disabled": disabled}
+        request,
+        "platform/webhooks/list.html",
+        {"nav": NAV, "endpoints": endpoints, "disabled": disabled, "disabled_endpoints": len(disabled)},
     )
 
 

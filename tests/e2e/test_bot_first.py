@@ -21,7 +21,6 @@ from pagedesk.campaigns import schedule
 from pagedesk.campaigns.models import Campaign, Strategy
 from pagedesk.campaigns.services import MemberSpec, campaign_create, campaign_set_supervisors, membership_set
 from pagedesk.conversations.models import ConversationEvent, ConversationState
-from pagedesk.conversations.sending import message_send
 from tests.e2e.simulated import acme_connected
 from tests.e2e.test_routing_journey import (
     CARLA,
@@ -101,14 +100,14 @@ def test_bot_first_then_the_queue(new_context, live_app, login, artifact_path, f
     board.screenshot(path=artifact_path("bot-first-board.png"))
     expect(alice_page.get_by_test_id("active-list").locator("li.conv")).to_have_count(0)
 
-    # The bot answers (as POST …/messages will: a message authored by the integration) and the
-    # customer sees it on the simulator.
-    message_send(
-        conversation=carla,
-        author=helpbot.user,
-        text="Our chairs come in S, M and L.",
-        sender_type="integration",
+    # The bot answers through the API with its own token, and the customer sees it on the simulator.
+    answered = httpx.post(
+        f"{live_app}/api/v1/conversations/{carla.pk}/messages",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"text": "Our chairs come in S, M and L."},
+        timeout=10,
     )
+    assert answered.status_code == 201, answered.text
     expect(
         chat.get_by_test_id("chat-message").filter(has_text="Our chairs come in S, M and L.")
     ).to_have_count(1)
@@ -130,7 +129,9 @@ def test_bot_first_then_the_queue(new_context, live_app, login, artifact_path, f
     alice_page.get_by_test_id("active-list").get_by_text("Carla Customer").click()
     messages = alice_page.get_by_test_id("messages")
     expect(messages.get_by_text("Hi, what sizes do the chairs come in?")).to_be_visible()
-    bot_message = alice_page.locator("li.ib-msg-bot").filter(has_text="Our chairs come in S, M and L.")
+    bot_message = alice_page.locator("li.ib-msg-integration").filter(
+        has_text="Our chairs come in S, M and L."
+    )
     expect(bot_message).to_be_visible()
     expect(bot_message.get_by_test_id("integration-marker")).to_have_text("integration")
     alice_page.screenshot(path=artifact_path("bot-first-alice.png"))

@@ -18,9 +18,10 @@ from pagedesk.core import clock
 from pagedesk.core.db import lock_objects
 from pagedesk.core.errors import ApplicationError, NotFound
 from pagedesk.realtime.events import ConversationQueued, ConversationTransferred
+from pagedesk.realtime.publish import publish
 from pagedesk.routing.models import Transfer, TransferState
 from pagedesk.routing.services.assignment import _assign, _require_capacity
-from pagedesk.routing.services.audiences import _publish, _publish_queue_changed
+from pagedesk.routing.services.audiences import _audience, _publish, _publish_queue_changed
 from pagedesk.routing.services.dispatch import _queue_grew, agent_redispatch
 from pagedesk.routing.services.primitives import (
     ASSIGNED,
@@ -167,8 +168,9 @@ def conversation_transfer_to_campaign(
             note=note,
             version=locked.version,
         )
-        _publish(source, transferred, from_agent_id)
-        _publish(target, transferred)
+        # One event for both campaigns' audiences: published once per campaign it reached a socket in
+        # both groups twice and an outbound webhook registered for both campaigns twice (two ids).
+        publish(transferred, to=[*_audience(source, from_agent_id), *_audience(target)])
         _publish(
             target,
             ConversationQueued(

@@ -167,6 +167,9 @@ def test_only_the_assigned_agent_writes(api_as, alice, bob, sam, ada, campaign):
         ([{"text": "hi"}], 422, "__all__"),
         ("{not json", 400, None),
         ({"text": "   "}, 422, None),
+        # Deeper than the JSON decoder recurses: was a 500 with an HTML page (found using the API).
+        ('{"text": "deep", "x": ' + "[" * 5000 + "]" * 5000 + "}", 400, None),
+        (b"\xff\xfe not utf-8", 400, None),
     ],
 )
 def test_hostile_bodies_are_refused_and_nothing_is_sent(api_as, alice, campaign, body, status, field):

@@ -257,3 +257,22 @@ def test_each_way_back_to_the_front_of_a_queue_says_why_and_tells_whoever_it_lef
     assert services.transfer_timeout_expire(transfer_id=transfer.pk) is True
     assert state_of(transferred) == (Q, None)
     assert queued_again() == [("transfer_returned", sales.pk, [sales_supervisors])]
+
+
+def test_a_transfer_to_another_campaign_is_one_event_for_both_campaigns(frozen_clock, alice, bob, published):
+    """Published once per campaign, a socket in both audiences got it twice and an outbound webhook
+    registered for both campaigns recorded two deliveries of one transfer (found using the API)."""
+    sales = make_campaign("Sales", agents=[alice], strategy="linear")
+    billing = make_campaign("Billing", agents=[bob], strategy="ringall")
+    available(alice)
+    conversation = arrive(sales)
+    published.clear()
+    services.conversation_transfer_to_campaign(conversation=conversation, campaign=billing, by=alice)
+    transferred = [to for t, to in sent(published) if t == "conversation.transferred"]
+    assert len(transferred) == 1
+    assert {
+        groups.supervisors(sales.pk),
+        groups.agent(alice.pk),
+        groups.supervisors(billing.pk),
+        groups.campaign_queue(billing.pk),
+    } <= set(transferred[0])
