@@ -104,7 +104,12 @@ def user_get_by_api_token(*, raw_token: str) -> User | None:
 
 
 def user_get(*, user_id: int) -> User:
-    user = User.objects.select_related("break_reason").filter(pk=user_id).first()
+    """A person (as user_list lists them): an integration's user is not found here. It is managed with
+    its integration, whose revoke and tokens keep it consistent; changing its role or password as a
+    user's would turn it into a person who can log in."""
+    user = (
+        User.objects.select_related("break_reason").exclude(role=Role.INTEGRATION).filter(pk=user_id).first()
+    )
     if user is None:
         raise NotFound("not_found", _("There is no user with id %(id)s.") % {"id": user_id})
     return user

@@ -233,5 +233,8 @@ def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
 
 
 def api_token_revoke(*, token: ApiToken) -> None:
+    """Idempotent: revoking a revoked token keeps the time it stopped working."""
+    if token.revoked_at is not None:
+        return
     token.revoked_at = clock.now()
     token.save(update_fields=["revoked_at"])

@@ -18,6 +18,7 @@ from pagedesk.accounts.selectors import (
     api_token_list_for_user,
     break_reason_list,
     locked_usernames,
+    user_get,
     user_list,
 )
 from pagedesk.accounts.services import (
@@ -77,7 +78,7 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_required
 def user_unlock_view(request: HttpRequest, user_id: int) -> HttpResponse:
-    target = get_object_or_404(User, pk=user_id)
+    target = user_get(user_id=user_id)
     if user_unlock(user=target):
         messages.success(
             request, _("“%(name)s” is unlocked and can log in again.") % {"name": target.username}
@@ -110,7 +111,7 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def user_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
-    target = get_object_or_404(User, pk=user_id)
+    target = user_get(user_id=user_id)
     initial = {
         "role": target.role,
         "first_name": target.first_name,

@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from pagedesk.accounts.models import BreakReason, PresenceChange, Role, User
+from pagedesk.accounts.models import ApiToken, BreakReason, PresenceChange, Role, User
 from pagedesk.accounts.selectors import (
+    api_token_get_for_user,
+    api_token_list_for_user,
     break_reason_get,
     break_reason_list,
     presence_change_list,
@@ -21,6 +23,8 @@ from pagedesk.accounts.selectors import (
     user_list,
 )
 from pagedesk.accounts.services import (
+    api_token_create,
+    api_token_revoke,
     break_reason_create,
     break_reason_update,
     user_create,
@@ -31,19 +35,23 @@ from pagedesk.api.accounts_schemas import (
     BreakReasonIn,
     BreakReasonOut,
     BreakReasonPatch,
+    MyTokenIn,
     PresenceChangeOut,
     PresenceIn,
     PresenceOut,
     RoleName,
+    TokenCreatedOut,
+    TokenOut,
     UserCreateIn,
     UserOut,
     UserPatchIn,
+    token_created,
 )
 from pagedesk.api.pagination import PagePagination
 from pagedesk.api.permissions import admin_user, request_user
-from pagedesk.api.schemas import READ_REFUSALS, WRITE_REFUSALS, ObjectId
+from pagedesk.api.schemas import DELETE_REFUSALS, READ_REFUSALS, WRITE_REFUSALS, ObjectId
 from pagedesk.campaigns.selectors import agent_get_for_user
-from pagedesk.core.errors import ApplicationError
+from pagedesk.core.errors import ApplicationError, PermissionDenied
 from pagedesk.routing.services import presence_set
 
 router = Router()
@@ -115,6 +123,46 @@ def users_unlock(request: HttpRequest, user_id: ObjectId) -> User:
 def me(request: HttpRequest) -> User:
     """The authenticated user."""
     return request_user(request)
+
+
+# --- One's own API tokens (the "API tokens" page) ---------------------------------------------------
+
+
+def _person(request: HttpRequest) -> User:
+    """The user, if a person: an integration's tokens are its administrators' to manage."""
+    user = request_user(request)
+    if user.is_integration:
+        raise PermissionDenied(
+            "integration_tokens",
+            _(
+                "An integration's tokens are managed by administrators: "
+                "POST /api/v1/integrations/{integration_id}/tokens."
+            ),
+        )
+    return user
+
+
+@router.get("/me/tokens", response={200: list[TokenOut], **READ_REFUSALS}, tags=["users"])
+@paginate(PagePagination)
+def me_tokens_list(request: HttpRequest) -> QuerySet[ApiToken]:
+    """Your API tokens, newest first, revoked ones too (with `revoked_at`); never the tokens themselves."""
+    return api_token_list_for_user(user=_person(request))
+
+
+@router.post("/me/tokens", response={201: TokenCreatedOut, **WRITE_REFUSALS}, tags=["users"])
+def me_tokens_create(request: HttpRequest, payload: MyTokenIn) -> Status[TokenCreatedOut]:
+    """A new token acting as you, with your role; the answer's `token` is the only time it is shown
+    (only its hash is stored). Revoke it when it is no longer needed or may have leaked."""
+    token, raw = api_token_create(user=_person(request), name=payload.name)
+    return Status(201, token_created(token, raw))
+
+
+@router.delete("/me/tokens/{token_id}", response={204: None, **DELETE_REFUSALS}, tags=["users"])
+def me_tokens_revoke(request: HttpRequest, token_id: ObjectId) -> Status[None]:
+    """Revoke one of your tokens: requests with it are refused (401) from now on. Another user's
+    token is not found (404). Revoking the token this request uses is allowed: it is its last."""
+    api_token_revoke(token=api_token_get_for_user(user=_person(request), token_id=token_id))
+    return Status(204, None)
 
 
 # --- Presence --------------------------------------------------------------------------------------

@@ -278,3 +278,70 @@ class PresenceChangeOut(Schema):
             ]
         }
     )
+
+
+# --- API tokens (a person's own, and an integration's) --------------------------------------------
+
+TOKEN: JsonDict = {
+    "id": 21,
+    "name": "Reporting script",
+    "prefix": "pd_Jq3xR8v",
+    "created_at": "2026-12-01T09:00:00+01:00",
+    "last_used_at": "2026-12-07T10:14:00+01:00",
+    "revoked_at": None,
+}
+REVOKED_TOKEN: JsonDict = {
+    "id": 20,
+    "name": "web",
+    "prefix": "pd_8Hk2mQa",
+    "created_at": "2026-11-20T15:30:00+01:00",
+    "last_used_at": "2026-11-30T11:02:00+01:00",
+    "revoked_at": "2026-12-01T09:01:00+01:00",
+}
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to recognise it by.")
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None = Field(None, description="Within a minute.")
+    revoked_at: dt.datetime | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [TOKEN, REVOKED_TOKEN]})
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(
+        description="The token itself, shown this once: send it as `Authorization: Bearer <token>`.",
+        examples=["pd_Jq3x…"],
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**TOKEN, "last_used_at": None, "token": "pd_Jq3xR8vT2mWbK5nYc0LsF7hQ9dPzE4aGu1oXiV6tN3s"}
+            ]
+        }
+    )
+
+
+def token_created(token: Any, raw: str) -> TokenCreatedOut:
+    """The answer to a token's creation: the row, and the raw token it will never be shown with again."""
+    return TokenCreatedOut(
+        id=token.pk,
+        name=token.name,
+        prefix=token.prefix,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+        token=raw,
+    )
+
+
+class MyTokenIn(InputSchema):
+    name: str = Field(
+        "", max_length=80, description="A label to recognise it by in the token list; may be empty."
+    )
+
+    json_examples = [{"name": "Reporting script"}]

@@ -77,6 +77,8 @@ class CloseIn(InputSchema):
         examples=[12],
     )
 
+    json_examples = [{"disposition_id": 12}, {}]
+
 
 class TransferIn(InputSchema):
     agent_id: ObjectId | None = Field(
@@ -86,6 +88,11 @@ class TransferIn(InputSchema):
         None, description="Another campaign: the conversation joins its queue."
     )
     note: str = Field("", max_length=1000, description="Shown to whoever receives it.", examples=["VIP"])
+
+    json_examples = [
+        {"agent_id": 7, "note": "VIP"},
+        {"campaign_id": 2, "note": "Asks about an invoice"},
+    ]
 
 
 # --- who acts on what ------------------------------------------------------------------------------
@@ -158,7 +165,7 @@ MESSAGES_OPENAPI: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "text": {"type": "string", "maxLength": REPLY_TEXT_MAX},
+                        "text": {"type": "string", "maxLength": REPLY_TEXT_MAX, "pattern": r"^[^\x00]*$"},
                         "files": {
                             "type": "array",
                             "maxItems": MAX_FILES,
@@ -169,7 +176,9 @@ MESSAGES_OPENAPI: dict[str, Any] = {
                             ),
                         },
                     },
-                }
+                },
+                # A file part is binary, which JSON cannot show: the example gives the text part only.
+                "example": {"text": "Here is the invoice you asked for."},
             },
         },
     },

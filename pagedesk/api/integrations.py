@@ -11,8 +11,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
+from pydantic import ConfigDict
+from pydantic.config import JsonDict
 
 from pagedesk.accounts.models import ApiToken
+from pagedesk.api.accounts_schemas import TokenCreatedOut, TokenOut, token_created
 from pagedesk.api.pagination import PagePagination
 from pagedesk.api.permissions import admin_user
 from pagedesk.api.schemas import DELETE_REFUSALS, READ_REFUSALS, WRITE_REFUSALS, InputSchema, ObjectId
@@ -30,21 +33,32 @@ from pagedesk.platform.shapes import Ref
 
 router = Router(tags=["integrations"])
 
-
-class TokenOut(Schema):
-    id: int
-    name: str
-    prefix: str = Field(description="The token's first characters, to recognise it by.")
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None = Field(None, description="Within a minute.")
-    revoked_at: dt.datetime | None = None
-
-
-class TokenCreatedOut(TokenOut):
-    token: str = Field(
-        description="The token itself, shown this once: send it as `Authorization: Bearer <token>`.",
-        examples=["pd_Jq3x…"],
-    )
+# The examples below: Acme's CRM, limited to campaigns 1 and 2, with one token in use and one revoked.
+CRM_TOKEN: JsonDict = {
+    "id": 21,
+    "name": "Production",
+    "prefix": "pd_Jq3xR8v",
+    "created_at": "2026-12-01T09:00:00Z",
+    "last_used_at": "2026-12-07T10:14:00Z",
+    "revoked_at": None,
+}
+OLD_TOKEN: JsonDict = {
+    "id": 20,
+    "name": "Trial",
+    "prefix": "pd_8Hk2mQa",
+    "created_at": "2026-11-20T15:30:00Z",
+    "last_used_at": "2026-11-30T11:02:00Z",
+    "revoked_at": "2026-12-01T09:01:00Z",
+}
+CRM: JsonDict = {
+    "id": 4,
+    "name": "Acme CRM",
+    "username": "integration-acme-crm",
+    "campaigns": [{"id": 1, "name": "Acme Support"}, {"id": 2, "name": "Billing"}],
+    "created_at": "2026-11-20T15:29:00Z",
+    "revoked_at": None,
+    "tokens": [CRM_TOKEN, OLD_TOKEN],
+}
 
 
 class IntegrationOut(Schema):
@@ -68,6 +82,22 @@ class IntegrationOut(Schema):
     def resolve_tokens(obj: Integration) -> list[ApiToken]:
         return list(obj.user.api_tokens.all())
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                CRM,
+                {
+                    **CRM,
+                    "id": 5,
+                    "name": "Helpbot",
+                    "username": "integration-helpbot",
+                    "campaigns": [{"id": 1, "name": "Acme Support"}],
+                    "tokens": [],
+                },
+            ]
+        }
+    )
+
 
 class IntegrationIn(InputSchema):
     # Not blank, no NUL: the published pattern says what integration_create checks.
@@ -76,13 +106,19 @@ class IntegrationIn(InputSchema):
     )
     campaign_ids: list[ObjectId] = Field(min_length=1, max_length=500, examples=[[1, 2]])
 
+    json_examples = [{"name": "Acme CRM", "campaign_ids": [1, 2]}]
+
 
 class IntegrationCampaignsIn(InputSchema):
     campaign_ids: list[ObjectId] = Field(min_length=1, max_length=500, examples=[[1]])
 
+    json_examples = [{"campaign_ids": [1]}]
+
 
 class TokenIn(InputSchema):
     name: str = Field("", max_length=80, description="A label; the integration's name when empty.")
+
+    json_examples = [{"name": "Production"}, {}]
 
 
 @router.get("", response={200: list[IntegrationOut], **READ_REFUSALS})
@@ -136,18 +172,7 @@ def integration_tokens_create(
     token, raw = integration_token_create(
         integration=integration_get(integration_id=integration_id), name=payload.name
     )
-    return Status(
-        201,
-        TokenCreatedOut(
-            id=token.pk,
-            name=token.name,
-            prefix=token.prefix,
-            created_at=token.created_at,
-            last_used_at=token.last_used_at,
-            revoked_at=token.revoked_at,
-            token=raw,
-        ),
-    )
+    return Status(201, token_created(token, raw))
 
 
 @router.delete("/{integration_id}/tokens/{token_id}", response={204: None, **DELETE_REFUSALS})

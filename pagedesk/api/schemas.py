@@ -83,7 +83,9 @@ class InputSchema(Schema):
     def _text_without_nul(schema: dict[str, Any], model: type[Any]) -> None:
         """Publish the rule above: a text field's pattern excludes NUL (unless it has its own)."""
         for prop in schema.get("properties", {}).values():
-            for target in (prop, prop.get("items", {})):
+            # A nullable text (`str | None`) is an anyOf: its string option refuses NUL too.
+            options = [prop, *prop.get("anyOf", [])]
+            for target in [*options, *(option.get("items", {}) for option in options)]:
                 if target.get("type") == "string" and "pattern" not in target and "enum" not in target:
                     target["pattern"] = NO_NUL_PATTERN
         if model.json_examples:

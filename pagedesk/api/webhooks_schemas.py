@@ -11,6 +11,7 @@ from pydantic.config import JsonDict
 
 from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
 from pagedesk.platform.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from pagedesk.platform.signing import URL_PATTERN
 
 EventTypeName = Literal[
     "message.created",
@@ -25,8 +26,9 @@ EventTypeName = Literal[
 ]
 DeliveryStateName = Literal["pending", "delivering", "delivered", "failed", "cancelled"]
 URL_HELP = (
-    "http(s) URL pagedesk POSTs to; private and local addresses are refused unless the server allows "
-    "them (PAGEDESK_WEBHOOKS_ALLOW_PRIVATE)."
+    "http(s) URL pagedesk POSTs to, without user:password@. A host that cannot be found, or that "
+    "resolves to a private or local address, is refused with a 400 (private ones are allowed when the "
+    "server sets PAGEDESK_WEBHOOKS_ALLOW_PRIVATE)."
 )
 URL_EXAMPLES = ["https://crm.example.com/hooks/pagedesk"]
 
@@ -93,13 +95,16 @@ DELIVERY: JsonDict = {
 
 
 class WebhookIn(InputSchema):
-    url: str = Field(max_length=2000, description=URL_HELP, examples=URL_EXAMPLES)
+    url: str = Field(max_length=2000, pattern=URL_PATTERN, description=URL_HELP, examples=URL_EXAMPLES)
     description: str = Field("", max_length=200, examples=["CRM sync"])
     event_types: list[EventTypeName] = Field(
         min_length=1, examples=[["message.created", "conversation.closed"]]
     )
     campaign_ids: list[ObjectId] = Field(
-        default_factory=list, description="The campaigns whose events it receives.", examples=[[1]]
+        default_factory=list,
+        description="The campaigns whose events it receives (an id naming no campaign is a 400); "
+        "may be empty with all_campaigns.",
+        examples=[[1]],
     )
     all_campaigns: bool = Field(False, description="Every campaign, also those created later.")
     secret: str | None = Field(
@@ -127,7 +132,9 @@ class WebhookIn(InputSchema):
 
 
 class WebhookPatch(OptionalFieldsSchema):
-    url: str | None = Field(None, max_length=2000, description=URL_HELP, examples=URL_EXAMPLES)
+    url: str | None = Field(
+        None, max_length=2000, pattern=URL_PATTERN, description=URL_HELP, examples=URL_EXAMPLES
+    )
     description: str | None = Field(None, max_length=200)
     event_types: list[EventTypeName] | None = Field(None, min_length=1)
     campaign_ids: list[ObjectId] | None = None

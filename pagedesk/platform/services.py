@@ -32,30 +32,52 @@ class EndpointSpec:
 
 
 def _validate(spec: EndpointSpec) -> list[Campaign]:
+    """The endpoint's campaigns, or a refusal naming every field at fault (the pages show each beside
+    its input). The API's convention sets the status: 422 when a field is malformed (a URL that is not
+    http(s) with a host, an unknown event type: the published schema says so), else 400 for the rules
+    a well-formed request breaks (a host that cannot be found or is private, an unknown campaign id,
+    no campaign chosen), which no schema can foresee."""
     errors: dict[str, list[str]] = {}
+    codes: list[str] = []
+    malformed = False
     try:
         signing.url_check(spec.url.strip())
     except signing.UnsafeUrl as exc:
         errors["url"] = [exc.message]
+        codes.append(exc.code)
+        malformed = exc.status == 422
     unknown = sorted(set(spec.event_types) - set(EVENT_TYPES))
     if unknown:
         errors["event_types"] = [
             _("Unknown event type(s): %(types)s. Choose from: %(known)s.")
             % {"types": ", ".join(unknown), "known": ", ".join(EVENT_TYPES)}
         ]
+        codes.append("unknown_event_type")
+        malformed = True
     elif not spec.event_types:
         errors["event_types"] = [_("Choose at least one event type.")]
+        codes.append("no_event_types")
+        malformed = True
     campaigns = list(Campaign.objects.filter(pk__in=set(spec.campaign_ids)))
     missing = sorted(set(spec.campaign_ids) - {c.pk for c in campaigns})
     if missing:
         errors["campaign_ids"] = [
-            _("No campaign with id %(ids)s.") % {"ids": ", ".join(str(m) for m in missing)}
+            _("No campaign with id %(ids)s; choose among the existing campaigns.")
+            % {"ids": ", ".join(str(m) for m in missing)}
         ]
+        codes.append("unknown_campaign")
     elif not spec.all_campaigns and not campaigns:
         errors["campaign_ids"] = [_("Choose the campaigns whose events it receives, or all campaigns.")]
+        codes.append("no_campaigns")
     if errors:
         message = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items())
-        raise ApplicationError("invalid", message, status=422, fields=errors)
+        raise ApplicationError(
+            codes[0] if len(codes) == 1 else "invalid",
+            message,
+            status=422 if malformed else 400,
+            field=next(iter(errors)),
+            fields=errors,
+        )
     return campaigns
 
 

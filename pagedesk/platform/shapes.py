@@ -65,6 +65,14 @@ class DispositionRef(Schema):
     )
 
 
+CONTACT_REF: JsonDict = {
+    "id": 57,
+    "display_name": "Carla Gómez",
+    "psid": "6584102938475612",
+    "page_id": "104857600123456",
+}
+
+
 class ContactRef(Schema):
     id: int
     display_name: str = Field(
@@ -73,18 +81,27 @@ class ContactRef(Schema):
     psid: str = Field(description="The customer's page-scoped id.")
     page_id: str
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 57,
-                    "display_name": "Carla Gómez",
-                    "psid": "6584102938475612",
-                    "page_id": "104857600123456",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [CONTACT_REF]})
+
+
+CONVERSATION: JsonDict = {  # The examples of ConversationOut and ConversationDetailOut.
+    "id": 381,
+    "state": "assigned",
+    "version": 4,
+    "campaign": {"id": 1, "name": "Acme Support"},
+    "contact": CONTACT_REF,
+    "agent": {"id": 3, "name": "Alice Martin", "integration": False},
+    "disposition": None,
+    "closed_by": None,
+    "created_at": "2026-12-07T10:11:48+01:00",
+    "queued_at": "2026-12-07T10:11:48+01:00",
+    "assigned_at": "2026-12-07T10:12:03+01:00",
+    "first_response_at": "2026-12-07T10:12:40+01:00",
+    "closed_at": None,
+    "abandoned_at": None,
+    "last_message_at": "2026-12-07T10:14:02+01:00",
+    "last_customer_message_at": "2026-12-07T10:13:31+01:00",
+}
 
 
 class ConversationOut(Schema):
@@ -107,35 +124,7 @@ class ConversationOut(Schema):
     last_message_at: dt.datetime | None = None
     last_customer_message_at: dt.datetime | None = None
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 381,
-                    "state": "assigned",
-                    "version": 4,
-                    "campaign": {"id": 1, "name": "Acme Support"},
-                    "contact": {
-                        "id": 57,
-                        "display_name": "Carla Gómez",
-                        "psid": "6584102938475612",
-                        "page_id": "104857600123456",
-                    },
-                    "agent": {"id": 3, "name": "Alice Martin", "integration": False},
-                    "disposition": None,
-                    "closed_by": None,
-                    "created_at": "2026-12-07T10:11:48+01:00",
-                    "queued_at": "2026-12-07T10:11:48+01:00",
-                    "assigned_at": "2026-12-07T10:12:03+01:00",
-                    "first_response_at": "2026-12-07T10:12:40+01:00",
-                    "closed_at": None,
-                    "abandoned_at": None,
-                    "last_message_at": "2026-12-07T10:14:02+01:00",
-                    "last_customer_message_at": "2026-12-07T10:13:31+01:00",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [CONVERSATION]})
 
 
 RECEIPT: JsonDict = {  # The examples of AttachmentOut and MessageOut.
@@ -339,6 +328,16 @@ MESSAGE_PREFETCH: tuple[str, ...] = ("attachments",)
 # --- The detail of one conversation ---------------------------------------------------------------
 
 
+WINDOW: JsonDict = {"mode": "RESPONSE", "expires_at": "2026-12-08T10:13:31+01:00"}
+TRANSFER: JsonDict = {
+    "from_agent": {"id": 3, "name": "Alice Martin", "integration": False},
+    "to_agent": None,
+    "to_campaign": {"id": 2, "name": "Billing"},
+    "note": "Asks about an invoice",
+    "since": "2026-12-07T10:15:20+01:00",
+}
+
+
 class WindowOut(Schema):
     mode: Literal["RESPONSE", "HUMAN_AGENT", "CLOSED"] = Field(
         description="How a reply may be sent now: RESPONSE (within 24 h of the customer's last message), "
@@ -346,6 +345,10 @@ class WindowOut(Schema):
         "customer writes again)."
     )
     expires_at: dt.datetime | None = Field(description="When this mode ends; null when CLOSED.")
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [WINDOW, {"mode": "CLOSED", "expires_at": None}]}
+    )
 
 
 class TransferOut(Schema):
@@ -357,10 +360,30 @@ class TransferOut(Schema):
     note: str
     since: dt.datetime
 
+    model_config = ConfigDict(json_schema_extra={"examples": [TRANSFER]})
+
 
 class ConversationDetailOut(ConversationOut):
     window: WindowOut
     transfer: TransferOut | None = Field(description="The transfer in progress, or null.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**CONVERSATION, "window": WINDOW, "transfer": None},
+                {
+                    **CONVERSATION,
+                    "state": "queued",
+                    "version": 6,
+                    "campaign": TRANSFER["to_campaign"],
+                    "agent": None,
+                    "queued_at": "2026-12-07T10:15:20+01:00",
+                    "window": WINDOW,
+                    "transfer": TRANSFER,
+                },
+            ]
+        }
+    )
 
 
 def window_shape(conversation: Conversation, *, now: dt.datetime) -> WindowOut:
@@ -399,6 +422,17 @@ def conversation_detail_shape(
 # --- Contacts -----------------------------------------------------------------------------------------
 
 
+CONTACT: JsonDict = {  # The examples of ContactOut and ContactDetailOut.
+    **CONTACT_REF,
+    "first_name": "Carla",
+    "last_name": "Gómez",
+    "profile_pic_url": "https://platform-lookaside.fbsbx.com/platform/profilepic/?psid=6584102938475612",
+    "locale": "es_ES",
+    "created_at": "2026-11-02T09:40:12+01:00",
+    "last_message_at": "2026-12-07T10:13:31+01:00",
+}
+
+
 class ContactOut(ContactRef):
     first_name: str
     last_name: str
@@ -409,11 +443,22 @@ class ContactOut(ContactRef):
     created_at: dt.datetime
     last_message_at: dt.datetime | None
 
+    model_config = ConfigDict(json_schema_extra={"examples": [CONTACT]})
+
+
+BLOCKED_IN: JsonDict = {
+    "campaign": {"id": 2, "name": "Billing"},
+    "note": "Abusive language",
+    "since": "2026-11-30T16:02:11+01:00",
+}
+
 
 class BlockedInOut(Schema):
     campaign: Ref
     note: str
     since: dt.datetime
+
+    model_config = ConfigDict(json_schema_extra={"examples": [BLOCKED_IN]})
 
 
 class ContactDetailOut(ContactOut):
@@ -422,6 +467,12 @@ class ContactDetailOut(ContactOut):
     )
     conversations: list[ConversationOut] = Field(
         description="Their conversations you may see, newest first (at most 100)."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**CONTACT, "blocked_in": [BLOCKED_IN], "conversations": [CONVERSATION]}]
+        }
     )
 
 
@@ -466,6 +517,21 @@ class AgentStatusOut(Schema):
     changed_at: dt.datetime
     campaign_ids: list[int] = Field(description="The campaigns the agent is a member of.")
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "name": "Alice Martin",
+                    "presence": "break",
+                    "break_reason": "Lunch",
+                    "changed_at": "2026-12-07T12:30:05+01:00",
+                    "campaign_ids": [1, 2],
+                }
+            ]
+        }
+    )
+
 
 def agent_status_shape(
     agent: User, *, campaign_ids: list[int], break_reason: str | None, changed_at: dt.datetime
@@ -494,6 +560,25 @@ class PageOut(Schema):
     last_webhook_at: dt.datetime | None = Field(description="When Facebook last sent an event for this page.")
     subscribed_fields: list[str] = Field(
         description="The webhook fields pagedesk subscribes the page to at activation."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "campaign": {"id": 1, "name": "Acme Support"},
+                    "page_id": "104857600123456",
+                    "page_name": "Acme",
+                    "token_status": "active",
+                    "token_invalid_reason": "",
+                    "last_checked_at": "2026-12-07T06:00:00+01:00",
+                    "activated_at": "2026-11-02T09:30:00+01:00",
+                    "permissions": ["pages_messaging", "pages_show_list", "pages_manage_metadata"],
+                    "last_webhook_at": "2026-12-07T10:13:31+01:00",
+                    "subscribed_fields": list(SUBSCRIBED_FIELDS),
+                }
+            ]
+        }
     )
 
 

@@ -102,7 +102,43 @@ def retryable_status(status: int) -> bool:
 
 
 class UnsafeUrl(ApplicationError):
+    """A malformed URL is a 422 (URL_PATTERN says what is well formed); a well-formed one whose host
+    cannot be found or is private is a 400: a rule of the request no schema can state."""
+
     status = 422
+
+
+_H16 = "[0-9A-Fa-f]{1,4}"
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LS32 = f"(?:{_H16}:{_H16}|{_OCTET}(?:\\.{_OCTET}){{3}})"
+# RFC 3986's IPv6address, one line per form of "::".
+_IPV6 = (
+    "(?:"
+    + "|".join(
+        [
+            f"(?:{_H16}:){{6}}{_LS32}",
+            f"::(?:{_H16}:){{5}}{_LS32}",
+            f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+            f"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+            f"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+            f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+            f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+            f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+            f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+        ]
+    )
+    + ")"
+)
+_PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+# What url_check takes as well formed, published as the API's pattern for a webhook URL: http(s), a
+# host name (RFC 3986 reg-name characters, no user:password@) or a bracketed IPv6 address, a port
+# of at most 65535, then a path, query or fragment without spaces or control characters.
+URL_PATTERN = (
+    "^[Hh][Tt][Tt][Pp][Ss]?://"
+    f"(?:[A-Za-z0-9._~%!$&'()*+,;=-]+|\\[{_IPV6}\\])"
+    f"(?::{_PORT}?)?"
+    "(?:[/?#][^\\x00-\\x20\\x7f]*)?$"
+)
 
 
 def url_check(url: str, *, resolve: bool = True) -> list[str]:
@@ -112,7 +148,12 @@ def url_check(url: str, *, resolve: bool = True) -> list[str]:
     public: not loopback, private, link-local (cloud metadata at 169.254.169.254), multicast, reserved
     or unspecified. Checked at registration and again before each drain sends (a name can be re-pointed).
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced or invalid [IPv6] host
+        raise UnsafeUrl(
+            "invalid_url", _("Give an http:// or https:// URL with a host name."), field="url"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeUrl("invalid_url", _("Give an http:// or https:// URL with a host name."), field="url")
     if parts.username or parts.password:
@@ -137,6 +178,7 @@ def url_check(url: str, *, resolve: bool = True) -> list[str]:
             _("The host %(host)s could not be found; check the spelling or the DNS record.")
             % {"host": parts.hostname},
             field="url",
+            status=400,
         ) from None
     addresses = sorted({str(info[4][0]) for info in infos})
     if not settings.WEBHOOKS_ALLOW_PRIVATE:
@@ -151,6 +193,7 @@ def url_check(url: str, *, resolve: bool = True) -> list[str]:
                     )
                     % {"host": parts.hostname, "address": address},
                     field="url",
+                    status=400,
                 )
     return addresses
 

@@ -524,10 +524,13 @@ def test_every_read_operation_is_documented_with_examples(db):
     for path, operation_id in READ_OPERATIONS:
         operation = openapi["paths"][path]["get"]
         assert operation["operationId"] == operation_id
-        content = operation["responses"]["200"]["content"]
-        assert (
-            any("example" in media for media in content.values()) or "application/octet-stream" in content
-        ), path
+        answer = operation["responses"]["200"]
+        if path == "/api/v1/attachments/{attachment_id}":
+            # A file in its own type, described in words: documented as an application/octet-stream
+            # body it stopped Swagger UI from drawing the API page (pagedesk/api/conversations.py).
+            assert "content" not in answer and "download" in answer["description"], answer
+        else:
+            assert any("example" in media for media in answer["content"].values()), path
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "query" and parameter["name"] not in {
                 "page",

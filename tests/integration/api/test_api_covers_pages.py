@@ -62,6 +62,9 @@ AGENT_PRESENCE_SET = Op("PUT", f"{API}/agents/{{agent_id}}/presence")
 BREAK_REASONS = Op("GET", f"{API}/break-reasons")
 USERS = Op("GET", f"{API}/users")
 USER = Op("GET", f"{API}/users/{{user_id}}")
+MY_TOKENS = Op("GET", f"{API}/me/tokens")
+
+INTEGRATIONS = Op("GET", f"{API}/integrations")
 
 CAMPAIGNS = Op("GET", f"{API}/campaigns")
 CAMPAIGN = Op("GET", f"{API}/campaigns/{{campaign_id}}")
@@ -163,6 +166,9 @@ PAGE_ACTIONS: dict[str, tuple[Op, ...]] = {
         Op("POST", f"{API}/break-reasons"),
         Op("PATCH", f"{API}/break-reasons/{{reason_id}}"),
     ),
+    # One's own API tokens: the list, and a new one shown once.
+    "accounts:api_tokens": (MY_TOKENS, Op("POST", f"{API}/me/tokens")),
+    "accounts:api_token_revoke": (Op("DELETE", f"{API}/me/tokens/{{token_id}}"),),
     # A campaign's Facebook page: the token check (campaign table) and the parked events (settings).
     "facebook:check": (PAGE_CHECK,),
     # The settings page's other half is the server's own configuration (environment variables the
@@ -183,12 +189,20 @@ PAGE_ACTIONS: dict[str, tuple[Op, ...]] = {
     "platform:webhook_redeliver": (
         Op("POST", f"{API}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}/redeliver"),
     ),
+    # Integrations and their tokens (admins). The list shows each one's campaigns and tokens.
+    "platform:integration_list": (INTEGRATIONS,),
+    "platform:integration_create": (Op("POST", f"{API}/integrations"),),
+    "platform:integration_revoke": (Op("DELETE", f"{API}/integrations/{{integration_id}}"),),
+    "platform:integration_token_create": (Op("POST", f"{API}/integrations/{{integration_id}}/tokens"),),
+    "platform:integration_token_revoke": (
+        Op("DELETE", f"{API}/integrations/{{integration_id}}/tokens/{{token_id}}"),
+    ),
 }
 
 EXCLUDED: dict[str, str] = {
     "inbox:emoji": "The emoji picker's HTML (a typing aid); an emoji is plain text in a message.",
     "accounts:login": "The browser's session log-in; the API authenticates each request with a token.",
-    "accounts:logout": "Ends the browser's session; a token is revoked by an administrator instead.",
+    "accounts:logout": "Ends the browser's session; a token is revoked instead (DELETE /me/tokens/{token_id}).",
     "accounts:agent_home_moved": "A permanent redirect for old bookmarks to inbox:agent_home.",
     "facebook:start": "Opens Facebook's log-in dialog in the admin's browser pop-up (OAuth): it needs a "
     "person logged in to Facebook, which a script is not.",

@@ -7,6 +7,7 @@ import pytest
 from pagedesk.accounts.models import BreakReason, User
 from tests.conftest import PASSWORD
 from tests.integration.api.conftest import error_of
+from tests.integration.api.writes import make_integration
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +72,25 @@ def test_get_user_and_unknown_id(admin_api, alice):
     response = admin_api.get("/users/424242")
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+def test_an_integrations_user_is_not_a_user_here(admin_api, client_for, ada, campaign):
+    """Integrations are managed under /integrations: an admin reaching its user here could make it a
+    person (a role, a password) behind the integration's back."""
+    bot = make_integration(campaign).user
+    for response in (
+        admin_api.get(f"/users/{bot.pk}"),
+        admin_api.patch(f"/users/{bot.pk}", {"role": "admin", "password": "a-long-pass-phrase-1"}),
+        admin_api.post(f"/users/{bot.pk}/unlock"),
+    ):
+        assert response.status_code == 404, response.content
+        assert error_of(response)["code"] == "not_found"
+    bot.refresh_from_db()
+    assert bot.role == "integration" and not bot.has_usable_password()
+    assert bot.pk not in [u["id"] for u in admin_api.get("/users").json()["items"]]
+    # The user pages refuse it the same way.
+    assert client_for(ada).get(f"/accounts/users/{bot.pk}/").status_code == 404
+    assert client_for(ada).post(f"/accounts/users/{bot.pk}/", {"role": "admin"}).status_code == 404
 
 
 def test_admin_updates_role_names_email_active_and_password(admin_api, alice):

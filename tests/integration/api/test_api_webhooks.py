@@ -1,4 +1,5 @@
-"""/api/v1/webhooks: administrators only, validation with clear 422s, the secret once, the log."""
+"""/api/v1/webhooks: administrators only, refusals in the API's convention (422 malformed, 400 a rule
+the request breaks) naming the field, the secret once, the log."""
 
 from __future__ import annotations
 
@@ -65,27 +66,79 @@ def test_register_shows_the_secret_once(admin_api, campaign, receiver):
     [
         ({"url": "ftp://example.com/x"}, "url"),
         ({"url": "not a url"}, "url"),
+        ({"url": "https://user:pass@example.com/x"}, "url"),
+        ({"url": "https://example.com:65536/x"}, "url"),
+        ({"url": "https://[1::2::3]/x"}, "url"),
+        ({"url": "https://example.com/a b"}, "url"),
         ({"event_types": ["message.deleted"]}, "event_types"),
         ({"event_types": []}, "event_types"),
-        ({"campaign_ids": []}, "campaign_ids"),
-        ({"campaign_ids": [999999]}, "campaign_ids"),
         ({"secret": "short"}, "secret"),
+        ({"secret": "a-long-enough-secret\x00"}, "secret"),
+        ({"description": "CRM\x00"}, "description"),
     ],
 )
-def test_bad_input_is_a_422_naming_the_field(admin_api, campaign, receiver, change, field):
+def test_a_malformed_field_is_a_422_naming_it(admin_api, campaign, receiver, change, field):
     response = admin_api.post("/webhooks", {**body(receiver, campaign), **change})
     assert response.status_code == 422, response.content
     error = error_of(response)
     assert error["code"] == "invalid"
     assert any(name.split(".")[0] == field for name in error["fields"]), error
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "words"),
+    [
+        ({"campaign_ids": []}, "no_campaigns", "or all campaigns"),
+        ({"campaign_ids": [999999]}, "unknown_campaign", "999999"),
+        ({"url": "https://no-such-host.invalid/hook"}, "unresolvable_url", "could not be found"),
+    ],
+)
+def test_a_rule_the_well_formed_request_breaks_is_a_400_naming_the_field(
+    admin_api, campaign, receiver, change, code, words
+):
+    response = admin_api.post("/webhooks", {**body(receiver, campaign), **change})
+    assert response.status_code == 400, response.content
+    error = error_of(response)
+    field = next(iter(change))
+    assert (
+        error["code"] == code
+        and error["field"] == field
+        and error["fields"] == {field: [error["message"].split(": ", 1)[1]]}
+    )
+    assert words in error["message"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_several_faults_are_named_together(admin_api, campaign, receiver):
+    both = admin_api.post(
+        "/webhooks",
+        {**body(receiver, campaign), "campaign_ids": [999999], "url": "https://no-such-host.invalid/"},
+    )
+    assert both.status_code == 400
+    assert error_of(both)["code"] == "invalid" and set(error_of(both)["fields"]) == {"url", "campaign_ids"}
+
+
+def test_a_change_is_refused_the_same_way(admin_api, campaign, receiver):
+    created = admin_api.post("/webhooks", body(receiver, campaign)).json()
+    unknown = admin_api.patch(f"/webhooks/{created['id']}", {"campaign_ids": [999999]})
+    assert unknown.status_code == 400 and error_of(unknown)["field"] == "campaign_ids"
+    malformed = admin_api.patch(f"/webhooks/{created['id']}", {"url": "gopher://example.com"})
+    assert malformed.status_code == 422
+    rotated = admin_api.post(f"/webhooks/{created['id']}/secret", {"secret": "a-long-enough-secret\x00"})
+    assert rotated.status_code == 422
+    assert admin_api.get(f"/webhooks/{created['id']}").json()["campaign_ids"] == [campaign.pk]
 
 
 def test_a_private_address_is_refused_unless_allowed(admin_api, campaign, receiver, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE = False
     for url in (receiver.url, "http://169.254.169.254/latest", "http://10.0.0.8/hook", "http://[::1]/x"):
         response = admin_api.post("/webhooks", {**body(receiver, campaign), "url": url})
-        assert response.status_code == 422
-        assert "private or local address" in error_of(response)["message"]
+        assert response.status_code == 400, response.content
+        error = error_of(response)
+        assert error["code"] == "private_url" and error["field"] == "url"
+        assert "private or local address" in error["message"]
+        assert "PAGEDESK_WEBHOOKS_ALLOW_PRIVATE" in error["message"]
 
 
 def test_test_event_log_and_redeliver(admin_api, campaign, receiver):

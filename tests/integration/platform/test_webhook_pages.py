@@ -23,6 +23,32 @@ def test_only_admins(client_for, request, who, register, receiver):
     assert client.post(reverse("platform:webhook_test", args=[endpoint.pk])).status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("url", "campaigns", "field", "words"),
+    [
+        ("http://10.0.0.8/hook", True, "url", "private or local address"),
+        ("https://no-such-host.invalid/hook", True, "url", "could not be found"),
+        ("gopher://example.com/", True, "url", "http:// or https://"),
+        ("RECEIVER", False, None, "Choose the campaigns whose events it receives"),
+    ],
+)
+def test_the_form_shows_the_services_refusals(
+    client_for, ada, campaign, receiver, settings, url, campaigns, field, words
+):
+    """The API's 400s and 422s are the same refusals the page shows beside the field (or on top)."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = url == "RECEIVER"
+    data = {"url": receiver.url if url == "RECEIVER" else url, "event_types": ["message.created"]}
+    if campaigns:
+        data["campaigns"] = [campaign.pk]
+    response = client_for(ada).post(reverse("platform:webhook_create"), data)
+    assert response.status_code == 422
+    form = response.context["form"]
+    errors = form.errors.get(field) if field else form.non_field_errors()
+    assert errors and words in " ".join(errors), form.errors
+    assert words in response.content.decode().replace("&#x27;", "'")
+    assert not WebhookEndpoint.objects.exists()
+
+
 def test_register_test_and_redeliver(client_for, ada, campaign, receiver):
     client = client_for(ada)
     assert client.get(reverse("platform:webhook_create")).status_code == 200
