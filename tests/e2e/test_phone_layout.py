@@ -205,18 +205,19 @@ SCREENS: list[Screen] = [
         "platform:webhook_detail",
         frozenset({ADA}),
         lambda seed: webhook_seeded(seed),
-        fits=(".webhook-log",),
+        fits=("#webhook-log",),
     ),
     Screen("webhook-edit", "platform:webhook_edit", frozenset({ADA}), lambda seed: webhook_seeded(seed)),
     # A secret's page after it was shown (the once-only state is checked in tests/e2e/test_webhook_admin.py).
     Screen("webhook-secret", "platform:webhook_rotate", frozenset({ADA}), lambda seed: webhook_seeded(seed)),
     Screen("facebook-settings", "facebook:settings", frozenset({ADA})),
-    Screen("integrations", "platform:integration_list", frozenset({ADA})),
+    # A token's row fits whole: its prefix on one line, Revoke on screen (issue 15).
+    Screen("integrations", "platform:integration_list", frozenset({ADA}), fits=(".integration .table-wrap",)),
     Screen("integration-new", "platform:integration_create", frozenset({ADA})),
     Screen("integration-campaigns", "platform:integration_campaigns", frozenset({ADA}), integration_id),
     # A token's page after it was shown (shown once: tests/e2e/test_integrations.py, at phone width too).
     Screen("integration-token", "platform:integration_token_create", frozenset({ADA}), integration_id),
-    Screen("api-tokens", "accounts:api_tokens", EVERYONE),
+    Screen("api-tokens", "accounts:api_tokens", EVERYONE, fits=(".table-wrap",)),
     # The activation pop-up's problem page (the page picker needs the Facebook dialog's round trip).
     Screen("facebook-callback", "facebook:callback", frozenset({ADA}), status=403),
     Screen("board", "monitoring:board_all", STAFF, then=board_live, fits=BOARD_PARTS),
