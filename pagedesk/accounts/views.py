@@ -32,7 +32,10 @@ from pagedesk.accounts.services import (
 )
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.forms import apply_error
+from pagedesk.core.once import shown_once_keep, shown_once_take
 from pagedesk.core.permissions import admin_required, any_role_required
+
+TOKEN_ONCE = "api_token"
 
 
 class LoginView(auth_views.LoginView):
@@ -164,16 +167,27 @@ def break_reasons_view(request: HttpRequest) -> HttpResponse:
 
 @any_role_required
 def api_tokens_view(request: HttpRequest) -> HttpResponse:
-    """The user's own API tokens: last use, revoke, and a new one shown once (never stored raw)."""
+    """The user's own API tokens: last use, revoke, and a new one shown once (never stored raw).
+
+    POST creates and redirects here; the GET shows the raw value once (pagedesk.core.once), so a reload
+    neither shows it again nor mints another token."""
     user = request.user
     assert isinstance(user, User)
     form = ApiTokenForm(request.POST or None)
-    context: dict[str, object] = {"nav": "tokens", "form": form}
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        _token, context["raw"] = api_token_create(user=user, name=form.cleaned_data["name"] or "web")
-        status = 201
-    context["tokens"] = api_token_list_for_user(user=user)
+    if request.method == "POST":
+        if form.is_valid():
+            token, raw = api_token_create(user=user, name=form.cleaned_data["name"] or "web")
+            shown_once_keep(request, purpose=TOKEN_ONCE, ref=token.pk, value=raw)
+            return redirect("accounts:api_tokens")
+        status = 422
+    else:
+        status = 200
+    context = {
+        "nav": "tokens",
+        "form": form,
+        "raw": shown_once_take(request, purpose=TOKEN_ONCE) if request.method == "GET" else None,
+        "tokens": api_token_list_for_user(user=user),
+    }
     response = render(request, "accounts/api_tokens.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response

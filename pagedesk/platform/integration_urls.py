@@ -15,5 +15,6 @@ urlpatterns: list[URLPattern] = [
         views.integration_token_revoke_view,
         name="integration_token_revoke",
     ),
+    path("<int:integration_id>/campaigns/", views.integration_campaigns_view, name="integration_campaigns"),
     path("<int:integration_id>/revoke/", views.integration_revoke_view, name="integration_revoke"),
 ]

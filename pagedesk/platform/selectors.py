@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -50,6 +51,15 @@ def webhook_endpoint_get(*, endpoint_id: int) -> WebhookEndpoint:
     if endpoint is None:
         raise NotFound("not_found", _("There is no webhook endpoint %(id)s.") % {"id": endpoint_id})
     return endpoint
+
+
+def webhook_endpoint_timezone(*, endpoint: WebhookEndpoint) -> str:
+    """The zone its log's times are shown in: its campaigns' when they share one (as their own pages
+    show them), else the site's."""
+    zones = {c.timezone for c in endpoint.campaigns.all()}
+    if not endpoint.all_campaigns and len(zones) == 1:
+        return zones.pop()
+    return str(settings.TIME_ZONE)
 
 
 def webhook_delivery_list(

@@ -10,11 +10,12 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pagedesk.accounts.models import User
 from pagedesk.core.errors import ApplicationError
 from pagedesk.core.forms import apply_error
+from pagedesk.core.once import shown_once_keep, shown_once_take
 from pagedesk.core.permissions import admin_required
 from pagedesk.platform.models import OPEN_DELIVERY_STATES, WebhookEndpoint
 from pagedesk.platform.selectors import (
@@ -22,6 +23,7 @@ from pagedesk.platform.selectors import (
     webhook_delivery_list,
     webhook_endpoint_get,
     webhook_endpoint_list,
+    webhook_endpoint_timezone,
 )
 from pagedesk.platform.services import (
     webhook_delivery_redeliver,
@@ -37,6 +39,8 @@ from pagedesk.platform.webhook_forms import DeliveryFilter, WebhookCreateForm, W
 
 LOG_PAGE_SIZE = 25
 NAV = "integrations"
+SECRET_CREATED = "webhook_secret_created"
+SECRET_ROTATED = "webhook_secret_rotated"
 
 
 def _user(request: HttpRequest) -> User:
@@ -66,13 +70,9 @@ def webhook_create_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             apply_error(form, exc)
         else:
-            # Rendered here, not after a redirect: the secret is never stored in clear, not even in
-            # the session's flash messages.
-            return render(
-                request,
-                "platform/webhooks/secret.html",
-                {"nav": NAV, "endpoint": endpoint, "secret": secret, "created": True},
-            )
+            # Shown by the GET the redirect makes, once: a reload registers no second endpoint.
+            shown_once_keep(request, purpose=SECRET_CREATED, ref=endpoint.pk, value=secret)
+            return redirect("platform:webhook_rotate", endpoint_id=endpoint.pk)
     status = 422 if request.method == "POST" else 200
     return render(
         request, "platform/webhooks/form.html", {"nav": NAV, "form": form, "creating": True}, status=status
@@ -124,6 +124,7 @@ def _log_context(request: HttpRequest, endpoint: WebhookEndpoint) -> dict[str, A
         "filters": filters,
         "page": page,
         "query": request.GET.urlencode(),
+        "log_timezone": webhook_endpoint_timezone(endpoint=endpoint),
         # The log refreshes itself while something on it is still on its way.
         "refresh": any(d.state in OPEN_DELIVERY_STATES for d in page.object_list),
     }
@@ -181,14 +182,25 @@ def webhook_enable_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     return redirect("platform:webhook_detail", endpoint_id=endpoint.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @admin_required
 def webhook_rotate_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    """POST rotates the secret and redirects here; the GET shows the new secret (or the one of a
+    just-registered endpoint) once, and after that says it was already shown."""
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
-    secret = webhook_endpoint_secret_rotate(endpoint=endpoint)
-    return render(
-        request, "platform/webhooks/secret.html", {"nav": NAV, "endpoint": endpoint, "secret": secret}
+    if request.method == "POST":
+        rotated = webhook_endpoint_secret_rotate(endpoint=endpoint)
+        shown_once_keep(request, purpose=SECRET_ROTATED, ref=endpoint.pk, value=rotated)
+        return redirect("platform:webhook_rotate", endpoint_id=endpoint.pk)
+    created = shown_once_take(request, purpose=SECRET_CREATED, ref=endpoint.pk)
+    secret = created or shown_once_take(request, purpose=SECRET_ROTATED, ref=endpoint.pk)
+    response = render(
+        request,
+        "platform/webhooks/secret.html",
+        {"nav": NAV, "endpoint": endpoint, "secret": secret, "created": created is not None},
     )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from pagedesk.accounts.models import Presence, User
 from pagedesk.accounts.services import break_reason_create
-from pagedesk.campaigns.models import Campaign, CannedResponse, Holiday
+from pagedesk.campaigns.models import Campaign, CannedResponse, Holiday, Integration
 from pagedesk.campaigns.services import (
     MemberSpec,
     blocked_contact_add,
@@ -61,6 +61,7 @@ LONG_TEXT = (
     "has said 'in transit' ever since. Could you please check with the courier?"
 )
 LONG_NAME = ("Maximiliana", "Wolfeschlegelsteinhausen-Bergerdorff")
+BOT_NAME = "Northwind order-status bot (production, EU region)"
 
 
 @dataclass
@@ -178,6 +179,10 @@ def campaign_id(seed: Seed) -> dict[str, Any]:
     return {"campaign_id": seed.campaign.pk}
 
 
+def integration_id(seed: Seed) -> dict[str, Any]:
+    return {"integration_id": Integration.objects.get(name=BOT_NAME).pk}
+
+
 SCREENS: list[Screen] = [
     Screen("login", "accounts:login", frozenset({ANON})),
     Screen("campaigns", "campaigns:list", STAFF),
@@ -194,12 +199,25 @@ SCREENS: list[Screen] = [
     Screen("break-reasons", "accounts:break_reasons", frozenset({ADA})),
     Screen("webhooks", "platform:webhook_list", frozenset({ADA}), lambda seed: webhook_seeded(seed, {})),
     Screen("webhook-new", "platform:webhook_create", frozenset({ADA})),
-    Screen("webhook", "platform:webhook_detail", frozenset({ADA}), lambda seed: webhook_seeded(seed)),
+    # The delivery log fits whole: each delivery a block, Answer and Redeliver on screen (issue 15).
+    Screen(
+        "webhook",
+        "platform:webhook_detail",
+        frozenset({ADA}),
+        lambda seed: webhook_seeded(seed),
+        fits=("#webhook-log",),
+    ),
     Screen("webhook-edit", "platform:webhook_edit", frozenset({ADA}), lambda seed: webhook_seeded(seed)),
+    # A secret's page after it was shown (the once-only state is checked in tests/e2e/test_webhook_admin.py).
+    Screen("webhook-secret", "platform:webhook_rotate", frozenset({ADA}), lambda seed: webhook_seeded(seed)),
     Screen("facebook-settings", "facebook:settings", frozenset({ADA})),
-    Screen("integrations", "platform:integration_list", frozenset({ADA})),
+    # A token's row fits whole: its prefix on one line, Revoke on screen (issue 15).
+    Screen("integrations", "platform:integration_list", frozenset({ADA}), fits=(".integration .table-wrap",)),
     Screen("integration-new", "platform:integration_create", frozenset({ADA})),
-    Screen("api-tokens", "accounts:api_tokens", EVERYONE),
+    Screen("integration-campaigns", "platform:integration_campaigns", frozenset({ADA}), integration_id),
+    # A token's page after it was shown (shown once: tests/e2e/test_integrations.py, at phone width too).
+    Screen("integration-token", "platform:integration_token_create", frozenset({ADA}), integration_id),
+    Screen("api-tokens", "accounts:api_tokens", EVERYONE, fits=(".table-wrap",)),
     # The activation pop-up's problem page (the page picker needs the Facebook dialog's round trip).
     Screen("facebook-callback", "facebook:callback", frozenset({ADA}), status=403),
     Screen("board", "monitoring:board_all", STAFF, then=board_live, fits=BOARD_PARTS),
@@ -261,8 +279,6 @@ EXCLUDED = {
     "accounts:agent_home_moved": "a redirect to My work's address in the inbox (checked)",
     "accounts:user_unlock": "POST only (redirects to the users page, checked)",
     "accounts:api_token_revoke": "POST only (redirects to the tokens page, checked)",
-    "platform:integration_token_create": "POST only; its page, the token shown once, is checked at phone "
-    "width in tests/e2e/test_integrations.py",
     "platform:integration_token_revoke": "POST only (redirects to the integrations page, checked)",
     "platform:integration_revoke": "POST only (redirects to the integrations page, checked)",
     "inbox:presence_set": "POST only (an htmx fragment)",
@@ -306,7 +322,6 @@ EXCLUDED = {
     "platform:webhook_log": "fragment of the webhook page's delivery log (checked)",
     "platform:webhook_test": "POST only",
     "platform:webhook_enable": "POST only",
-    "platform:webhook_rotate": "POST only (renders the secret once; the page is the shape of webhook-new's)",
     "platform:webhook_delete": "POST only",
     "platform:webhook_redeliver": "POST only",
 }
@@ -470,9 +485,7 @@ def seed_day(*, ada: User, sam: User, alice: User, bob: User, campaign: Campaign
         ).save()
 
     # An integration with a long name, a token, and a message in the open conversation (its marker).
-    bot = integration_create(
-        name="Northwind order-status bot (production, EU region)", campaign_ids=[campaign.pk], created_by=ada
-    )
+    bot = integration_create(name=BOT_NAME, campaign_ids=[campaign.pk], created_by=ada)
     integration_token_create(integration=bot, name="production-eu-west-1-primary")
     message_row(
         open_conversation,

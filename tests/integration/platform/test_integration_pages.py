@@ -11,7 +11,7 @@ from django.test import Client
 
 from pagedesk.accounts.models import ApiToken
 from pagedesk.campaigns.models import Integration
-from pagedesk.campaigns.services import integration_create
+from pagedesk.campaigns.services import campaign_create, integration_create, integration_revoke
 from pagedesk.conversations.models import SenderType
 from pagedesk.conversations.sending import messages_send
 from tests.integration.inbox.conftest import make_conversation
@@ -32,8 +32,9 @@ def test_an_admin_creates_an_integration_adds_a_token_and_revokes(client_for, ad
     integration = Integration.objects.get()
     page = admin.get("/integrations/").content.decode()
     assert "Order &lt;bot&gt;" in page and "Order <bot>" not in page and "Acme Support" in page
-    token_page = admin.post(f"/integrations/{integration.pk}/tokens/", {"name": "prod"})
-    assert token_page.status_code == 201 and token_page["Cache-Control"] == "no-store"
+    token_page = admin.post(f"/integrations/{integration.pk}/tokens/", {"name": "prod"}, follow=True)
+    assert token_page.redirect_chain == [(f"/integrations/{integration.pk}/tokens/", 302)]
+    assert token_page.status_code == 200 and token_page["Cache-Control"] == "no-store"
     raw = token_page.context["raw"]
     assert raw in token_page.content.decode() and "shown only this once" in token_page.content.decode()
     assert Client().get("/api/v1/me", **_bearer(raw)).status_code == 200
@@ -64,8 +65,9 @@ def test_the_integrations_pages_are_for_admins(client_for, sam, alice):
 
 
 def test_everyone_manages_their_own_tokens(client_for, alice, bob):
-    page = client_for(alice).post("/accounts/tokens/", {"name": "laptop"})
-    assert page.status_code == 201 and page["Cache-Control"] == "no-store"
+    page = client_for(alice).post("/accounts/tokens/", {"name": "laptop"}, follow=True)
+    assert page.redirect_chain == [("/accounts/tokens/", 302)]
+    assert page.status_code == 200 and page["Cache-Control"] == "no-store"
     raw = page.context["raw"]
     assert Client().get("/api/v1/me", **_bearer(raw)).json()["username"] == "alice"
     token = ApiToken.objects.get(user=alice)
@@ -102,3 +104,88 @@ def test_an_integrations_message_is_shown_as_such(client_for, alice, sam, campai
     assert {"sender_type": "integration", "sender": "Order bot", "text": "<i>Shipped</i>"}.items() <= rows[
         -1
     ].items()
+
+
+# --- issue 15, a first-time admin's findings ------------------------------------------------------------
+
+
+def test_reloading_the_new_token_page_shows_already_shown_and_mints_no_second_token(
+    client_for, ada, campaign
+):
+    """C2: the page answered the POST itself, so a reload re-posted and made a second live token."""
+    admin = client_for(ada)
+    integration = integration_create(name="CRM", campaign_ids=[campaign.pk], created_by=ada)
+    url = f"/integrations/{integration.pk}/tokens/"
+    created = admin.post(url, {"name": "prod"})
+    assert created.status_code == 302 and created["Location"] == url
+    shown = admin.get(url)
+    raw = shown.context["raw"]
+    assert raw.startswith("pd_") and raw in shown.content.decode()
+    # The sentence says what to send, the placeholder included (it was swallowed as an HTML tag).
+    assert "Authorization: Bearer &lt;token&gt;" in shown.content.decode()
+    reloaded = admin.get(url)
+    body = reloaded.content.decode()
+    assert reloaded.status_code == 200 and reloaded["Cache-Control"] == "no-store"
+    assert raw not in body and "already shown" in body
+    assert ApiToken.objects.filter(user=integration.user).count() == 1
+
+
+def test_reloading_your_tokens_page_after_creating_one_mints_no_second_token(client_for, alice):
+    client = client_for(alice)
+    assert client.post("/accounts/tokens/", {"name": "laptop"}).status_code == 302
+    raw = client.get("/accounts/tokens/").context["raw"]
+    assert raw and raw.startswith("pd_")
+    again = client.get("/accounts/tokens/")
+    assert again.context["raw"] is None and raw not in again.content.decode()
+    assert ApiToken.objects.filter(user=alice).count() == 1
+
+
+def test_an_admin_changes_an_integrations_campaigns_on_the_pages(client_for, ada, campaign):
+    """C1: campaigns could only be changed through PUT /api/v1/integrations/{id}/campaigns."""
+    other = campaign_create(fields={"name": "Billing", "page_name": "Billing", "timezone": "UTC"})
+    integration = integration_create(name="CRM", campaign_ids=[campaign.pk], created_by=ada)
+    admin = client_for(ada)
+    url = f"/integrations/{integration.pk}/campaigns/"
+    assert f'href="{url}"' in admin.get("/integrations/").content.decode()
+    form = admin.get(url)
+    assert form.status_code == 200
+    body = form.content.decode()
+    assert "<legend" in body and f'value="{campaign.pk}"' in body and "checked" in body
+    saved = admin.post(url, {"campaigns": [other.pk]})
+    assert saved.status_code == 302 and saved["Location"] == "/integrations/"
+    assert [c.name for c in integration.campaigns.all()] == ["Billing"]
+    assert "now works in: Billing" in admin.get("/integrations/").content.decode()
+
+    empty = admin.post(url, {})
+    assert empty.status_code == 422
+    assert "Choose at least one campaign the integration may work in." in empty.content.decode()
+    assert [c.name for c in integration.campaigns.all()] == ["Billing"]
+
+    integration_revoke(integration=integration)
+    refused = admin.post(url, {"campaigns": [campaign.pk]})
+    assert refused.status_code == 422 and "was revoked" in refused.content.decode()
+    assert f'href="{url}"' not in admin.get("/integrations/").content.decode()
+
+
+def test_changing_an_integrations_campaigns_is_for_admins(client_for, ada, sam, campaign):
+    integration = integration_create(name="CRM", campaign_ids=[campaign.pk], created_by=ada)
+    url = f"/integrations/{integration.pk}/campaigns/"
+    assert client_for(sam).get(url).status_code == 403
+    assert client_for(sam).post(url, {"campaigns": []}).status_code == 403
+    assert client_for(ada).get("/integrations/999999/campaigns/").status_code == 404
+
+
+def test_revoking_a_token_asks_first(client_for, ada, alice, campaign):
+    """C10: a token was revoked in one click."""
+    integration = integration_create(name="CRM", campaign_ids=[campaign.pk], created_by=ada)
+    admin = client_for(ada)
+    admin.post(f"/integrations/{integration.pk}/tokens/", {"name": "prod"})
+    token = ApiToken.objects.get(user=integration.user)
+    listed = admin.get("/integrations/").content.decode()
+    form = listed[listed.index(f'action="/integrations/{integration.pk}/tokens/{token.pk}/revoke/"') :]
+    assert form[: form.index(">")].count("data-confirm=") == 1
+    client_for(alice).post("/accounts/tokens/", {"name": "laptop"})
+    own = ApiToken.objects.get(user=alice)
+    page = client_for(alice).get("/accounts/tokens/").content.decode()
+    form = page[page.index(f'action="/accounts/tokens/{own.pk}/revoke/"') :]
+    assert form[: form.index(">")].count("data-confirm=") == 1
