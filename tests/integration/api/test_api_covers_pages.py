@@ -192,6 +192,7 @@ PAGE_ACTIONS: dict[str, tuple[Op, ...]] = {
     # Integrations and their tokens (admins). The list shows each one's campaigns and tokens.
     "platform:integration_list": (INTEGRATIONS,),
     "platform:integration_create": (Op("POST", f"{API}/integrations"),),
+    "platform:integration_campaigns": (Op("PUT", f"{API}/integrations/{{integration_id}}/campaigns"),),
     "platform:integration_revoke": (Op("DELETE", f"{API}/integrations/{{integration_id}}"),),
     "platform:integration_token_create": (Op("POST", f"{API}/integrations/{{integration_id}}/tokens"),),
     "platform:integration_token_revoke": (

@@ -31,7 +31,7 @@ def test_only_admins(client_for, request, who, register, receiver):
         ("http://10.0.0.8/hook", True, "url", "private or local address"),
         ("https://no-such-host.invalid/hook", True, "url", "could not be found"),
         ("gopher://example.com/", True, "url", "http:// or https://"),
-        ("RECEIVER", False, None, "Choose the campaigns whose events it receives"),
+        ("RECEIVER", False, "campaigns", "Choose the campaigns whose events it receives"),
     ],
 )
 def test_the_form_shows_the_services_refusals(
