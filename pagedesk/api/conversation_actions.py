@@ -30,7 +30,7 @@ from pagedesk.api.parser import BodyRefused, TextParser
 from pagedesk.api.permissions import request_user
 from pagedesk.api.schemas import InputSchema, ObjectId, refusals
 from pagedesk.campaigns.models import Campaign, Disposition
-from pagedesk.conversations.models import OPEN_STATES, Conversation, Message, SenderType
+from pagedesk.conversations.models import OPEN_STATES, Conversation, ConversationState, Message, SenderType
 from pagedesk.conversations.sending import ATTACHMENT_MAX_BYTES, REPLY_TEXT_MAX, TEXT_LIMIT, messages_send
 from pagedesk.core.errors import ApplicationError, NotFound, PermissionDenied
 from pagedesk.inbox import selectors as inbox_selectors
@@ -310,6 +310,16 @@ def conversation_close_action(
     user = request_user(request)
     if user.is_integration:
         conversation = _open_for_integration(user, conversation_id)
+        if conversation.state == ConversationState.QUEUED:
+            raise ApplicationError(
+                "queued",
+                _(
+                    "Conversation #%(id)s waits in the queue for an agent; an integration closes a "
+                    "conversation that is assigned or with its bot."
+                )
+                % {"id": conversation_id},
+                status=409,
+            )
     elif user.is_agent:
         conversation = inbox_selectors.conversation_get_for_agent(
             agent=user, conversation_id=conversation_id, act=True

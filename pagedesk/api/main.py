@@ -100,7 +100,9 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Http
         request,
         401,
         "unauthenticated",
-        _("Log in, or send a valid personal token as `Authorization: Bearer <token>`."),
+        _(
+            "Log in, or send a valid API token (yours, or an integration's) as `Authorization: Bearer <token>`."
+        ),
     )
 
 

@@ -49,8 +49,8 @@ def thread_owner_require(*, conversation: Any) -> None:
         raise ApplicationError(
             "thread_owned_elsewhere",
             _(
-                "%(owner)s has this conversation, so Facebook would refuse your reply. Click “Take control” "
-                "to answer from pagedesk."
+                "%(owner)s has this conversation, so Facebook would refuse the reply. An agent answers from "
+                "pagedesk after clicking “Take control” in the inbox."
             )
             % {"owner": thread_owner_title(owner)},
             status=409,

@@ -52,6 +52,9 @@ def _check_handoff_actor(conversation: Conversation, actor: User) -> None:
         ).exists()
     ):
         return
+    if actor.is_integration:
+        # As for every other read or action: an integration learns nothing of another campaign's ids.
+        raise NotFound("not_found", _("There is no conversation with id %(id)s.") % {"id": conversation.pk})
     raise PermissionDenied(
         "forbidden",
         _(

@@ -187,3 +187,14 @@ def test_the_agent_or_the_campaigns_supervisor_returns_it_to_the_queue(
     board = make_conversation(campaign, agent=alice)
     response = api_as(sam).post(f"/conversations/{board.pk}/return")
     assert response.status_code == 200 and response.json()["state"] == "queued"
+
+
+def test_an_integration_is_told_why_it_cannot_close_a_queued_conversation(campaign):
+    """It was told to "refresh to see its current state", which changed nothing (found by a
+    first-time integrator)."""
+    crm = integration_api(make_integration(campaign, name="CRM"))
+    conversation = make_conversation(campaign, state=ConversationState.QUEUED)
+    response = crm.post(f"/conversations/{conversation.pk}/close", {})
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "queued"
+    assert "waits in the queue for an agent" in error_of(response)["message"]

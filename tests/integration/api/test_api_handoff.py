@@ -50,10 +50,17 @@ def test_agents_other_supervisors_and_other_integrations_are_refused(api_as, cam
     revoked.save()
     sue = make_user("sue", "supervisor")
     conversation = customer_writes(campaign)
-    for user in (alice, sue, stranger_bot.user, revoked.user):
+    for user in (alice, sue):
         response = api_as(user).post(f"/conversations/{conversation.pk}/handoff")
         assert response.status_code == 403, (user, response.content)
         assert error_of(response)["code"] == "forbidden"
+    # An integration is told of another campaign's conversation what it is told of a missing id (it
+    # was a 403 here, a 404 on every other endpoint: found by a first-time integrator).
+    missing = api_as(stranger_bot.user).post("/conversations/999999/handoff")
+    for user in (stranger_bot.user, revoked.user):
+        response = api_as(user).post(f"/conversations/{conversation.pk}/handoff")
+        assert response.status_code == 404, (user, response.content)
+        assert error_of(response)["code"] == error_of(missing)["code"] == "not_found"
     conversation.refresh_from_db()
     assert conversation.state == "bot"
     anonymous = api_as(None).post(f"/conversations/{conversation.pk}/handoff")
