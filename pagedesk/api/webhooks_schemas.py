@@ -230,7 +230,12 @@ class DeliveryOut(Schema):
     last_error: str
     last_duration_ms: float | None
     delivered_at: dt.datetime | None
-    body: dict[str, Any] = Field(description="The JSON body every attempt sends (docs/webhooks.md).")
+    body: dict[str, Any] = Field(
+        description=(
+            "The JSON body every attempt sends (docs/webhooks.md). `data` is null for a moment after the"
+            " event, until it is built; nothing is sent before."
+        )
+    )
     attempt_log: list[AttemptOut] = Field(description="Newest first.")
 
     model_config = ConfigDict(

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from pagedesk.core import clock
 from pagedesk.platform import signing
+from pagedesk.platform.building import BUILD_BATCH, webhook_events_build
 from pagedesk.platform.models import (
     OPEN_DELIVERY_STATES,
     PING,
@@ -56,6 +57,9 @@ DISABLE_AFTER = dt.timedelta(hours=24)
 WALK_PAGE = 1000
 WALK_PAGES = 20
 USER_AGENT = "pagedesk-webhooks/1"
+# A delivery whose event's data could not be built yet (the builder failed: a locked or lost
+# database) is looked at again after this long.
+UNBUILT_RETRY = dt.timedelta(seconds=2)
 RECORDED_FIELDS = [
     "attempts",
     "last_status_code",
@@ -91,8 +95,10 @@ class Walk:
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:
-    """The JSON body, the same bytes at every attempt of the delivery."""
+    """The JSON body, the same bytes at every attempt of the delivery (its event's stored data)."""
     event = delivery.event
+    if event.data is None:
+        raise ValueError(f"webhook event {event.pk} has no data yet")
     document = {
         "id": str(delivery.uuid),
         "type": event.type,
@@ -256,6 +262,7 @@ def endpoint_drain(
     deadline = time.monotonic() + budget_seconds
     try:
         while True:
+            _events_build(deadline=deadline)
             endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
             if endpoint is None or not endpoint.enabled:
                 return None
@@ -269,10 +276,25 @@ def endpoint_drain(
                 return now
             token, batch = _claim(ids=walk.eligible, now=now)
             if batch:
-                _drain_batch(endpoint=endpoint, token=token, batch=batch, client=http, deadline=deadline)
+                unbuilt = _drain_batch(
+                    endpoint=endpoint, token=token, batch=batch, client=http, deadline=deadline
+                )
+                if unbuilt:
+                    return now + UNBUILT_RETRY
     finally:
         if own_client:
             http.close()
+
+
+def _events_build(*, deadline: float) -> None:
+    """Build the data of every event still without it (any endpoint's: this is what makes the data
+    of an event whose endpoints are all paused be built promptly too), within the drain's budget."""
+    try:
+        while webhook_events_build() == BUILD_BATCH and time.monotonic() < deadline:
+            pass
+    except Exception:
+        # Its deliveries are held back (their data is NULL) and built by the next drain.
+        logger.exception("webhook event data not built")
 
 
 def _drain_batch(
@@ -282,7 +304,9 @@ def _drain_batch(
     batch: list[WebhookDelivery],
     client: httpx.Client,
     deadline: float,
-) -> None:
+) -> bool:
+    """Send a claimed batch and record the outcomes; True when some deliveries were held back because
+    their event's data is not built yet."""
     campaign_ids = set(endpoint.campaigns.values_list("pk", flat=True))
     secret = signing.secret_decrypt(endpoint.secret_encrypted)
     outcomes: list[Outcome] = []
@@ -296,12 +320,20 @@ def _drain_batch(
         stop_reason = exc.message
     if secret is None:
         stop_reason = _("The secret cannot be read (was PAGEDESK_TOKEN_KEY changed?): rotate it.")
+    unbuilt = False
     for delivery in batch:
         if stop_reason or time.monotonic() > deadline:
             unsent.append(delivery.pk)
             continue
         if not delivery.replay and delivery.ordering_key in held:
             unsent.append(delivery.pk)
+            continue
+        if delivery.event.data is None:
+            # Never a body without its data; the conversation's later deliveries wait behind it.
+            unbuilt = True
+            unsent.append(delivery.pk)
+            if not delivery.replay:
+                held.add(delivery.ordering_key)
             continue
         refusal = _refusal(endpoint=endpoint, delivery=delivery, campaign_ids=campaign_ids)
         if refusal:
@@ -317,6 +349,7 @@ def _drain_batch(
     with transaction.atomic():
         _record(endpoint=endpoint, token=token, outcomes=outcomes, cancelled=cancelled, blocked=stop_reason)
         _release(token=token, ids=unsent)
+    return unbuilt
 
 
 def _refusal(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery, campaign_ids: set[int]) -> str:

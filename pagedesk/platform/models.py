@@ -80,14 +80,28 @@ class WebhookConfigVersion(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """One thing that happened, as every subscribed endpoint will receive it (`data` is its body's)."""
+    """One thing that happened, as every subscribed endpoint will receive it (`data` is its body's).
+
+    Written in the change's transaction with what decides and orders its deliveries (type, campaigns,
+    ordering key) and the realtime event's own fields (`source`); `data`, the public shapes, is built
+    just after commit, off the committing thread, and stored once (platform.outbox.webhook_events_build),
+    so every attempt and redelivery sends the same bytes. NULL: not built yet; nothing is sent then.
+    """
 
     type = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=clock.now)
     # The campaigns it concerns; an endpoint not registered for any of them never receives it.
     campaign_ids = models.JSONField(default=list)
     ordering_key = models.CharField(max_length=64)
-    data = models.JSONField(default=dict)
+    # The realtime event as published (`Event.as_message()`): what `data` is built from.
+    source = models.JSONField(default=dict)
+    data = models.JSONField(null=True, default=None)
+
+    class Meta:
+        indexes = [
+            # The builder's work list: small however long the log grows.
+            models.Index(fields=["id"], condition=models.Q(data__isnull=True), name="webhook_event_unbuilt"),
+        ]
 
 
 class DeliveryState(models.TextChoices):

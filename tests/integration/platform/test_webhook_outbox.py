@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from pagedesk.campaigns import schedule
 from pagedesk.campaigns.services import campaign_create
+from pagedesk.platform.building import webhook_events_build
 from pagedesk.platform.models import WebhookDelivery, WebhookEvent
 from pagedesk.platform.services import webhook_endpoint_disable
 from pagedesk.platform.subscriptions import active_subscriptions
@@ -28,6 +29,13 @@ def test_a_customer_message_writes_its_events_for_the_endpoint(page, campaign, r
     assert types[0] == "conversation.queued"
     assert "message.created" in types
     created = WebhookEvent.objects.get(type="message.created")
+    # The transaction wrote what decides and orders the deliveries; the shapes come after commit.
+    assert created.data is None
+    assert created.source["message_id"] == received.message.pk
+    assert created.ordering_key == f"conversation:{received.conversation.pk}"
+    assert created.campaign_ids == [campaign.pk]
+    assert webhook_events_build() == len(types)
+    created.refresh_from_db()
     assert created.data["message"]["text"] == "Where is my order?"
     assert created.data["message"]["direction"] == "in"
     assert created.data["conversation"]["id"] == received.conversation.pk
