@@ -233,6 +233,31 @@ def message_record(
     )
 
 
+def _conversation_recording(
+    *, contact: Contact, campaign: Campaign, now: dt.datetime, reason: str
+) -> Conversation:
+    """Where a message that opens no conversation is kept (an echo of a reply sent from Facebook, a
+    standby copy): the contact's open conversation, its last message time moved, or a closed one made
+    for it, its timeline saying why. Caller holds the contact lock."""
+    conversation = selectors.conversation_open_for_contact(contact=contact)
+    if conversation is None:
+        conversation = Conversation.objects.create(
+            campaign=campaign,
+            contact=contact,
+            state=ConversationState.CLOSED,
+            created_at=now,
+            closed_at=now,
+            last_message_at=now,
+        )
+        ConversationEvent.objects.create(
+            conversation=conversation, kind="recorded", at=now, data={"reason": reason}
+        )
+    else:
+        conversation.last_message_at = now
+        conversation.save(update_fields=["last_message_at"])
+    return conversation
+
+
 def message_standby_record(
     *,
     contact: Contact,
@@ -258,27 +283,7 @@ def message_standby_record(
     if mid and Message.objects.filter(page_id=page_id, mid=mid).exists():
         return Received(message=None, conversation=None, duplicate=True)
     now = clock.now()
-    conversation = (
-        Conversation.objects.select_for_update()
-        .filter(contact=contact, state__in=OPEN_STATES)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if conversation is None:
-        conversation = Conversation.objects.create(
-            campaign=campaign,
-            contact=contact,
-            state=ConversationState.CLOSED,
-            created_at=now,
-            closed_at=now,
-            last_message_at=now,
-        )
-        ConversationEvent.objects.create(
-            conversation=conversation, kind="recorded", at=now, data={"reason": "standby"}
-        )
-    else:
-        conversation.last_message_at = now
-        conversation.save(update_fields=["last_message_at"])
+    conversation = _conversation_recording(contact=contact, campaign=campaign, now=now, reason="standby")
     message = Message.objects.create(
         conversation=conversation,
         direction=Direction.IN,
@@ -410,22 +415,9 @@ def message_echo_apply(
     if Message.objects.filter(page_id=page_id, mid=mid).exists():
         return EchoResult(outcome="duplicate")
     now = clock.now()
-    conversation = selectors.conversation_open_for_contact(contact=contact)
-    if conversation is None:
-        conversation = Conversation.objects.create(
-            campaign=campaign,
-            contact=contact,
-            state=ConversationState.CLOSED,
-            created_at=now,
-            closed_at=now,
-            last_message_at=now,
-        )
-        ConversationEvent.objects.create(
-            conversation=conversation, kind="recorded", at=now, data={"reason": "sent_from_facebook"}
-        )
-    else:
-        conversation.last_message_at = now
-        conversation.save(update_fields=["last_message_at"])
+    conversation = _conversation_recording(
+        contact=contact, campaign=campaign, now=now, reason="sent_from_facebook"
+    )
     message = Message.objects.create(
         conversation=conversation,
         direction=Direction.OUT,
