@@ -18,9 +18,10 @@ from pagedesk.api.schemas import InputSchema, ObjectId, OptionalFieldsSchema
 
 # An address or "" (none). Django's validator checks it; this tells clients what it takes: the pattern
 # is the common part of Django's rules (dot-atom local part, a domain with a TLD of 2+ letters), since
-# "format: email" alone lets through "0@0.a", which Django refuses.
+# "format: email" alone lets through "0@0.a", which Django refuses. Both refuse a local part longer than
+# RFC 5321's 64 characters (Django's validator does not: `_email` checks it; schemathesis found it).
 EMAIL_PATTERN = (
-    r"^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*"
+    r"^(?=[^@]{1,64}@)[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*"
     r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 EMAIL_FORMAT: dict[str, Any] = {
@@ -75,6 +76,8 @@ def _email(value: str | None) -> str | None:
             validate_email(value.strip())
         except ValidationError:
             raise ValueError(_("Enter a valid email address.")) from None
+        if len(value.strip().rpartition("@")[0]) > 64:
+            raise ValueError(_("Enter a valid email address: at most 64 characters before the @."))
     return value
 
 

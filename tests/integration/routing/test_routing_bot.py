@@ -11,7 +11,7 @@ from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
 from pagedesk.campaigns.selectors import campaign_bot, handoff_keyword_matches
-from pagedesk.campaigns.services import integration_revoke
+from pagedesk.campaigns.services import campaign_set_supervisors, integration_revoke
 from pagedesk.conversations import services as conversation_services
 from pagedesk.conversations.models import Conversation, ConversationEvent, ConversationState
 from pagedesk.core import clock
@@ -210,12 +210,11 @@ def test_who_may_hand_off(frozen_clock, alice, sam, ada):
     other = make_integration("Elsewhere")
     other_supervisor = make_user("sue", "supervisor")
     conversation = receive(campaign)
-    for refused in (alice, other.user, other_supervisor):
+    # People are refused; an integration of another campaign is told nothing exists (404).
+    for refused, status in ((alice, 403), (other_supervisor, 403), (other.user, 404)):
         with pytest.raises(ApplicationError) as denied:
             conversation_handoff(conversation=conversation, actor=refused, reason=HandoffReason.API)
-        assert denied.value.status == 403
-    from pagedesk.campaigns.services import campaign_set_supervisors
-
+        assert denied.value.status == status
     campaign_set_supervisors(campaign=campaign, supervisor_ids=[sam.pk])
     for allowed in (bot.user, sam, ada):
         conversation = receive(campaign, psid=f"p-{allowed.pk}")
