@@ -5,7 +5,8 @@ endpoints registered.
    keys) are written to the outbox of a real pagedesk database (SQLite, as embedded mode ships) and
    delivered by the webhook worker threads as `pagedesk serve` runs them (settings.ISOLATED_QUEUES),
    to a local receiver (uvicorn, a bare ASGI app answering 200) → deliveries/s from the first
-   drain request to the last row recorded delivered. Baseline, same run, same receiver: a raw loop
+   drain request to the last row recorded delivered (building the bodies' data after commit included).
+   Baseline, same run, same receiver: a raw loop
    of httpx POSTs of the same bodies over one keep-alive client. Target: ≥ 50 % of the raw loop.
 2. Inbound → agent (bench/inbound_to_agent.py's server and measurement): the routed p50 at the
    assigned agent's socket with no endpoint, then with 5 endpoints subscribed to every event (3 at the
@@ -161,7 +162,6 @@ def throughput(url: str, deliveries: int, result_file: str) -> None:
                 )
     rows = WebhookDelivery.objects.filter(endpoint=endpoint)
     assert rows.count() == deliveries, rows.count()
-    bodies = [delivery_module.body_of(d) for d in rows.select_related("event")[:500]]
     workers = EmbeddedWorkers(0, main=False)  # the webhook threads alone, as `serve` runs them
     began = time.perf_counter()
     workers.start(listen=False)
@@ -175,6 +175,8 @@ def throughput(url: str, deliveries: int, result_file: str) -> None:
     elapsed = time.perf_counter() - began
     delivered = rows.filter(state=DeliveryState.DELIVERED).count()
     workers.stop()
+    # After delivery: the bodies' data is built after commit, by the drains timed above.
+    bodies = [delivery_module.body_of(d) for d in rows.select_related("event")[:500]]
     Path(result_file).write_text(
         json.dumps(
             {
