@@ -7,15 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
 
+from pagedesk.api.conversations_schemas import local_day
 from pagedesk.api.permissions import request_user
 from pagedesk.api.schemas import READ_REFUSALS, ObjectId, refusals
 from pagedesk.core import clock
-from pagedesk.core.errors import ApplicationError
 from pagedesk.monitoring.selectors import (
     board_campaign_get_for_user,
     board_snapshot,
@@ -203,19 +202,6 @@ class QueueOut(Schema):
     )
 
 
-def _day(value: str, field: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ApplicationError(
-            "invalid_date",
-            _("“%(value)s” is not a date; use YYYY-MM-DD (a day in the campaign's time zone).")
-            % {"value": value},
-            status=422,
-            field=field,
-        ) from None
-
-
 @router.get(
     "/{campaign_id}/stats",
     # 400: a range that is inverted or too long.
@@ -229,13 +215,9 @@ def campaign_stats_api(
     """The board's KPI strip for whole days `from`..`to` in the campaign's time zone (docs/metrics.md)."""
     campaign = board_campaign_get_for_user(user=request_user(request), campaign_id=campaign_id)
     now = clock.now()
-    # `is not None`: an empty `?to=` is a malformed date, not "the default".
-    first = (
-        _day(query.date_from, "from")
-        if query.date_from is not None
-        else local_today(campaign=campaign, now=now)
-    )
-    last = _day(query.date_to, "to") if query.date_to is not None else first
+    # local_day answers None only for an absent date: an empty `?to=` is a malformed date (422), not "the default".
+    first = local_day(query.date_from, "from") or local_today(campaign=campaign, now=now)
+    last = local_day(query.date_to, "to") or first
     period = period_for_days(campaign=campaign, first_day=first, last_day=last)
     stats = campaign_stats(campaign=campaign, start=period.start, end=period.end, now=now)
     return {

@@ -12,6 +12,7 @@ import logging
 
 from django.conf import settings
 
+from pagedesk.campaigns.models import Campaign
 from pagedesk.conversations import services
 from pagedesk.conversations.models import Contact
 from pagedesk.conversations.thread import UNKNOWN_APP
@@ -107,21 +108,9 @@ def event_handle(*, event: InboundEvent, contact: Contact, page_connection: Page
         return PROCESSED
 
     if isinstance(item, payloads.Echo):
-        echo = services.message_echo_apply(
-            contact=contact,
-            campaign=campaign,
-            page_id=page_id,
-            mid=item.mid,
-            kind=item.kind,
-            text=item.text,
-            attachments=_specs(item.attachments),
-            our_message_id=our_message_id(item.metadata),
-            app_id=item.app_id,
-            sent_at=_at(item.timestamp),
-        )
-        if echo.outcome == "duplicate":
+        echo = _echo(item, contact=contact, campaign=campaign, page_id=page_id)
+        if echo is None:
             return InboundEventStatus.IGNORED, "duplicate message id"
-        attachment_downloads.attachments_enqueue(attachments=echo.attachments)
         if echo.outcome == "recorded":
             profiles.contact_profile_enqueue_if_stale(contact=contact)
         return PROCESSED
@@ -209,27 +198,37 @@ def _handover(item: payloads.Handover, *, contact: Contact, event_at: dt.datetim
     return PROCESSED if changed else (InboundEventStatus.IGNORED, "thread owner already recorded")
 
 
+def _echo(
+    item: payloads.Echo, *, contact: Contact, campaign: Campaign, page_id: str
+) -> services.EchoResult | None:
+    """Apply an echo of a page's reply (ours confirmed, or one sent from outside pagedesk recorded) and
+    fetch its attachments; None for a mid already stored."""
+    echo = services.message_echo_apply(
+        contact=contact,
+        campaign=campaign,
+        page_id=page_id,
+        mid=item.mid,
+        kind=item.kind,
+        text=item.text,
+        attachments=_specs(item.attachments),
+        our_message_id=our_message_id(item.metadata),
+        app_id=item.app_id,
+        sent_at=_at(item.timestamp),
+    )
+    if echo.outcome == "duplicate":
+        return None
+    attachment_downloads.attachments_enqueue(attachments=echo.attachments)
+    return echo
+
+
 def _standby(
     item: payloads.InboundItem, *, contact: Contact, page_connection: PageConnection, page_id: str
 ) -> Outcome:
     """What another app's thread brings: the customer's messages are kept (never routed), the owner's
     replies recorded like any reply sent from outside pagedesk; receipts and the rest are not ours."""
     if isinstance(item, payloads.Echo):
-        echo = services.message_echo_apply(
-            contact=contact,
-            campaign=page_connection.campaign,
-            page_id=page_id,
-            mid=item.mid,
-            kind=item.kind,
-            text=item.text,
-            attachments=_specs(item.attachments),
-            our_message_id=our_message_id(item.metadata),
-            app_id=item.app_id,
-            sent_at=_at(item.timestamp),
-        )
-        if echo.outcome == "duplicate":
+        if _echo(item, contact=contact, campaign=page_connection.campaign, page_id=page_id) is None:
             return InboundEventStatus.IGNORED, "duplicate message id"
-        attachment_downloads.attachments_enqueue(attachments=echo.attachments)
         return PROCESSED
     if not isinstance(item, payloads.CustomerMessage | payloads.Postback):
         return InboundEventStatus.IGNORED, "standby: another app controls this conversation"
