@@ -402,6 +402,7 @@ def return_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return _done(conversation_id, _("Returned to the front of the queue."), agent=agent)
 
 
+@require_POST
 @agent_view
 def thread_take_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """Take the Messenger thread from the app that has it (the Page inbox, a bot)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from pagedesk.campaigns.services import campaign_create
 from pagedesk.conversations.models import Contact, Conversation, ConversationEvent, Message
@@ -285,3 +286,14 @@ def test_a_queued_reply_fails_without_a_call_when_the_owner_is_already_known(fb,
     message.refresh_from_db()
     assert "the Facebook Page inbox has this conversation" in message.status_reason
     assert InboundEvent.objects.count() == 0
+
+
+def test_take_control_is_a_post_only(page, campaign, alice, client):
+    """A GET took the thread from the Page inbox (a link could have done it for an agent); its twin,
+    Hand back, was already POST only."""
+    conversation = assigned(campaign, alice)
+    Contact.objects.filter(pk=conversation.contact_id).update(thread_owner_app_id=PAGE_INBOX_APP_ID)
+    client.force_login(alice)
+    response = client.get(reverse("inbox:thread_take", args=[conversation.pk]))
+    assert response.status_code == 405
+    assert Contact.objects.get(pk=conversation.contact_id).thread_owner_app_id == PAGE_INBOX_APP_ID
