@@ -22,7 +22,7 @@ from pagedesk.platform.tasks import drains_ensure
 
 logger = logging.getLogger(__name__)
 
-COALESCE_SECONDS = 0.02
+COALESCE_SECONDS = 0.2
 
 
 class Kicker(threading.Thread):

@@ -83,20 +83,42 @@ def _waiting(task_path: str, *, at: dt.datetime | None, **kwargs: int) -> bool:
 
 def drains_ensure(*, endpoint_ids: list[int]) -> int:
     """`drain_ensure` now for several endpoints in one transaction (one query, one commit): the
-    kicker's burst. Returns how many drains were enqueued."""
+    kicker's burst. Returns how many drains were enqueued.
+
+    A paused endpoint (a receiver down, a 429) gets no drain now, only one at the end of its pause
+    if none waits for then: a drain now would find it paused and end. Unless every endpoint of the
+    burst is paused: then the first still gets one now, which builds the burst's data promptly
+    (`endpoint_drain` builds every event first; docs/decisions/outbound-webhooks.md).
+    """
     path = endpoint_drain_task.module_path
+    now = clock.now()
     with transaction.atomic():
-        waiting = {
-            row["kwargs"].get("endpoint_id")
-            for row in DBTaskResult.objects.filter(status="READY", task_path=path)
-            .filter(Q(run_after=get_date_max()) | Q(run_after__lte=timezone.now()))
-            .values_list("args_kwargs", flat=True)
-            if isinstance(row, dict) and isinstance(row.get("kwargs"), dict)
-        }
-        missing = [endpoint_id for endpoint_id in endpoint_ids if endpoint_id not in waiting]
-        for endpoint_id in missing:
-            endpoint_drain_task.enqueue(endpoint_id=endpoint_id)
-    return len(missing)
+        paused = dict(
+            WebhookEndpoint.objects.filter(pk__in=endpoint_ids, paused_until__gt=now).values_list(
+                "pk", "paused_until"
+            )
+        )
+        now_ids = [endpoint_id for endpoint_id in endpoint_ids if endpoint_id not in paused]
+        if not now_ids and endpoint_ids:
+            now_ids = [endpoint_ids[0]]
+        waiting: dict[int, list[dt.datetime]] = {}
+        for args_kwargs, run_after in DBTaskResult.objects.filter(status="READY", task_path=path).values_list(
+            "args_kwargs", "run_after"
+        ):
+            kwargs = args_kwargs.get("kwargs") if isinstance(args_kwargs, dict) else None
+            if isinstance(kwargs, dict):
+                waiting.setdefault(kwargs.get("endpoint_id"), []).append(
+                    now if run_after == get_date_max() else run_after
+                )
+        enqueued = 0
+        for endpoint_id in endpoint_ids:
+            at = now if endpoint_id in now_ids else paused[endpoint_id]
+            if any(ready_at <= at for ready_at in waiting.get(endpoint_id, [])):
+                continue
+            runner = endpoint_drain_task if at <= now else endpoint_drain_task.using(run_after=at)
+            runner.enqueue(endpoint_id=endpoint_id)
+            enqueued += 1
+    return enqueued
 
 
 def drain_ensure(*, endpoint_id: int, at: dt.datetime | None = None) -> bool:

@@ -4,11 +4,13 @@ failures, 4xx against 5xx, Retry-After, the 24 h disable, redelivery and the sen
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
 
 import pytest
 
 from pagedesk.core import clock
+from pagedesk.platform import delivery as delivery_module
 from pagedesk.platform.delivery import endpoint_drain
 from pagedesk.platform.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from pagedesk.platform.services import (
@@ -73,7 +75,8 @@ def test_a_5xx_holds_back_its_conversation_only(page, campaign, register, receiv
     customer_writes(campaign, "psid-b", "b2")
     retry_at = drain(endpoint)
     texts = [b["data"]["message"]["text"] for b in receiver.bodies()]
-    assert texts == ["a1", "b1", "b2"]  # a2 waits behind a1's retry
+    # a2 waits behind a1's retry; the two conversations go side by side (lanes), each in order.
+    assert sorted(texts) == ["a1", "b1", "b2"] and texts.index("b1") < texts.index("b2")
     assert retry_at is not None and retry_at > clock.now()
     a1 = WebhookDelivery.objects.get(event__data__message__id=first_a.pk)
     assert a1.state == DeliveryState.PENDING and a1.last_status_code == 503
@@ -81,7 +84,7 @@ def test_a_5xx_holds_back_its_conversation_only(page, campaign, register, receiv
     frozen_clock.advance(seconds=6)
     assert drain(endpoint) is None
     texts = [b["data"]["message"]["text"] for b in receiver.bodies()]
-    assert texts == ["a1", "b1", "b2", "a1", "a2"]
+    assert texts[3:] == ["a1", "a2"]
     assert open_count(endpoint) == 0
 
 
@@ -220,3 +223,40 @@ def test_a_private_address_is_refused_at_send_unless_allowed(page, campaign, reg
     endpoint.refresh_from_db()
     assert "private or local address" in endpoint.last_error
     assert WebhookDelivery.objects.get(endpoint=endpoint).state == DeliveryState.PENDING
+
+
+def test_conversations_go_side_by_side_each_in_order(page, campaign, register, receiver):
+    """Lanes: a receiver far away is not fed one delivery at a time. Each request waits until another
+    is in flight beside it; sent one at a time, every one would give up and answer 500."""
+    endpoint, _ = register(receiver.url, types=["message.created"])
+    side_by_side = threading.Barrier(2, timeout=5)
+
+    def answer(request):
+        try:
+            side_by_side.wait()
+        except threading.BrokenBarrierError:
+            return 500, {}, b"alone"
+        return 200, {}, b"ok"
+
+    receiver.answer = answer
+    for step in range(3):
+        for psid in ("psid-x", "psid-y"):
+            customer_writes(campaign, psid, f"{psid} {step}")
+    assert drain(endpoint) is None
+    assert WebhookAttempt.objects.filter(status_code=200).count() == 6
+    texts = [b["data"]["message"]["text"] for b in receiver.bodies()]
+    for psid in ("psid-x", "psid-y"):
+        assert [t for t in texts if t.startswith(psid)] == [f"{psid} {step}" for step in range(3)]
+
+
+def test_a_receiver_refusing_connections_stops_every_lane(page, campaign, register, receiver):
+    endpoint, _ = register(receiver.url, types=["message.created"])
+    receiver.up = False
+    for psid in ("psid-1", "psid-2", "psid-3", "psid-4", "psid-5"):
+        customer_writes(campaign, psid, "x")
+    drain(endpoint)
+    # One failed attempt per lane at most (those already in flight), then the endpoint pauses.
+    assert 1 <= WebhookAttempt.objects.count() <= delivery_module.LANES
+    assert open_count(endpoint) == 5
+    endpoint.refresh_from_db()
+    assert endpoint.paused_until is not None

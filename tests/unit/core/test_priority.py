@@ -1,0 +1,68 @@
+"""Foreground first (core.priority): background work waits while foreground work runs, within its share."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from pagedesk.core import priority
+
+
+@pytest.fixture(autouse=True)
+def quiet(monkeypatch):
+    monkeypatch.setattr(priority, "_running", 0)
+    monkeypatch.setattr(priority, "_last_activity", 0.0)
+
+
+def test_a_quiet_process_does_not_wait():
+    assert priority.Share().step_aside() < 0.01
+
+
+def test_background_waits_until_the_foreground_task_ends():
+    share = priority.Share()
+    priority.foreground_begin()
+    ended = threading.Timer(0.05, priority.foreground_end)
+    ended.start()
+    waited = share.step_aside()
+    ended.join()
+    assert 0.04 <= waited < priority.FIRST_WAIT_SECONDS
+
+
+def test_background_is_never_starved():
+    share = priority.Share()
+    priority.foreground_begin()
+    try:
+        first = share.step_aside()
+        assert first == pytest.approx(priority.FIRST_WAIT_SECONDS, abs=0.05)
+        # It has waited its first allowance and not run since: it goes on at once.
+        assert share.step_aside() < 0.01
+    finally:
+        priority.foreground_end()
+
+
+def test_after_running_a_while_it_may_wait_as_long():
+    share = priority.Share()
+    share.started -= 1.0  # it has run for a second
+    priority.foreground_begin()
+    threading.Timer(0.3, priority.foreground_end).start()
+    assert 0.25 <= share.step_aside() < 0.6
+
+
+@pytest.mark.parametrize(("queue", "counted"), [("default", True), ("webhooks", False)])
+def test_tasks_of_isolated_queues_are_not_foreground(settings, queue, counted):
+    settings.ISOLATED_QUEUES = {"webhooks": 2}
+    task_result = SimpleNamespace(task=SimpleNamespace(queue_name=queue))
+    priority.on_task_started(sender=None, task_result=task_result)
+    assert (priority._running == 1) is counted
+    priority.on_task_finished(sender=None, task_result=task_result)
+    assert priority._running == 0
+
+
+def test_a_request_makes_background_wait_a_moment():
+    priority.on_request(sender=None)
+    began = time.monotonic()
+    priority.Share().step_aside()
+    assert time.monotonic() - began >= priority.QUIET_SECONDS * 0.8
