@@ -11,10 +11,7 @@ dir, which must process what the backup caught still pending.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,10 +26,9 @@ import pytest
 from pagedesk.conversations.models import Attachment, Message
 from pagedesk.messenger import fixtures
 from pagedesk.messenger.models import InboundEvent
+from tests.embedded_instance import APP_SECRET, embedded_env, pagedesk, serving
 from tests.webhook_receiver import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-SECRET = "backup-test-app-secret"
 CUSTOMERS = 12
 pytestmark = pytest.mark.slow
 
@@ -75,29 +71,6 @@ def cdn() -> Iterator[str]:
         server.server_close()
 
 
-def embedded_env(data_dir: Path, graph_url: str) -> dict[str, str]:
-    drop = ("DATABASE_URL", "REDIS_URL", "PAGEDESK_REDIS_PREFIX", "DJANGO_SETTINGS_MODULE")
-    return {
-        **{key: value for key, value in os.environ.items() if key not in drop},
-        "PAGEDESK_DATA_DIR": str(data_dir),
-        "FACEBOOK_APP_SECRET": SECRET,
-        "FACEBOOK_GRAPH_URL": graph_url,
-        "PAGEDESK_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
-
-
-def pagedesk(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pagedesk.config.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 SEED = f"""
 from pagedesk.campaigns import schedule
 from pagedesk.campaigns.services import campaign_create
@@ -111,43 +84,6 @@ PageConnection.objects.update_or_create(
     defaults={{"page_id": "{fixtures.PAGE_ID}", "page_name": "Acme", "token_status": TokenStatus.ACTIVE}},
 )
 """
-
-
-@contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
-    """`pagedesk serve` (embedded worker) on a free port, stopped with SIGTERM as systemd would."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pagedesk.config.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"pagedesk serve did not start: {process.communicate()[1]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        assert process.stderr is not None
-        process.stderr.close()
 
 
 class Customers:
@@ -190,7 +126,10 @@ class Customers:
         answer = client.post(
             self.url,
             content=raw,
-            headers={"Content-Type": "application/json", "X-Hub-Signature-256": fixtures.sign(raw, SECRET)},
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": fixtures.sign(raw, APP_SECRET),
+            },
         )
         with self.lock:
             if answer.status_code == 200:
