@@ -43,8 +43,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 _(
                     "The database is PostgreSQL: this archive does NOT hold it. Back it up with pg_dump "
-                    "(it asks for the password, or reads PGPASSWORD or ~/.pgpass), before or right after "
-                    "this:\n  %(command)s"
+                    "just before this command, so every attachment its rows name is in the archive (it "
+                    "asks for the password, or reads PGPASSWORD or ~/.pgpass):\n  %(command)s"
                 )
                 % {"command": pg_dump_command()}
             )
