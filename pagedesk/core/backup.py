@@ -607,9 +607,13 @@ def pg_restore_command(*, file: str = "pagedesk-YYYYMMDDTHHMMSSZ.dump") -> str:
 
 
 def _pg_connection_args() -> list[str]:
-    db = settings.DATABASES["default"]
-    args = [f"--host={db.get('HOST') or '127.0.0.1'}", f"--port={db.get('PORT') or 5432}"]
-    if db.get("USER"):
-        args.append(f"--username={db['USER']}")
+    db: dict[str, Any] = dict(settings.DATABASES["default"])
+    # What is not configured is left out, so pg_dump picks the same default as the app's libpq (an
+    # empty host is the local Unix socket, not 127.0.0.1).
+    args = [
+        f"--{option}={db[key]}"
+        for option, key in (("host", "HOST"), ("port", "PORT"), ("username", "USER"))
+        if db.get(key)
+    ]
     args.append(f"--dbname={db['NAME']}")
     return [shlex.quote(arg) for arg in args]

@@ -130,11 +130,8 @@ def test_on_postgresql_it_prints_the_pg_dump_command_for_the_database_without_it
     monkeypatch.setitem(settings.DATABASES["default"], "PASSWORD", "s3cret-password")
     said = run("backup", "--to", str(tmp_path / "a.tar.gz"))
     db_settings = settings.DATABASES["default"]
-    assert (
-        f"pg_dump --format=custom --host={db_settings['HOST'] or '127.0.0.1'} "
-        f"--port={db_settings['PORT'] or 5432} --username={db_settings['USER']} "
-        f"--dbname={db_settings['NAME']} --file="
-    ) in said
+    assert f"pg_dump --format=custom {' '.join(backup._pg_connection_args())} --file=" in said
+    assert f"--dbname={db_settings['NAME']}" in said
     assert "s3cret-password" not in said
 
 
