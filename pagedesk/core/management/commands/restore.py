@@ -56,8 +56,9 @@ class Command(BaseCommand):
         if not result.database_restored:
             self.stdout.write(
                 _(
-                    "The database is PostgreSQL and is not in this archive: restore it from your pg_dump "
-                    "file (it asks for the password, or reads PGPASSWORD or ~/.pgpass), e.g.\n  %(command)s"
+                    "The PostgreSQL database was not touched: it is not in this archive. Restore it from "
+                    "your pg_dump file (it asks for the password, or reads PGPASSWORD or ~/.pgpass), "
+                    "e.g.\n  %(command)s"
                 )
                 % {"command": pg_restore_command()}
             )
