@@ -189,6 +189,17 @@ def _message_input(request: HttpRequest) -> tuple[str, list[UploadedFile]]:
     """text and files from a JSON body or a multipart form, checked by MessageIn (no NUL, a string)."""
     files: list[UploadedFile] = []
     if request.content_type == "multipart/form-data":
+        unknown = sorted((set(request.POST) | set(request.FILES)) - {"text", "files"})
+        if unknown:
+            # A part under another name (`file`, `attachment`) would otherwise be dropped silently,
+            # and the message sent without it.
+            raise ApplicationError(
+                "invalid",
+                _("Unknown form parts: %(names)s. Send the text as `text` and each file as a `files` part.")
+                % {"names": ", ".join(unknown)},
+                status=422,
+                field=unknown[0],
+            )
         data: dict[str, Any] = {"text": request.POST.get("text", "")}
         files = request.FILES.getlist("files")
     elif not request.body:
@@ -300,9 +311,26 @@ def conversation_take_action(request: HttpRequest, conversation_id: ObjectId) ->
     return _answer(conversation_id)
 
 
-@router.post("/{conversation_id}/close", response={200: ConversationOut, **ACTION_REFUSALS})
+@router.post(
+    "/{conversation_id}/close",
+    response={200: ConversationOut, **ACTION_REFUSALS},
+    # The body is optional (no disposition: no body at all); its examples on the media type, where
+    # clients look when the schema is "CloseIn or nothing".
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "with_disposition": {"value": {"disposition_id": 12}},
+                        "without_disposition": {"value": {}},
+                    }
+                }
+            }
+        }
+    },
+)
 def conversation_close_action(
-    request: HttpRequest, conversation_id: ObjectId, payload: CloseIn
+    request: HttpRequest, conversation_id: ObjectId, payload: CloseIn | None = None
 ) -> ConversationOut:
     """Close a conversation assigned to you (agents) or one of your campaigns' (integrations; also
     one with the bot). `disposition_id` is required when the campaign has dispositions; the agent
@@ -327,7 +355,7 @@ def conversation_close_action(
     else:
         raise _agents_action(user, _("Closing a conversation"))
     disposition = None
-    if payload.disposition_id is not None:
+    if payload is not None and payload.disposition_id is not None:
         disposition = Disposition.objects.filter(
             pk=payload.disposition_id, campaign_id=conversation.campaign_id
         ).first()
@@ -335,7 +363,13 @@ def conversation_close_action(
             raise ApplicationError(
                 "invalid_disposition", _("Choose one of the campaign's dispositions."), field="disposition_id"
             )
-    conversation_close(conversation=conversation, agent=user, disposition=disposition)
+    try:
+        conversation_close(conversation=conversation, agent=user, disposition=disposition)
+    except ApplicationError as exc:
+        if exc.field != "disposition":
+            raise
+        # The service names the inbox form's field; here the body's is `disposition_id`.
+        raise ApplicationError(exc.code, exc.message, status=exc.status, field="disposition_id") from None
     return _answer(conversation_id)
 
 

@@ -10,6 +10,7 @@ integration, which must not learn which ids exist elsewhere.
 # No `from __future__ import annotations`: ninja resolves the annotations of the query schemas.
 import mimetypes
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
@@ -33,6 +34,7 @@ from pagedesk.api.conversations_schemas import (
 from pagedesk.api.pagination import page_of
 from pagedesk.api.permissions import request_user
 from pagedesk.api.schemas import READ_REFUSALS, ObjectId, refusals
+from pagedesk.campaigns.selectors import campaign_list_for_user
 from pagedesk.conversations.models import Conversation
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError, NotFound
@@ -63,7 +65,7 @@ def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
 
 @router.get(
     "/conversations",
-    # 400: `to` before `from`; `q` without a word.
+    # 400: `to` before `from`; `q` without a word; a campaign you may not see.
     response={200: ConversationPageOut, **READ_REFUSALS, **refusals(400)},
     openapi_extra=example(page_example(CONVERSATION_EXAMPLE)),
 )
@@ -74,6 +76,16 @@ def conversations_list(request: HttpRequest, query: Query[ConversationsQuery]) -
     first, last = local_day(query.date_from, "from"), local_day(query.date_to, "to")
     if first and last and last < first:
         raise ApplicationError("invalid_range", _("`to` is before `from`."), status=400, field="to")
+    user = request_user(request)
+    if (
+        query.campaign is not None
+        and not campaign_list_for_user(user=user).filter(pk=query.campaign).exists()
+    ):
+        # As /recordings does (its form's refusal): an empty page would read as "no conversations".
+        message = str(forms.ChoiceField.default_error_messages["invalid_choice"]) % {"value": query.campaign}
+        raise ApplicationError(
+            "not_allowed", f"campaign: {message}", status=400, fields={"campaign": [message]}
+        )
     filters = ConversationFilters(
         recording=RecordingFilters(
             date_from=first,
@@ -88,7 +100,7 @@ def conversations_list(request: HttpRequest, query: Query[ConversationsQuery]) -
         oldest_first=query.order == "oldest",
     )
     body = page_of(
-        conversation_list(user=request_user(request), filters=filters),
+        conversation_list(user=user, filters=filters),
         request=request,
         number=query.page,
         size=query.page_size,

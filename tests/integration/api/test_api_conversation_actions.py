@@ -80,6 +80,7 @@ def test_close_requires_a_disposition_when_the_campaign_has_them(api_as, alice, 
     api = api_as(alice)
     missing = api.post(f"/conversations/{conversation.pk}/close", {})
     assert missing.status_code == 400 and error_of(missing)["code"] == "disposition_required"
+    assert error_of(missing)["field"] == "disposition_id"  # the body's name, not the inbox form's
     wrong = api.post(f"/conversations/{conversation.pk}/close", {"disposition_id": 999999})
     assert wrong.status_code == 400 and error_of(wrong)["code"] == "invalid_disposition"
     not_a_number = api.post(f"/conversations/{conversation.pk}/close", {"disposition_id": "x"})
@@ -198,3 +199,10 @@ def test_an_integration_is_told_why_it_cannot_close_a_queued_conversation(campai
     assert response.status_code == 409
     assert error_of(response)["code"] == "queued"
     assert "waits in the queue for an agent" in error_of(response)["message"]
+
+
+def test_close_without_a_body_is_close_without_a_disposition(api_as, alice, campaign, no_routing):
+    conversation = make_conversation(campaign, agent=alice)
+    response = api_as(alice).call("POST", f"/conversations/{conversation.pk}/close")
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "closed"

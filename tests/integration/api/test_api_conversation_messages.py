@@ -191,6 +191,19 @@ def test_a_nul_in_a_multipart_text_is_refused(api_as, alice, campaign):
     assert response.status_code == 422 and "text" in error_of(response)["fields"]
 
 
+def test_a_file_under_another_part_name_is_refused_not_dropped(api_as, alice, campaign):
+    conversation = make_conversation(campaign, agent=alice)
+    before = conversation.messages.count()
+    api = api_as(alice)
+    upload = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, content_type="image/png")
+    response = api.client.post(
+        f"/api/v1/conversations/{conversation.pk}/messages", {"text": "see", "file": upload}, **api.headers
+    )
+    assert response.status_code == 422
+    assert error_of(response)["field"] == "file" and "`files`" in error_of(response)["message"]
+    assert conversation.messages.count() == before
+
+
 def test_a_script_is_stored_as_text_and_escaped_on_the_pages(api_as, client_for, alice, sam, campaign):
     conversation = make_conversation(campaign, agent=alice)
     script = "<script>alert('x')</script>"

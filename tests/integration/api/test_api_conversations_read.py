@@ -446,6 +446,9 @@ def test_recordings_search_with_the_pages_filters_and_rules(api_as, admin_api, w
     # What the page would not offer is refused the same way: sam does not supervise Beta.
     refused = api_as(sam).get("/recordings", campaign=world.beta.pk)
     assert refused.status_code == 400 and "campaign" in error_of(refused)["fields"]
+    # /conversations the same way, not an empty page that reads as "no conversations".
+    listed = api_as(sam).get("/conversations", campaign=world.beta.pk)
+    assert listed.status_code == 400 and error_of(listed) == error_of(refused)
     assert api_as(alice).get("/recordings", agent=bob.pk).status_code == 400
     inverted = admin_api.get("/recordings", **{"from": "2026-03-05", "to": "2026-03-01"})
     assert inverted.status_code == 400 and "to" in error_of(inverted)["fields"]
