@@ -93,11 +93,13 @@ def drains_ensure(*, endpoint_ids: list[int]) -> int:
     path = endpoint_drain_task.module_path
     now = clock.now()
     with transaction.atomic():
-        paused = dict(
-            WebhookEndpoint.objects.filter(pk__in=endpoint_ids, paused_until__gt=now).values_list(
-                "pk", "paused_until"
-            )
-        )
+        paused: dict[int, dt.datetime] = {
+            pk: until
+            for pk, until in WebhookEndpoint.objects.filter(
+                pk__in=endpoint_ids, paused_until__gt=now
+            ).values_list("pk", "paused_until")
+            if until is not None
+        }
         now_ids = [endpoint_id for endpoint_id in endpoint_ids if endpoint_id not in paused]
         if not now_ids and endpoint_ids:
             now_ids = [endpoint_ids[0]]
@@ -106,10 +108,9 @@ def drains_ensure(*, endpoint_ids: list[int]) -> int:
             "args_kwargs", "run_after"
         ):
             kwargs = args_kwargs.get("kwargs") if isinstance(args_kwargs, dict) else None
-            if isinstance(kwargs, dict):
-                waiting.setdefault(kwargs.get("endpoint_id"), []).append(
-                    now if run_after == get_date_max() else run_after
-                )
+            waiting_id = kwargs.get("endpoint_id") if isinstance(kwargs, dict) else None
+            if isinstance(waiting_id, int):
+                waiting.setdefault(waiting_id, []).append(now if run_after == get_date_max() else run_after)
         enqueued = 0
         for endpoint_id in endpoint_ids:
             at = now if endpoint_id in now_ids else paused[endpoint_id]
