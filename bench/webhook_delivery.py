@@ -341,6 +341,8 @@ def main() -> None:
             none_runs += run_inbound(args.agents, args.samples, [])
             five_runs += run_inbound(args.agents, args.samples, five)
             print(f"  inbound round {round_ + 1} done ({time.monotonic() - started:.0f} s)", flush=True)
+    if not none_runs:
+        return
     print(inbound.line("inbound → agent, no endpoint", none_runs))
     print(inbound.line("inbound → agent, 5 endpoints (1 slow, 1 down)", five_runs))
     difference = statistics.median(five_runs) - statistics.median(none_runs)

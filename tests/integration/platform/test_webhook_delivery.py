@@ -225,10 +225,11 @@ def test_a_private_address_is_refused_at_send_unless_allowed(page, campaign, reg
     assert WebhookDelivery.objects.get(endpoint=endpoint).state == DeliveryState.PENDING
 
 
-def test_conversations_go_side_by_side_each_in_order(page, campaign, register, receiver):
+def test_conversations_go_side_by_side_each_in_order(page, campaign, register, receiver, monkeypatch):
     """Lanes: a receiver far away is not fed one delivery at a time. Each request waits until another
     is in flight beside it; sent one at a time, every one would give up and answer 500."""
     endpoint, _ = register(receiver.url, types=["message.created"])
+    monkeypatch.setattr(delivery_module, "_answer_ms", {endpoint.pk: 150.0})  # a receiver far away
     side_by_side = threading.Barrier(2, timeout=5)
 
     def answer(request):
@@ -260,3 +261,14 @@ def test_a_receiver_refusing_connections_stops_every_lane(page, campaign, regist
     assert open_count(endpoint) == 5
     endpoint.refresh_from_db()
     assert endpoint.paused_until is not None
+
+
+def test_a_receiver_answering_at_once_gets_one_lane(monkeypatch):
+    monkeypatch.setattr(delivery_module, "_answer_ms", {})
+    assert delivery_module._slow(7)  # not known yet: lanes, in case it is far away
+    fast = [delivery_module.Outcome(delivery=None, started_at=clock.now(), duration_ms=1.5, status_code=200)]  # type: ignore[arg-type]
+    delivery_module._answer_time_note(7, fast)
+    assert not delivery_module._slow(7)
+    slow = [delivery_module.Outcome(delivery=None, started_at=clock.now(), duration_ms=300, status_code=200)]  # type: ignore[arg-type]
+    delivery_module._answer_time_note(7, slow)
+    assert delivery_module._slow(7)
