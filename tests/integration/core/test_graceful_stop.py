@@ -157,28 +157,29 @@ def test_serve_answers_the_webhook_in_flight_closes_sockets_with_1012_and_exits_
     if worker:
         wait_for((tmp_path / "started").exists, within=30, what="the embedded worker did not start the task")
 
-    ws = websocket_connect(
+    with websocket_connect(
         f"ws://127.0.0.1:{port}/ws/events/",
         additional_headers={
             "Cookie": f"{django_settings.SESSION_COOKIE_NAME}={session}",
             "Origin": f"http://127.0.0.1:{port}",
         },
         open_timeout=10,
-    )
-    assert '"hello"' in str(ws.recv(timeout=10))
-    # The webhook is in flight: its head and part of its body have arrived, the rest is on its way.
-    first, rest = webhook_request(port, mid="m_graceful_1", text="Still there?")
-    webhook = socket.create_connection(("127.0.0.1", port))
-    webhook.sendall(first)
-    time.sleep(0.3)
+    ) as ws:
+        assert '"hello"' in str(ws.recv(timeout=10))
+        # The webhook is in flight: its head and part of its body have arrived, the rest is on its way.
+        first, rest = webhook_request(port, mid="m_graceful_1", text="Still there?")
+        webhook = socket.create_connection(("127.0.0.1", port))
+        webhook.sendall(first)
+        time.sleep(0.3)
 
-    sent = time.monotonic()
-    process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
 
-    with pytest.raises(ConnectionClosed) as closed:
-        while True:
-            ws.recv(timeout=5)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+        # "Service restart": the page reconnects (through the proxy, to another process).
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
     wait_for(lambda: refuses_connections(port), within=2, what="serve still accepts connections")
 
     webhook.sendall(rest)
