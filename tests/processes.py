@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +52,35 @@ def pagedesk_env(data_dir: Path, **env: str | None) -> dict[str, str]:
 
 def pagedesk_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pagedesk.config.cli", *args]
+
+
+def serve_started(
+    data_dir: Path, *, port: int, args: tuple[str, ...] = (), **env: str
+) -> subprocess.Popen[str]:
+    """`pagedesk serve` on `port` and this test's database, once /healthz answers. Sessions the test
+    makes (Client.force_login) are valid there: it gets the test's SECRET_KEY."""
+    process = subprocess.Popen(
+        pagedesk_command("serve", "--port", str(port), "--log-level", "warning", *args),
+        cwd=ROOT,
+        env=pagedesk_env(
+            data_dir,
+            PAGEDESK_SECRET_KEY=settings.SECRET_KEY,
+            PAGEDESK_ALLOWED_HOSTS="127.0.0.1,localhost",
+            **env,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"pagedesk serve exited at start:\n{process.communicate()[0]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"pagedesk serve did not come up:\n{process.communicate()[0]}")

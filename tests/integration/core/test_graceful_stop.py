@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
@@ -31,7 +30,7 @@ from pagedesk.conversations.models import Message
 from pagedesk.messenger import fixtures, ingest
 from pagedesk.messenger.models import InboundEvent, PageConnection
 from tests.integration.core.lease_tasks import sleep_after_starting, sleep_after_starting_not_declared
-from tests.processes import ROOT, free_port, pagedesk_command, pagedesk_env
+from tests.processes import ROOT, free_port, pagedesk_command, pagedesk_env, serve_started
 
 pytestmark = pytest.mark.slow
 
@@ -84,33 +83,14 @@ def running_rows() -> list[DBTaskResult]:
 
 def serve(processes: list, tmp_path: Path, *, worker: bool) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
-    env = pagedesk_env(
+    process = serve_started(
         tmp_path / "data",
+        port=port,
+        args=() if worker else ("--no-worker",),
         FACEBOOK_APP_SECRET=SECRET,
-        # The session cookie the test makes is signed with this process's key.
-        PAGEDESK_SECRET_KEY=django_settings.SECRET_KEY,
-        PAGEDESK_ALLOWED_HOSTS="127.0.0.1,localhost",
         PAGEDESK_STOP_GRACE_SECONDS=str(GRACE),
     )
-    args = ["serve", "--port", str(port), "--log-level", "warning"] + ([] if worker else ["--no-worker"])
-    process = subprocess.Popen(
-        pagedesk_command(*args),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     processes.append(process)
-
-    def up() -> bool:
-        assert process.poll() is None, process.communicate()[0]
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, within=60, what="pagedesk serve did not come up")
     return process, port
 
 
