@@ -29,7 +29,12 @@ def stop_grace() -> float:
 
 
 class StopRequest:
-    """What the stop signals asked for: `requested` on the first, `hurry` on the next one."""
+    """What the stop signals asked for: `requested` on the first, `hurry` on the next one.
+
+    Set from a signal handler, which runs in the main thread between two bytecodes: the main thread
+    must only poll these events (`is_set`), never `wait` on them, or the handler's `set` could wait for
+    the lock the interrupted `wait` holds.
+    """
 
     def __init__(self) -> None:
         self.requested = threading.Event()

@@ -81,14 +81,16 @@ def running_rows() -> list[DBTaskResult]:
 # --- pagedesk serve -----------------------------------------------------------------------------------
 
 
-def serve(processes: list, tmp_path: Path, *, worker: bool) -> tuple[subprocess.Popen[str], int]:
+def serve(
+    processes: list, tmp_path: Path, *, worker: bool, grace: float = GRACE
+) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     process = serve_started(
         tmp_path / "data",
         port=port,
         args=() if worker else ("--no-worker",),
         FACEBOOK_APP_SECRET=SECRET,
-        PAGEDESK_STOP_GRACE_SECONDS=str(GRACE),
+        PAGEDESK_STOP_GRACE_SECONDS=str(grace),
     )
     processes.append(process)
     return process, port
@@ -185,6 +187,22 @@ def test_serve_answers_the_webhook_in_flight_closes_sockets_with_1012_and_exits_
         assert (row.status, len(row.worker_ids)) == ("READY", 1)
     ingest.inbound_stream_process(page_id=fixtures.PAGE_ID, psid=fixtures.PSID)
     assert Message.objects.filter(text="Still there?").count() == 1
+
+
+def test_a_second_signal_to_serve_puts_its_running_task_back_at_once(processes, tmp_path, transactional_db):
+    with transaction.atomic():
+        task_id = sleep_after_starting.enqueue(marker_dir=str(tmp_path), seconds=120).id
+    process, _port = serve(processes, tmp_path, worker=True, grace=60)
+    wait_for((tmp_path / "started").exists, within=30, what="the embedded worker did not start the task")
+
+    process.send_signal(signal.SIGTERM)
+    time.sleep(1.0)  # the HTTP side is done by now; the worker's task has 59 s of grace left
+    code, took, output = stopped(process, within=EXIT_MARGIN)
+
+    assert code == 0, output
+    assert took <= EXIT_MARGIN, (took, output)
+    assert DBTaskResult.objects.get(pk=task_id).status == "READY"
+    assert running_rows() == []
 
 
 # --- pagedesk worker ----------------------------------------------------------------------------------

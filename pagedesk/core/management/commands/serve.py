@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pagedesk.core.startup import heap_freeze, run_startup_hooks
-from pagedesk.core.stopping import GracefulServer, StopRequest, stop_grace
+from pagedesk.core.stopping import GracefulServer, StopRequest, stop_grace, stop_signals_captured
 from pagedesk.core.worker import EmbeddedWorkers, transport
 
 
@@ -78,9 +78,12 @@ class Command(BaseCommand):
         )
         stop = StopRequest()
         server = GracefulServer(config, stop=stop, on_stop=workers.stop_claiming if workers else lambda: None)
-        try:
-            server.run()
-        finally:
-            if workers:
-                # The tasks running since the stop began get what is left of the same grace.
-                workers.stop(stop.remaining(grace), grace=grace, hurry=stop.hurry)
+        # Captured until the tasks are put back too, so a second signal cuts the grace short there
+        # as well instead of killing the process with its tasks RUNNING.
+        with stop_signals_captured(server.handle_exit):
+            try:
+                server.run()
+            finally:
+                if workers:
+                    # The tasks running since the stop began get what is left of the same grace.
+                    workers.stop(stop.remaining(grace), grace=grace, hurry=stop.hurry)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from types import FrameType
 
 from django.core.management.base import BaseCommand, CommandError
@@ -42,7 +43,10 @@ class Command(BaseCommand):
             workers.start()
             self.stdout.write(f"pagedesk worker started (wake-up: {transport() or 'poll only'})")
             self.stdout.flush()
-            while not stop.requested.wait(1):
+            # Polled, not waited on: the handler runs in this thread, and Event.wait holds the lock
+            # that the handler's Event.set needs.
+            while not stop.requested.is_set():
+                time.sleep(0.2)
                 if not workers.alive():
                     workers.stop(0)
                     raise CommandError("A worker thread stopped on an error (logged above); exiting.")
