@@ -12,6 +12,7 @@ from django_tasks import task
 
 from pagedesk.api.idempotency import idempotency_keys_expire
 from pagedesk.core.leases import rerun_after_worker_loss, wall_now
+from pagedesk.core.periodic import periodic_ensure
 
 SWEEP_EVERY = dt.timedelta(hours=1)
 
@@ -22,23 +23,14 @@ def idempotency_keys_sweep() -> int:
     try:
         return idempotency_keys_expire()
     finally:
-        if not _sweep_waiting():
-            _arm_sweep()
-
-
-def _sweep_waiting() -> bool:
-    from django_tasks_db.models import DBTaskResult
-
-    return DBTaskResult.objects.filter(task_path=idempotency_keys_sweep.module_path, status="READY").exists()
+        _arm_sweep()
 
 
 def _arm_sweep() -> None:
-    # Wall-clock time, as the worker compares run_after with it (a frozen test clock must not spin it).
-    idempotency_keys_sweep.using(run_after=wall_now() + SWEEP_EVERY).enqueue()
+    periodic_ensure(idempotency_keys_sweep, run_after=wall_now() + SWEEP_EVERY)
 
 
 def idempotency_startup() -> None:
     """Start-up hook: sweep now and keep the hourly sweep armed."""
     idempotency_keys_expire()
-    if not _sweep_waiting():
-        _arm_sweep()
+    _arm_sweep()

@@ -215,6 +215,12 @@ EMBEDDED_WORKER_THREADS = _env_int("PAGEDESK_WORKER_THREADS", 1)
 WORKER_LEASE_SECONDS = _env_int("PAGEDESK_WORKER_LEASE_SECONDS", 60)
 if WORKER_LEASE_SECONDS < 2:
     raise ImproperlyConfigured("PAGEDESK_WORKER_LEASE_SECONDS must be at least 2")
+# On SIGTERM/SIGINT `serve` and `worker` finish in-flight requests and running tasks for at most this
+# long, then put back what still runs (docs/decisions/graceful-stop.md). Under systemd's stop timeout
+# (TimeoutStopSec, which the units set to 30 s) with room to spare, or systemd kills the process first.
+STOP_GRACE_SECONDS = _env_int("PAGEDESK_STOP_GRACE_SECONDS", 20)
+if STOP_GRACE_SECONDS < 0:
+    raise ImproperlyConfigured("PAGEDESK_STOP_GRACE_SECONDS must be 0 or more")
 
 # --- Auth ------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

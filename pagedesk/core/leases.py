@@ -148,7 +148,12 @@ def lost_tasks_reclaim(*, now: dt.datetime | None = None) -> dict[str, int]:
         seen = last_seen.get(owner)
         if seen is not None and seen >= cutoff:
             continue  # alive: a long task, not a lost one
-        outcome = _reclaim_one(pk=pk, worker_ids=worker_ids, last_seen=seen, now=now)
+        seen_text = seen.isoformat(timespec="seconds") if seen else "never"
+        why = (
+            f"worker lost: worker {owner or '?'} stopped (last heartbeat: {seen_text}) while running this "
+            f"task; lease {lease_seconds():g} s"
+        )
+        outcome = _reclaim_one(pk=pk, worker_ids=worker_ids, now=now, why=why)
         if outcome:
             counts[outcome] += 1
     _heartbeats_forget(now=now)
@@ -157,10 +162,22 @@ def lost_tasks_reclaim(*, now: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _reclaim_one(
-    *, pk: Any, worker_ids: list[str], last_seen: dt.datetime | None, now: dt.datetime
-) -> str | None:
-    """Re-run or fail one task row, if it is still RUNNING under the same claim; one short transaction."""
+def worker_task_release(*, task_id: Any, worker_ids: list[str], grace: float) -> str | None:
+    """Put back the task a stopping worker could not finish within its grace (graceful stop): READY
+    again when declared safe to re-run, else FAILED, as for a lost worker. Returns "rerun", "failed",
+    or None when the task finished (or was moved on) meanwhile."""
+    why = (
+        f"worker stopped: worker {worker_ids[-1] if worker_ids else '?'} was asked to stop and this "
+        f"task did not finish within the {grace:g} s grace"
+    )
+    return _reclaim_one(pk=task_id, worker_ids=worker_ids, now=wall_now(), why=why)
+
+
+def _reclaim_one(*, pk: Any, worker_ids: list[str], now: dt.datetime, why: str) -> str | None:
+    """Re-run or fail one task row, if it is still RUNNING under the same claim; one short transaction.
+
+    `why` says what happened to its worker (the start of the FAILED row's reason).
+    """
     using = router.db_for_write(DBTaskResult)
     with transaction.atomic(using=using):
         # The row is re-read under a lock (PostgreSQL; SQLite's IMMEDIATE transaction already holds the
@@ -168,22 +185,17 @@ def _reclaim_one(
         row = DBTaskResult.objects.select_for_update().filter(pk=pk, status="RUNNING").first()
         if row is None or list(row.worker_ids) != list(worker_ids):
             return None
-        owner = worker_ids[-1] if worker_ids else "?"
         rerun_safe = _rerun_safe_path(row.task_path)
         if rerun_safe and len(worker_ids) < MAX_CLAIMS:
             row.status = "READY"
             row.save(update_fields=["status"])
-            logger.warning("task %s (%s): worker %s lost; running it again", pk, row.task_path, owner)
+            logger.warning("task %s (%s): %s; running it again", pk, row.task_path, why)
             # lazy (task): the task worker (core.worker) imports this module.
             from pagedesk.core.worker import wake_after_commit
 
             wake_after_commit(using=using)
             return "rerun"
-        seen = last_seen.isoformat(timespec="seconds") if last_seen else "never"
-        reason = (
-            f"worker lost: worker {owner} stopped (last heartbeat: {seen}) while running this task; "
-            f"lease {lease_seconds():g} s, {len(worker_ids)} claim(s)"
-        )
+        reason = f"{why}, {len(worker_ids)} claim(s)"
         if not rerun_safe:
             reason += "; not re-run, as this task is not declared safe to run twice"
         row.status = "FAILED"

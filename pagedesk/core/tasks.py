@@ -11,6 +11,7 @@ import datetime as dt
 from django_tasks import task
 
 from pagedesk.core import leases
+from pagedesk.core.periodic import periodic_ensure
 
 
 def reclaim_interval() -> dt.timedelta:
@@ -20,24 +21,15 @@ def reclaim_interval() -> dt.timedelta:
 
 @task(queue_name="timers")
 def lost_tasks_reclaim_task() -> dict[str, int]:
-    if not _reclaim_waiting():
-        _arm_reclaim()
+    _arm_reclaim()
     return leases.lost_tasks_reclaim()
 
 
-def _reclaim_waiting() -> bool:
-    from django_tasks_db.models import DBTaskResult
-
-    return DBTaskResult.objects.filter(task_path=lost_tasks_reclaim_task.module_path, status="READY").exists()
-
-
 def _arm_reclaim() -> None:
-    # Wall-clock time, as the worker compares run_after with it (a frozen test clock must not spin it).
-    lost_tasks_reclaim_task.using(run_after=leases.wall_now() + reclaim_interval()).enqueue()
+    periodic_ensure(lost_tasks_reclaim_task, run_after=leases.wall_now() + reclaim_interval())
 
 
 def lost_tasks_reclaim_startup() -> None:
     """Start-up hook: reclaim what a previous run of this deployment left, and keep the sweep armed."""
     leases.lost_tasks_reclaim()
-    if not _reclaim_waiting():
-        _arm_reclaim()
+    _arm_reclaim()

@@ -35,7 +35,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from pagedesk.core.db import sqlite_connections_keep
-from pagedesk.core.leases import Heartbeat, heartbeat_beat, heartbeat_end
+from pagedesk.core.leases import Heartbeat, heartbeat_beat, heartbeat_end, worker_task_release
 
 logger = logging.getLogger(__name__)
 
@@ -333,10 +333,28 @@ class Worker(DBWorker):
         self.wakeup = wakeup
         # Set while the worker waits for work; tests and `stop` use it.
         self.idle = threading.Event()
+        # The claim of the task running now (row id, worker ids), for a graceful stop to put back.
+        self.current: tuple[Any, list[str]] | None = None
 
     def stop(self) -> None:
+        """Claim nothing more; the task running now (if any) goes on."""
         self.running = False
         self.wakeup.notify()
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        try:
+            super().run_task(db_task_result)
+        finally:
+            self.current = None
+
+    def release(self, *, grace: float) -> str | None:
+        """Put back the task still running after a stopping worker's grace (`worker_task_release`);
+        its thread may still finish it, in which case the row keeps that outcome."""
+        claim = self.current
+        if claim is None:
+            return None
+        task_id, worker_ids = claim
+        return worker_task_release(task_id=task_id, worker_ids=worker_ids, grace=grace)
 
     def _claim(self) -> tuple[DBTaskResult | None, bool]:
         """The next ready task, claimed for this worker; (None, False) when the database was locked."""
@@ -354,6 +372,8 @@ class Worker(DBWorker):
                 if task_result is not None:
                     # Claimed inside the same transaction, so no other worker can run it too.
                     task_result.claim(self.worker_id)
+                    # Known from the claim on, so a graceful stop can put it back (`release`).
+                    self.current = (task_result.pk, list(task_result.worker_ids))
                 return task_result, True
             except OperationalError as exc:
                 # A locked SQLite database: someone else is writing; look again on the next round.
@@ -478,11 +498,41 @@ class EmbeddedWorkers:
         except Exception:
             logger.exception("embedded worker stopped")
 
-    def stop(self, timeout: float = 5) -> None:
+    def stop_claiming(self) -> None:
+        """The first step of a stop: no thread claims another task; running ones go on."""
         for worker in self.workers:
             worker.stop()
         if self.listener is not None:
             self.listener.stop()
+
+    def stop(
+        self, timeout: float = 5, *, grace: float | None = None, hurry: threading.Event | None = None
+    ) -> dict[str, int]:
+        """Stop claiming, give running tasks until `timeout` seconds from now (less once `hurry` is
+        set: a second signal) to finish, then put back those still running (docs/decisions/
+        graceful-stop.md); `grace` is the whole stop's, for the record. Returns how many tasks were put
+        back as "rerun" (READY) and "failed"."""
+        self.stop_claiming()
         deadline = time.monotonic() + timeout
         for thread in self.threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            while thread.is_alive() and time.monotonic() < deadline and not (hurry and hurry.is_set()):
+                thread.join(min(0.1, max(0.0, deadline - time.monotonic())))
+        counts = {"rerun": 0, "failed": 0}
+        for worker, thread in zip(self.workers, self.threads, strict=False):
+            if not thread.is_alive():
+                continue
+            try:
+                outcome = worker.release(grace=timeout if grace is None else grace)
+            except Exception:
+                # Its row stays RUNNING; the lease sweep of another worker reclaims it.
+                logger.exception("task of stopping worker %s not put back", worker.worker_id)
+                continue
+            if outcome:
+                counts[outcome] += 1
+        if any(counts.values()):
+            logger.warning("stopping: tasks still running at the end of the grace put back: %s", counts)
+        return counts
+
+    def alive(self) -> bool:
+        """Whether every worker thread still runs (a thread ends only on stop or on an error)."""
+        return all(thread.is_alive() for thread in self.threads)

@@ -7,6 +7,7 @@ at a time under the Contact row lock, in Facebook's event order, one short trans
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -24,6 +25,8 @@ from django.utils.translation import gettext as _
 from pagedesk.conversations.services import contact_lock
 from pagedesk.core import clock, metrics, startup
 from pagedesk.core.errors import ApplicationError
+from pagedesk.core.leases import wall_now
+from pagedesk.core.periodic import periodic_ensure
 from pagedesk.core.text import clean_text
 from pagedesk.messenger.handlers import event_handle
 from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
@@ -40,6 +43,10 @@ logger = logging.getLogger(__name__)
 
 # A task handles this many (page, PSID) streams; a big batch fans out so several workers share it.
 STREAMS_PER_TASK = 25
+# The periodic sweep's period, and the age from which a pending event counts as left behind: its
+# task failed (the database went away mid-task) or was given up. A younger one is most likely still
+# waiting for its task, and sweeping it would only enqueue a duplicate that finds nothing to do.
+SWEEP_EVERY = dt.timedelta(minutes=5)
 
 Stream = tuple[str, str]
 _COLUMNS = (
@@ -404,16 +411,27 @@ def inbound_events_reprocess_for_page(*, page_id: str) -> int:
     return waiting
 
 
-@startup.register
-def inbound_events_sweep() -> None:
-    """Re-enqueue streams left pending (a worker died mid-task); run at start-up. Idempotent."""
+def inbound_events_sweep(*, received_before: dt.datetime | None = None) -> int:
+    """Re-enqueue the streams of events still pending (received before `received_before`, if given);
+    returns how many streams. Idempotent: a stream is processed under its Contact lock, once."""
+    pending = InboundEvent.objects.filter(status=InboundEventStatus.PENDING, known_page=True)
+    if received_before is not None:
+        pending = pending.filter(received_at__lt=received_before)
     with transaction.atomic():
-        streams = set(
-            InboundEvent.objects.filter(status=InboundEventStatus.PENDING, known_page=True)
-            .values_list("page_id", "psid")
-            .distinct()
-        )
+        streams = set(pending.values_list("page_id", "psid").distinct())
         inbound_streams_enqueue(streams=streams)
+    return len(streams)
+
+
+@startup.register
+def inbound_events_sweep_schedule() -> None:
+    """Start-up hook: sweep every pending event now (a previous run may have died mid-task) and keep
+    the periodic sweep armed, one chain per deployment (`inbound_events_sweep_task`)."""
+    # lazy (cycle): the tasks module imports this one.
+    from pagedesk.messenger.tasks import inbound_events_sweep_task
+
+    inbound_events_sweep()
+    periodic_ensure(inbound_events_sweep_task, run_after=wall_now() + SWEEP_EVERY)
 
 
 def inbound_event_replay(*, event: InboundEvent) -> int:

@@ -9,7 +9,9 @@ import logging
 
 from django_tasks import task
 
-from pagedesk.core.leases import rerun_after_worker_loss
+from pagedesk.core import clock
+from pagedesk.core.leases import rerun_after_worker_loss, wall_now
+from pagedesk.core.periodic import periodic_ensure
 from pagedesk.messenger import attachments, ingest, profiles
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ def inbound_events_process(streams: list[list[str]]) -> int:
         try:
             done += ingest.inbound_stream_process(page_id=page_id, psid=psid)
         except Exception:
-            # Its events stay pending; the start-up sweep or the next event for the stream retries them.
+            # Its events stay pending; the next event for the stream or the periodic sweep retries them.
             logger.exception("processing stream %s/%s failed", page_id, psid)
     return done
 
@@ -47,3 +49,14 @@ def contact_profile_fetch(contact_id: int, attempt: int = 0) -> str:
 @task(queue_name="messenger")
 def attachment_download(attachment_id: int, attempt: int = 0) -> str:
     return attachments.attachment_fetch(attachment_id=attachment_id, attempt=attempt)
+
+
+@rerun_after_worker_loss  # re-enqueues pending streams, which are processed once under their lock
+@task(queue_name="messenger")
+def inbound_events_sweep_task() -> int:
+    """The safety net for events whose processing task failed: re-enqueue the streams pending for
+    longer than a sweep period, then arm the next sweep (unless another copy is already waiting)."""
+    try:
+        return ingest.inbound_events_sweep(received_before=clock.now() - ingest.SWEEP_EVERY)
+    finally:
+        periodic_ensure(inbound_events_sweep_task, run_after=wall_now() + ingest.SWEEP_EVERY)

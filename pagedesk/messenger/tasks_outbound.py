@@ -13,11 +13,11 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
 from django_tasks import task
 
 from pagedesk.core import clock
 from pagedesk.core.leases import rerun_after_worker_loss
+from pagedesk.core.periodic import periodic_ensure
 from pagedesk.core.startup import register
 from pagedesk.messenger.models import PageConnection
 from pagedesk.messenger.send import message_deliver, messages_reconcile_stuck, sender_action_deliver
@@ -26,7 +26,6 @@ from pagedesk.messenger.tokens import page_connections_check_all, page_token_che
 logger = logging.getLogger(__name__)
 
 QUEUE = "messenger"
-TOKEN_HEALTH_LOCK_KEY = 4_004_001
 
 
 def token_check_interval() -> int:
@@ -61,10 +60,11 @@ def token_health_task() -> dict[str, int]:
         counts = page_connections_check_all()
         counts["reconciled"] = messages_reconcile_stuck()
     finally:
-        # Rescheduled even when a check blew up, so one bad page never stops the health checks.
-        token_health_task.using(
-            run_after=clock.now() + dt.timedelta(seconds=token_check_interval())
-        ).enqueue()
+        # Rescheduled even when a check blew up, so one bad page never stops the health checks; not
+        # when another copy is already waiting (two processes that started at once each armed one).
+        periodic_ensure(
+            token_health_task, run_after=clock.now() + dt.timedelta(seconds=token_check_interval())
+        )
     return counts
 
 
@@ -97,34 +97,11 @@ def inbound_reprocess_enqueue(*, page_id: str) -> bool:
     return True
 
 
-def _task_path(task_obj: object) -> str:
-    return str(getattr(task_obj, "module_path", f"{__name__}.token_health_task"))
-
-
 @register
 def token_health_schedule() -> None:
     token_health_schedule_once()
 
 
 def token_health_schedule_once() -> bool:
-    """Start-up hook: enqueue the periodic token check unless one is already waiting or running."""
-    from django.db.models import Q
-    from django_tasks_db.models import DBTaskResult
-
-    path = _task_path(token_health_task)
-    # A RUNNING row older than this belongs to a worker that died mid-check.
-    running_since = clock.now() - dt.timedelta(hours=1)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Two processes starting together must not both enqueue: serialise them on a lock key.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TOKEN_HEALTH_LOCK_KEY])
-        pending = (
-            DBTaskResult.objects.filter(task_path=path)
-            .filter(Q(status="READY") | Q(status="RUNNING", started_at__gte=running_since))
-            .exists()
-        )
-        if pending:
-            return False
-        token_health_task.using(run_after=clock.now() + dt.timedelta(seconds=30)).enqueue()
-    return True
+    """Start-up hook: arm the periodic token check unless a run is already waiting; True if armed."""
+    return periodic_ensure(token_health_task, run_after=clock.now() + dt.timedelta(seconds=30))

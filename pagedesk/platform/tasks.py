@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from pagedesk.core import clock
 from pagedesk.core.leases import rerun_after_worker_loss
+from pagedesk.core.periodic import periodic_ensure, task_waiting
 from pagedesk.core.startup import register
 from pagedesk.platform.delivery import endpoint_drain
 from pagedesk.platform.models import OPEN_DELIVERY_STATES, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -47,10 +48,9 @@ def webhooks_sweep_task() -> int:
     try:
         return webhooks_sweep()
     finally:
-        if not _waiting(
-            webhooks_sweep_task.module_path, at=clock.now() + dt.timedelta(seconds=SWEEP_SECONDS)
-        ):
-            webhooks_sweep_task.using(run_after=clock.now() + dt.timedelta(seconds=SWEEP_SECONDS)).enqueue()
+        next_at = clock.now() + dt.timedelta(seconds=SWEEP_SECONDS)
+        if not task_waiting(webhooks_sweep_task, runs_by=next_at):
+            webhooks_sweep_task.using(run_after=next_at).enqueue()
 
 
 def webhooks_sweep() -> int:
@@ -68,17 +68,6 @@ def webhooks_sweep() -> int:
     for row in due:
         drain_ensure(endpoint_id=row["endpoint_id"], at=max(row["first"], clock.now()))
     return len(due)
-
-
-def _waiting(task_path: str, *, at: dt.datetime | None, **kwargs: int) -> bool:
-    """A READY copy of the task (with these kwargs) will run no later than `at` (None: now)."""
-    limit = at or timezone.now()
-    rows = DBTaskResult.objects.filter(status="READY", task_path=task_path).filter(
-        Q(run_after=get_date_max()) | Q(run_after__lte=limit)
-    )
-    for name, value in kwargs.items():
-        rows = rows.filter(**{f"args_kwargs__kwargs__{name}": value})
-    return rows.exists()
 
 
 def drains_ensure(*, endpoint_ids: list[int]) -> int:
@@ -128,9 +117,8 @@ def drain_ensure(*, endpoint_id: int, at: dt.datetime | None = None) -> bool:
     A waiting drain found here has not been claimed yet, so it will read every delivery committed
     before this check: enqueueing another would only make it find nothing.
     """
-    path = endpoint_drain_task.module_path
     with transaction.atomic():
-        if _waiting(path, at=at, endpoint_id=endpoint_id):
+        if task_waiting(endpoint_drain_task, runs_by=at or timezone.now(), endpoint_id=endpoint_id):
             return False
         runner = (
             endpoint_drain_task.using(run_after=at)
@@ -144,6 +132,4 @@ def drain_ensure(*, endpoint_id: int, at: dt.datetime | None = None) -> bool:
 @register
 def webhooks_sweep_schedule() -> None:
     """Start-up hook: one sweep chain per deployment, and a sweep now."""
-    with transaction.atomic():
-        if not _waiting(webhooks_sweep_task.module_path, at=get_date_max()):
-            webhooks_sweep_task.enqueue()
+    periodic_ensure(webhooks_sweep_task)

@@ -11,7 +11,8 @@ import logging
 
 from django_tasks import task
 
-from pagedesk.core.leases import rerun_after_worker_loss
+from pagedesk.core.leases import rerun_after_worker_loss, wall_now
+from pagedesk.core.periodic import periodic_ensure
 from pagedesk.routing import services
 
 logger = logging.getLogger(__name__)
@@ -58,20 +59,11 @@ def reconcile_every_minute() -> dict[str, int]:
     try:
         return services.routing_reconcile()
     finally:
-        if not _reconcile_waiting():
-            _arm_reconcile()
-
-
-def _reconcile_waiting() -> bool:
-    from django_tasks_db.models import DBTaskResult
-
-    return DBTaskResult.objects.filter(task_path=reconcile_every_minute.module_path, status="READY").exists()
+        _arm_reconcile()
 
 
 def _arm_reconcile() -> None:
-    # Wall-clock time on purpose: the worker compares run_after with the real time, and a clock
-    # frozen by a test or the simulator must not make this loop spin.
-    reconcile_every_minute.using(run_after=dt.datetime.now(dt.UTC) + RECONCILE_EVERY).enqueue()
+    periodic_ensure(reconcile_every_minute, run_after=wall_now() + RECONCILE_EVERY)
 
 
 def routing_startup() -> None:
@@ -79,5 +71,4 @@ def routing_startup() -> None:
     counts = services.routing_reconcile()
     if any(counts.values()):
         logger.info("routing start-up reconciliation: %s", counts)
-    if not _reconcile_waiting():
-        _arm_reconcile()
+    _arm_reconcile()

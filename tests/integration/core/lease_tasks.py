@@ -1,4 +1,5 @@
-"""Tasks for the lease tests, importable by a worker subprocess (PYTHONPATH is the checkout)."""
+"""Tasks for the lease and graceful-stop tests, importable by worker subprocesses (PYTHONPATH is the
+checkout)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,22 @@ def block_on_first_run(*, marker_dir: str) -> int:
 @task(queue_name="default")
 def not_declared_safe() -> None:
     """A task nobody declared safe to run twice."""
+
+
+def _started_then_sleep(marker_dir: str, seconds: float) -> float:
+    (Path(marker_dir) / "started").write_text(f"{os.getpid()}\n")
+    time.sleep(seconds)
+    return seconds
+
+
+@rerun_after_worker_loss
+@task(queue_name="default")
+def sleep_after_starting(*, marker_dir: str, seconds: float) -> float:
+    """Notes that it started (the file `started`), then takes `seconds`; safe to run again."""
+    return _started_then_sleep(marker_dir, seconds)
+
+
+@task(queue_name="default")
+def sleep_after_starting_not_declared(*, marker_dir: str, seconds: float) -> float:
+    """The same, not declared safe to run twice."""
+    return _started_then_sleep(marker_dir, seconds)

@@ -32,7 +32,7 @@ def test_heap_freeze_takes_start_up_objects_out_of_full_collections():
 @pytest.mark.django_db
 def test_serve_and_worker_freeze_the_heap_after_the_start_up_hooks(monkeypatch):
     import uvicorn
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
 
     from pagedesk.core.management.commands import serve, worker
 
@@ -46,18 +46,24 @@ def test_serve_and_worker_freeze_the_heap_after_the_start_up_hooks(monkeypatch):
     calls.clear()
     monkeypatch.setattr(worker, "run_startup_hooks", lambda: calls.append("hooks"))
     monkeypatch.setattr(worker, "heap_freeze", lambda: calls.append("freeze"))
-    monkeypatch.setattr(worker, "listener_start", lambda *args, **kwargs: calls.append("listen"))
-    monkeypatch.setattr(worker, "make_worker", lambda **kwargs: _OneShot(calls))
-    call_command("worker")
-    assert calls[:2] == ["hooks", "freeze"] and calls[-1] == "run"
+    monkeypatch.setattr(worker, "EmbeddedWorkers", lambda *args, **kwargs: _OneShot(calls))
+    with pytest.raises(CommandError):
+        call_command("worker")
+    assert calls == ["hooks", "freeze", "run", "stop"]
 
 
 class _OneShot:
+    """Worker threads that run, then end as if on an error, so the command stops at once."""
+
     def __init__(self, calls: list[str]) -> None:
         self.calls = calls
 
-    def configure_signals(self) -> None:
-        pass
-
-    def run(self) -> None:
+    def start(self) -> None:
         self.calls.append("run")
+
+    def alive(self) -> bool:
+        return False
+
+    def stop(self, *args: object, **kwargs: object) -> dict[str, int]:
+        self.calls.append("stop")
+        return {"rerun": 0, "failed": 0}

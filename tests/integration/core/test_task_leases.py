@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
 from pagedesk.core import leases
@@ -23,6 +23,7 @@ from pagedesk.core.models import WorkerHeartbeat
 from pagedesk.core.tasks import lost_tasks_reclaim_task
 from pagedesk.routing.tasks import dropout_check
 from tests.integration.core.lease_tasks import block_on_first_run, not_declared_safe
+from tests.processes import database_url
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASE = 60
@@ -130,15 +131,6 @@ def test_the_sweep_arms_its_next_run_before_it_works(monkeypatch):
 
 
 # --- a worker process killed mid-task ---------------------------------------------------------------------
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.fixture

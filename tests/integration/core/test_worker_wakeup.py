@@ -24,6 +24,7 @@ from django_tasks_db.models import DBTaskResult
 from pagedesk.core import worker as worker_module
 from pagedesk.core.worker import Listener, Wakeup, make_worker
 from pagedesk.messenger.tasks import inbound_events_process
+from tests.processes import database_url
 from tests.redis_helpers import REDIS_URL, needs_redis, use_redis_layer
 
 POLL = 30.0  # seconds: longer than any bound below
@@ -103,15 +104,6 @@ def test_stop_interrupts_an_idle_worker(transactional_db):
 
 
 # --- across processes ---------------------------------------------------------------------------------
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.fixture

@@ -108,3 +108,15 @@ def test_the_table_refresh_runs_the_check_for_visible_campaigns_only(fb, acme, c
     assert "token-invalid" in response.content.decode()
     acme.refresh_from_db()
     assert acme.token_status == "invalid"
+
+
+@pytest.mark.django_db
+def test_two_health_chains_collapse_into_one():
+    # Two processes that started at once each armed a check; the first run finds the other waiting.
+    tasks_outbound.token_health_task.enqueue()
+    tasks_outbound.token_health_task.enqueue()
+    tasks_outbound.token_health_task.call()
+    assert len([row for row in health_tasks() if row.status == "READY"]) == 2
+    DBTaskResult.objects.filter(pk=health_tasks()[0].pk).update(status="SUCCESSFUL")
+    tasks_outbound.token_health_task.call()
+    assert len([row for row in health_tasks() if row.status == "READY"]) == 1

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pagedesk.core.startup import heap_freeze, run_startup_hooks
+from pagedesk.core.stopping import GracefulServer, StopRequest, stop_grace, stop_signals_captured
 from pagedesk.core.worker import EmbeddedWorkers, transport
 
 
@@ -48,6 +49,7 @@ class Command(BaseCommand):
             raise CommandError("The database is not up to date. Run `pagedesk migrate` first.")
         run_startup_hooks()
         heap_freeze()
+        grace = stop_grace()
         workers = None
         if not no_worker:
             workers = EmbeddedWorkers(settings.EMBEDDED_WORKER_THREADS)
@@ -71,9 +73,17 @@ class Command(BaseCommand):
             # none the headers are ignored.
             proxy_headers=bool(settings.TRUSTED_PROXIES),
             forwarded_allow_ips=list(settings.TRUSTED_PROXIES),
+            # In-flight requests get the grace to answer (docs/decisions/graceful-stop.md).
+            timeout_graceful_shutdown=int(grace),
         )
-        try:
-            uvicorn.Server(config).run()
-        finally:
-            if workers:
-                workers.stop()
+        stop = StopRequest()
+        server = GracefulServer(config, stop=stop, on_stop=workers.stop_claiming if workers else lambda: None)
+        # Captured until the tasks are put back too, so a second signal cuts the grace short there
+        # as well instead of killing the process with its tasks RUNNING.
+        with stop_signals_captured(server.handle_exit):
+            try:
+                server.run()
+            finally:
+                if workers:
+                    # The tasks running since the stop began get what is left of the same grace.
+                    workers.stop(stop.remaining(grace), grace=grace, hurry=stop.hurry)

@@ -35,7 +35,10 @@
         return;
       }
       retry = Math.min(retry + 1, 6);
-      setTimeout(connect, 250 * 2 ** retry);
+      // 1012 "service restart": the process is stopping and a proxy already sends new connections to
+      // another one. Soon, but spread over a second: every page of that process got the close at once.
+      const delay = e.code === 1012 ? 250 + Math.random() * 1000 : 250 * 2 ** retry;
+      setTimeout(connect, delay);
     });
   }
 
