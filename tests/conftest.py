@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -119,6 +120,17 @@ def published() -> Iterator[list[tuple[Event, list[str]]]]:
     publish_module.add_listener(listener)
     yield captured
     publish_module.remove_listener(listener)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test starts; whatever still runs at its end is killed."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import process_stop
 from tests.webhook_receiver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,11 +77,6 @@ def serving(env: dict[str, str]) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        process_stop(process, within=20)
         assert process.stderr is not None
         process.stderr.close()

@@ -50,6 +50,18 @@ def pagedesk_env(data_dir: Path, **env: str | None) -> dict[str, str]:
     return environ
 
 
+def process_stop(process: subprocess.Popen[str], *, within: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not exited `within` seconds (a test's clean-up: no result)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(within)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 def pagedesk_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pagedesk.config.cli", *args]
 

@@ -5,9 +5,7 @@ stopped (SIGTERM: its socket gets 1012 "service restart"); once a process serves
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -18,16 +16,6 @@ from tests.processes import free_port, serve_started
 
 pytestmark = pytest.mark.slow
 expect.set_options(timeout=15_000)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
 
 
 def test_the_inbox_reconnects_and_refetches_after_a_service_restart(

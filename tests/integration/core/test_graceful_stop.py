@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -62,16 +62,6 @@ def stopped(process: subprocess.Popen[str], *, within: float) -> tuple[int, floa
         output, _ = process.communicate()
         raise AssertionError(f"the process did not exit after SIGTERM:\n{output}") from None
     return process.returncode, time.monotonic() - sent, output
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
 
 
 def running_rows() -> list[DBTaskResult]:

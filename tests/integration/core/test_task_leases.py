@@ -23,7 +23,7 @@ from pagedesk.core.models import WorkerHeartbeat
 from pagedesk.core.tasks import lost_tasks_reclaim_task
 from pagedesk.routing.tasks import dropout_check
 from tests.integration.core.lease_tasks import block_on_first_run, not_declared_safe
-from tests.processes import database_url
+from tests.processes import database_url, process_stop
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASE = 60
@@ -162,13 +162,7 @@ def worker_process(transactional_db, tmp_path):
 
     yield start
     for process in started:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        process_stop(process)
 
 
 def wait_for(condition, *, within: float, what: str):

@@ -24,7 +24,7 @@ from django_tasks_db.models import DBTaskResult
 from pagedesk.core import worker as worker_module
 from pagedesk.core.worker import Listener, Wakeup, make_worker
 from pagedesk.messenger.tasks import inbound_events_process
-from tests.processes import database_url
+from tests.processes import database_url, process_stop
 from tests.redis_helpers import REDIS_URL, needs_redis, use_redis_layer
 
 POLL = 30.0  # seconds: longer than any bound below
@@ -140,12 +140,7 @@ def worker_process(transactional_db, tmp_path):
 
     yield start
     for process in started:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        process_stop(process)
 
 
 def assert_separate_worker_is_woken() -> None:
