@@ -62,6 +62,17 @@ def process_stop(process: subprocess.Popen[str], *, within: float = 10) -> None:
         process.wait(5)
 
 
+def wait_for(condition, *, within: float, what: str):  # type: ignore[no-untyped-def]
+    """The condition's first truthy value, polled every 0.1 s; fails saying `what` did not happen."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} within {within} s")
+
+
 def pagedesk_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pagedesk.config.cli", *args]
 

@@ -136,6 +136,27 @@ def login(live_app: str):
     return do_login
 
 
+def session_context(new_context, user, base: str):  # type: ignore[no-untyped-def]
+    """A browser context already logged in as `user` on the server at `base` (a session made by
+    Django's test client, for servers that share the test's SECRET_KEY and database)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    context = new_context()
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": base,
+            }
+        ]
+    )
+    return context
+
+
 @pytest.fixture
 def artifact_path():
     """`artifact_path("name.png")`: where to save a screenshot (tests/artifacts/, created on demand)."""

@@ -10,10 +10,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from django.test import Client
 from playwright.sync_api import Response, expect
 
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import serving, session_context
 from tests.e2e.test_agent_inbox import wait_live
 from tests.es_modules import INBOX_MODULES, collect_static
 from tests.integration.inbox.conftest import make_conversation
@@ -51,19 +50,7 @@ def test_the_inbox_loads_its_hashed_modules_and_works(
     hashed_app, new_context, settings, alice, campaign, artifact_path
 ):
     make_conversation(campaign, agent=alice, messages=2)
-    client = Client()
-    client.force_login(alice)
-    context = new_context()
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": hashed_app,
-            }
-        ]
-    )
-    page = context.new_page()
+    page = session_context(new_context, alice, hashed_app).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     statics: list[Response] = []

@@ -8,10 +8,9 @@ import signal
 import time
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import session_context
 from tests.processes import free_port, serve_started
 
 pytestmark = pytest.mark.slow
@@ -24,19 +23,7 @@ def test_the_inbox_reconnects_and_refetches_after_a_service_restart(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     processes.append(serve_started(tmp_path / "data", port=port, args=("--no-worker",)))
-    client = Client()
-    client.force_login(alice)
-    context = new_context()
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": base,
-            }
-        ]
-    )
-    page = context.new_page()
+    page = session_context(new_context, alice, base).new_page()
     page.goto(f"{base}/inbox/")
     page.wait_for_function("() => document.body.dataset.live === 'on'")
     page.evaluate("() => { window.snapshots = 0; window.pagedesk.on('snapshot', () => window.snapshots++); }")

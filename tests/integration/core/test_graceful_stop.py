@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ from pagedesk.conversations.models import Message
 from pagedesk.messenger import fixtures, ingest
 from pagedesk.messenger.models import InboundEvent, PageConnection
 from tests.integration.core.lease_tasks import sleep_after_starting, sleep_after_starting_not_declared
-from tests.processes import ROOT, free_port, pagedesk_command, pagedesk_env, serve_started
+from tests.processes import ROOT, free_port, pagedesk_command, pagedesk_env, serve_started, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -39,16 +38,6 @@ SECRET = "app-secret-for-graceful-stop"
 GRACE = 4
 # A stopped process has this long beyond the grace to put back its tasks and exit.
 EXIT_MARGIN = 3.0
-
-
-def wait_for(condition: Callable[[], object], *, within: float, what: str) -> object:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {within} s")
 
 
 def stopped(process: subprocess.Popen[str], *, within: float) -> tuple[int, float, str]:

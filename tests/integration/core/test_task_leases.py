@@ -23,7 +23,7 @@ from pagedesk.core.models import WorkerHeartbeat
 from pagedesk.core.tasks import lost_tasks_reclaim_task
 from pagedesk.routing.tasks import dropout_check
 from tests.integration.core.lease_tasks import block_on_first_run, not_declared_safe
-from tests.processes import database_url, process_stop
+from tests.processes import database_url, process_stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASE = 60
@@ -163,16 +163,6 @@ def worker_process(transactional_db, tmp_path):
     yield start
     for process in started:
         process_stop(process)
-
-
-def wait_for(condition, *, within: float, what: str):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {within} s")
 
 
 def test_a_task_whose_worker_is_killed_runs_again_on_another_worker(worker_process, tmp_path, settings):
