@@ -24,7 +24,7 @@ from django_tasks_db.models import DBTaskResult
 from pagedesk.core import worker as worker_module
 from pagedesk.core.worker import Listener, Wakeup, make_worker
 from pagedesk.messenger.tasks import inbound_events_process
-from tests.processes import database_url, process_stop
+from tests.processes import pagedesk_env, process_stop
 from tests.redis_helpers import REDIS_URL, needs_redis, use_redis_layer
 
 POLL = 30.0  # seconds: longer than any bound below
@@ -112,19 +112,7 @@ def worker_process(transactional_db, tmp_path):
     started: list[subprocess.Popen[str]] = []
 
     def start(**env: str | None) -> subprocess.Popen[str]:
-        environ = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "DJANGO_SETTINGS_MODULE": "pagedesk.config.settings",
-            "PAGEDESK_DATA_DIR": str(tmp_path),
-            "PAGEDESK_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
-        for key, value in env.items():
-            if value is None:
-                environ.pop(key, None)
-            else:
-                environ[key] = value
+        environ = pagedesk_env(tmp_path, **env)
         process = subprocess.Popen(
             [sys.executable, "-m", "pagedesk.config.cli", "worker", "--interval", str(POLL)],
             cwd=ROOT,
