@@ -7,6 +7,7 @@ from pagedesk.core import priority
 
 def _priority_connect() -> None:
     """Foreground work that background delivery steps aside for (core.priority)."""
+    task_signals.task_enqueued.connect(priority.on_task_enqueued, dispatch_uid="priority-task-enqueued")
     task_signals.task_started.connect(priority.on_task_started, dispatch_uid="priority-task-started")
     task_signals.task_finished.connect(priority.on_task_finished, dispatch_uid="priority-task-finished")
     request_signals.request_started.connect(priority.on_request, dispatch_uid="priority-request-started")

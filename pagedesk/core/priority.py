@@ -21,6 +21,10 @@ from typing import Any
 from django.conf import settings
 
 QUIET_SECONDS = 0.005
+# A task enqueued to run now is foreground before a worker starts it (the wake-up and the claim take
+# a few ms, when a drain would otherwise slip in); held this long at most, in case another process
+# runs it.
+ENQUEUED_HOLD_SECONDS = 0.05
 # What a job may wait before it has run that long (a drain that starts while a message is routed).
 FIRST_WAIT_SECONDS = 0.2
 
@@ -44,11 +48,12 @@ def foreground_end() -> None:
         _condition.notify_all()
 
 
-def foreground_touch() -> None:
-    """Foreground activity without a matching end (a request starting or finishing)."""
+def foreground_touch(*, hold: float = 0.0) -> None:
+    """Foreground activity without a matching end (a request starting or finishing; a task enqueued,
+    which holds `hold` seconds more until a worker starts it)."""
     global _last_activity
     with _condition:
-        _last_activity = time.monotonic()
+        _last_activity = max(_last_activity, time.monotonic() + hold)
 
 
 def _busy_for(now: float) -> float:
@@ -96,6 +101,11 @@ def on_task_started(sender: object, task_result: Any, **kwargs: object) -> None:
 def on_task_finished(sender: object, task_result: Any, **kwargs: object) -> None:
     if not _isolated(task_result):
         foreground_end()
+
+
+def on_task_enqueued(sender: object, task_result: Any, **kwargs: object) -> None:
+    if not _isolated(task_result) and getattr(task_result.task, "run_after", None) is None:
+        foreground_touch(hold=ENQUEUED_HOLD_SECONDS)
 
 
 def on_request(sender: object, **kwargs: object) -> None:

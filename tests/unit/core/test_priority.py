@@ -66,3 +66,17 @@ def test_a_request_makes_background_wait_a_moment():
     began = time.monotonic()
     priority.Share().step_aside()
     assert time.monotonic() - began >= priority.QUIET_SECONDS * 0.8
+
+
+@pytest.mark.parametrize(
+    ("queue", "run_after", "held"),
+    [("default", None, True), ("webhooks", None, False), ("default", 1, False)],
+)
+def test_a_task_enqueued_to_run_now_holds_background_until_a_worker_starts_it(
+    settings, queue, run_after, held
+):
+    settings.ISOLATED_QUEUES = {"webhooks": 2}
+    task_result = SimpleNamespace(task=SimpleNamespace(queue_name=queue, run_after=run_after))
+    priority.on_task_enqueued(sender=None, task_result=task_result)
+    waited = priority.Share().step_aside()
+    assert (waited >= priority.ENQUEUED_HOLD_SECONDS * 0.8) is held
