@@ -101,6 +101,7 @@ class AgentSocket:
         self.snapshot: set[int] = set()
         self.hellos = 0
         self.drops = 0
+        self.resyncs = 0
         self.connected = asyncio.Event()
         self._stop = False
         self._task: asyncio.Task[None] | None = None
@@ -139,6 +140,10 @@ class AgentSocket:
                         event = json.loads(raw)
                         if event.get("type") == "message.created":
                             self.frames.add(int(event["message_id"]))
+                        elif event.get("type") == "resubscribed":
+                            # As app.js: the page re-fetches, as after a reconnect.
+                            self.resyncs += 1
+                            await self._fetch_snapshot()
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException, httpx.HTTPError):
                 pass
             self.connected.clear()
