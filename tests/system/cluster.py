@@ -421,8 +421,12 @@ http {{
 
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
+            began = time.monotonic()
             with contextlib.suppress(Exception):
                 process.stop()
+            if time.monotonic() - began > 2:
+                # Shown with -s: a process slow to honour SIGTERM (systemd's TimeoutStopSec applies).
+                print(f"{process.name} took {time.monotonic() - began:.1f} s to stop on SIGTERM")
         if self.database:
             with contextlib.suppress(Exception):
                 drop_database(self.database)

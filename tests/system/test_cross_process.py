@@ -7,6 +7,7 @@ through nginx, which spreads both over A and B.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.system.cluster import Cluster
@@ -48,3 +49,13 @@ async def test_through_nginx_sockets_and_webhooks_spread_over_both_processes(clu
     assert figures["resent"] == 0, figures
     assert figures["frames"] == figures["messages"] * len(agents), figures
     print(f"through nginx: {figures}")
+    # The rest of the shipped site: plain http only redirects, static files come from nginx itself
+    # (no Django header on them), pages and the API from the processes.
+    redirect = httpx.get(f"http://127.0.0.1:{cluster.nginx_http_port}/inbox/", follow_redirects=False)
+    assert redirect.status_code == 301
+    assert redirect.headers["location"] == "https://127.0.0.1/inbox/"
+    static = httpx.get(f"{cluster.https_url}/static/pagedesk/app.js", verify=False)
+    assert static.status_code == 200 and "content-security-policy" not in static.headers
+    assert "cache-control" in static.headers
+    login = httpx.get(f"{cluster.https_url}/accounts/login/", verify=False)
+    assert login.status_code == 200 and "content-security-policy" in login.headers
