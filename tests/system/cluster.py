@@ -83,8 +83,8 @@ def render_nginx_conf(
         text, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
         assert count == 1, f"deploy/nginx/pagedesk.conf: {pattern!r} matched {count} times, not once"
 
-    once(r"^(\s*)server 127\.0\.0\.1:8001 (.*)$", rf"\g<1>server 127.0.0.1:{upstreams[0]} \g<2>")
-    once(r"^(\s*)server 127\.0\.0\.1:8002 (.*)$", rf"\g<1>server 127.0.0.1:{upstreams[1]} \g<2>")
+    once(r"^(\s*)server 127\.0\.0\.1:8001([ ;].*)$", rf"\g<1>server 127.0.0.1:{upstreams[0]}\g<2>")
+    once(r"^(\s*)server 127\.0\.0\.1:8002([ ;].*)$", rf"\g<1>server 127.0.0.1:{upstreams[1]}\g<2>")
     once(r"^\s*listen 80;$", f"    listen 127.0.0.1:{http_port};")
     once(r"^\s*listen \[::\]:80;$", "")
     once(r"^\s*listen 443 ssl;$", f"    listen 127.0.0.1:{https_port} ssl;")
@@ -246,6 +246,17 @@ class Cluster:
             self.spawn(f"worker{index}", [PAGEDESK, "worker"])
         self.nginx_start(app_ports)
         self.wait_ready()
+
+    def app_restart(self, index: int) -> float:
+        """SIGTERM one app process, wait for it to exit, start it again on its port, as systemd's
+        `restart` does; returns the seconds it took to stop."""
+        old = self.processes[f"app{index}"]
+        began = time.monotonic()
+        old.stop()
+        stopped = time.monotonic() - began
+        self.spawn(old.name, old.popen.args, port=old.port)  # type: ignore[arg-type]
+        self._wait(lambda: self._get_ok(f"{self.app_url(index)}/healthz"), 60, old.name)
+        return stopped
 
     def spawn(self, name: str, command: list[str], port: int = 0) -> Process:
         log = self.workdir / f"{name}.log"
@@ -412,9 +423,15 @@ http {{
         return float(match.group(1)) if match else 0.0
 
     def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name} (pid {p.pid}, {'up' if p.alive() else 'down'})\n{p.tail()}"
-            for p in self.processes.values()
+        nginx_errors = self.workdir / "nginx" / "logs" / "error.log"
+        errors = nginx_errors.read_text(errors="replace").splitlines()[-15:] if nginx_errors.exists() else []
+        return (
+            "\n".join(["--- nginx error.log", *errors])
+            + "\n"
+            + "\n".join(
+                f"--- {p.name} (pid {p.pid}, {'up' if p.alive() else 'down'})\n{p.tail()}"
+                for p in self.processes.values()
+            )
         )
 
     # --- stop ------------------------------------------------------------------------------------
