@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.system.cluster import NGINX, ROOT, render_nginx_conf
+from tests.system.cluster import BIN, NGINX, ROOT, render_nginx_conf
 
 UNITS = ROOT / "deploy" / "systemd"
 
@@ -26,7 +26,7 @@ def test_systemd_units_load_without_warnings(tmp_path: Path) -> None:
     }
     paths = []
     for unit in sorted(UNITS.iterdir()):
-        text = unit.read_text().replace("/opt/pagedesk/.venv/bin/", f"{ROOT / '.venv' / 'bin'}/")
+        text = unit.read_text().replace("/opt/pagedesk/.venv/bin/", f"{BIN}/")
         target = tmp_path / instances.get(unit.name, unit.name)
         target.write_text(text.replace("/opt/pagedesk", str(ROOT)))
         if target.suffix == ".service":
