@@ -49,6 +49,8 @@ PROBE_SECONDS = 2.0
 PROBE_TIMEOUT_SECONDS = 2.0
 # What app.js answers by re-fetching the page's snapshot, as after a reconnect.
 RESYNC_FRAME = json.dumps({"type": "resubscribed"})
+# What app.js answers by showing the page as not live (the socket itself is still open).
+INTERRUPTED_FRAME = json.dumps({"type": "realtime.interrupted"})
 
 
 def run_eagerly(coroutine: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
@@ -324,8 +326,9 @@ class Hub:
                 await asyncio.sleep(0.1)
 
     async def _probe(self) -> None:
-        """Notice a layer outage (the Redis server stopped or unreachable) and, once the layer carries
-        messages again, tell every socket here to re-fetch its snapshot.
+        """Notice a layer outage (the Redis server stopped or unreachable): tell every socket here that
+        it is not live (`realtime.interrupted`), and once the layer carries messages again, to re-fetch
+        its snapshot (`resubscribed`).
 
         Whatever was published meanwhile is lost (events are hints; the publishers do not retry), and
         the sockets stay open throughout, so without this a page showed a live state that was missing
@@ -344,6 +347,7 @@ class Hub:
                 raise
             except Exception as exc:
                 if not broken:
+                    self._to_every_socket(INTERRUPTED_FRAME)
                     logger.warning(
                         "realtime layer unreachable (%s); pages re-fetch when it is back", exc or type(exc)
                     )
@@ -355,10 +359,15 @@ class Hub:
 
     def resync(self) -> None:
         """Every socket here re-fetches its snapshot (the `resubscribed` frame app.js answers)."""
+        logger.warning(
+            "realtime layer back; %d sockets told to re-fetch", self._to_every_socket(RESYNC_FRAME)
+        )
+
+    def _to_every_socket(self, frame: str) -> int:
         outboxes = {outbox for members in self.members.values() for outbox in members}
-        logger.warning("realtime layer back; %d sockets told to re-fetch", len(outboxes))
         for outbox in outboxes:
-            outbox.put(RESYNC_FRAME)
+            outbox.put(frame)
+        return len(outboxes)
 
     async def _renew(self) -> None:
         while True:

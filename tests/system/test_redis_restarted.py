@@ -36,8 +36,11 @@ async def test_redis_stopped_then_started(cluster: Cluster) -> None:
         await running
         assert await wait_until(lambda: all(a.connected.is_set() for a in agents), timeout=15)
         figures = await count_everything(cluster, stream, agents)
-        # Each page was told to re-fetch once the layer was back (the hub's probe, realtime/hub.py).
-        assert all(agent.resyncs >= 1 for agent in agents), [(a.name, a.resyncs, a.drops) for a in agents]
+        # Each page was told it was not live, then to re-fetch once the layer was back (the hub's probe,
+        # realtime/hub.py).
+        assert all(a.interruptions >= 1 and a.resyncs >= 1 for a in agents), [
+            (a.name, a.interruptions, a.resyncs, a.drops) for a in agents
+        ]
         # Live again: a message sent well after Redis came back reached every agent as a frame.
         late = {
             mid

@@ -102,6 +102,7 @@ class AgentSocket:
         self.hellos = 0
         self.drops = 0
         self.resyncs = 0
+        self.interruptions = 0
         self.connected = asyncio.Event()
         self._stop = False
         self._task: asyncio.Task[None] | None = None
@@ -140,6 +141,8 @@ class AgentSocket:
                         event = json.loads(raw)
                         if event.get("type") == "message.created":
                             self.frames.add(int(event["message_id"]))
+                        elif event.get("type") == "realtime.interrupted":
+                            self.interruptions += 1
                         elif event.get("type") == "resubscribed":
                             # As app.js: the page re-fetches, as after a reconnect.
                             self.resyncs += 1
