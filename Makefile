@@ -48,7 +48,7 @@ test: install browser system-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: install
-	$(BIN)/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not e2e and not slow and not system" $(PYTEST_ARGS)
 
 ## check: lint, format, types and the layer contracts (docs/architecture.md).
 check: install
