@@ -8,7 +8,7 @@ PORT ?= 8000
 SIM_PORT ?= 8100
 export PAGEDESK_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: demo install install-test browser test test-fast check fmt bench serve simulator clean
+.PHONY: demo install install-test browser system-tools test test-fast check fmt bench serve simulator clean
 
 $(BIN)/pagedesk: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,12 +34,21 @@ browser:
 		else sudo apt-get update -qq && sudo apt-get install -y -qq $$missing; fi; \
 	fi
 
-## test: everything the tests need, then every test (unit, integration, browser).
-test: install browser
+## system-tools: Debian's nginx for tests/system/, which run the shipped deploy/nginx/pagedesk.conf in front of
+# several pagedesk processes (nginx is started there from a temporary folder, never as a service).
+system-tools:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+		echo "Installing Debian packages for the system tests: nginx"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq nginx; fi; \
+	fi
+
+## test: everything the tests need, then every test (unit, integration, browser, system).
+test: install browser system-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: install
-	$(BIN)/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not e2e and not slow and not system" $(PYTEST_ARGS)
 
 ## check: lint, format, types and the layer contracts (docs/architecture.md).
 check: install

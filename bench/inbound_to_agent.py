@@ -199,7 +199,11 @@ def pct(values: list[float], p: float) -> float:
 _counter = 0
 
 
-def webhook(page_id: str) -> tuple[bytes, dict[str, str]]:
+def webhook(
+    page_id: str, *, psid: str | None = None, mid: str | None = None, secret: str = SECRET
+) -> tuple[bytes, dict[str, str]]:
+    """A signed Messenger webhook POST (body, headers) of one customer text message, as Facebook sends
+    it. By default each call is a new customer with a new message id; tests/system/ names its own."""
     global _counter
     _counter += 1
     now_ms = int(time.time() * 1000)
@@ -211,11 +215,11 @@ def webhook(page_id: str) -> tuple[bytes, dict[str, str]]:
                 "time": now_ms,
                 "messaging": [
                     {
-                        "sender": {"id": f"8{os.getpid()}{_counter:06d}"},
+                        "sender": {"id": psid or f"8{os.getpid()}{_counter:06d}"},
                         "recipient": {"id": page_id},
                         "timestamp": now_ms,
                         "message": {
-                            "mid": f"m_bench_inbound_{os.getpid()}_{_counter}",
+                            "mid": mid or f"m_bench_inbound_{os.getpid()}_{_counter}",
                             "text": "Hello, my order?",
                         },
                     }
@@ -224,7 +228,7 @@ def webhook(page_id: str) -> tuple[bytes, dict[str, str]]:
         ],
     }
     raw = json.dumps(body).encode()
-    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     return raw, {"X-Hub-Signature-256": signature, "Content-Type": "application/json"}
 
 

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core import signals
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.views.decorators.csrf import csrf_exempt
@@ -67,6 +67,20 @@ def _error(status: int, code: str, message: str) -> WebhookAnswer:
     return WebhookAnswer(status, "application/json", body)
 
 
+_UNAVAILABLE = WebhookAnswer(
+    503,
+    "application/json",
+    json.dumps(
+        {
+            "error": {
+                "code": "unavailable",
+                "message": "The database is unavailable; the events were not stored.",
+            }
+        }
+    ).encode(),
+)
+
+
 def _too_large() -> WebhookAnswer:
     return _error(413, "too_large", "The webhook body is larger than pagedesk accepts.")
 
@@ -96,7 +110,15 @@ def webhook_receive(*, raw: bytes, signature: str | None) -> WebhookAnswer:
     except PayloadError as exc:
         logger.warning("malformed webhook body refused: %s", exc)
         return _error(400, "malformed", str(exc))
-    inbound_events_store(events=events)
+    try:
+        inbound_events_store(events=events)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is unreachable or dropped this connection (a restart, a failover, a killed
+        # session): nothing was stored, so nothing may be acknowledged. 503 says "try again": Facebook
+        # redelivers, and nginx (deploy/nginx/pagedesk.conf) retries another process at once. A broken
+        # pooled connection is discarded when the request finishes, so the next POST gets a fresh one.
+        logger.warning("webhook POST not stored, the database is unavailable: %s", exc)
+        return _UNAVAILABLE
     return _RECEIVED
 
 

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class MonitoringConfig(AppConfig):
     name = "pagedesk.monitoring"
     label = "monitoring"
+
+    def ready(self) -> None:
+        from prometheus_client import REGISTRY
+
+        from pagedesk.monitoring.metrics import OperationsCollector
+
+        REGISTRY.register(OperationsCollector())

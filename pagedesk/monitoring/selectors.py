@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    Case,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -23,6 +24,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext as _
@@ -605,3 +607,70 @@ def board_campaign_get_for_user(*, user: User, campaign_id: int) -> Campaign:
     if not (user.is_admin or user.is_supervisor):
         raise PermissionDenied("forbidden", _("Only supervisors and administrators can watch the board."))
     return campaign_get_for_user(user=user, campaign_id=campaign_id)
+
+
+# --- Operations: what /metrics reports about the whole deployment -------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationsFigures:
+    """Backlogs read from the database, the same whichever process is asked (docs/deploy.md, Monitoring).
+
+    Ages are seconds at `now`, 0 when nothing waits."""
+
+    inbound_pending: int
+    inbound_oldest_pending_seconds: float
+    tasks_ready: dict[str, int]  # per queue: READY and due
+    tasks_oldest_ready_seconds: dict[str, float]
+    tasks_running: int
+    queued: dict[str, int]  # per campaign name: conversations waiting for an agent
+    queued_oldest_seconds: dict[str, float]
+    page_tokens: dict[str, int]  # per token status, over connected pages
+
+
+def operations_figures(*, now: dt.datetime | None = None) -> OperationsFigures:
+    """Five aggregate queries, each on an indexed status column."""
+    # Imported here: monitoring reads these tables only for the operator's figures.
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
+
+    # Wall clock, like django-tasks-db's and the webhook's stamps (a frozen test clock must not age them).
+    now = now or dt.datetime.now(dt.UTC)
+
+    def age(oldest: dt.datetime | None) -> float:
+        return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+
+    inbound = InboundEvent.objects.filter(status=InboundEventStatus.PENDING, known_page=True).aggregate(
+        n=Count("pk"), oldest=Min("received_at")
+    )
+    ready = (
+        # django-tasks-db's own "due" (an undeferred task's run_after is a far-future sentinel).
+        DBTaskResult.objects.ready()
+        .values("queue_name")
+        # Due since its run_after when deferred, since its enqueue otherwise.
+        .annotate(
+            n=Count("pk"),
+            oldest=Min(Case(When(run_after=get_date_max(), then=F("enqueued_at")), default=F("run_after"))),
+        )
+        .order_by()
+    )
+    queued = (
+        Conversation.objects.filter(state=ConversationState.QUEUED)
+        .values("campaign__name")
+        .annotate(n=Count("pk"), oldest=Min("queued_at"))
+        .order_by()
+    )
+    tokens = (
+        PageConnection.objects.exclude(page_id="").values("token_status").annotate(n=Count("pk")).order_by()
+    )
+    return OperationsFigures(
+        inbound_pending=inbound["n"],
+        inbound_oldest_pending_seconds=age(inbound["oldest"]),
+        tasks_ready={row["queue_name"]: row["n"] for row in ready},
+        tasks_oldest_ready_seconds={row["queue_name"]: age(row["oldest"]) for row in ready},
+        tasks_running=DBTaskResult.objects.filter(status="RUNNING").count(),
+        queued={row["campaign__name"]: row["n"] for row in queued},
+        queued_oldest_seconds={row["campaign__name"]: age(row["oldest"]) for row in queued},
+        page_tokens={row["token_status"]: row["n"] for row in tokens},
+    )

@@ -25,6 +25,8 @@ import logging
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
+from channels.layers import InMemoryChannelLayer
+
 from pagedesk.realtime.layers import HUB_CHANNEL_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,14 @@ MEMBERSHIP_RENEW_SECONDS = 3600.0
 MAX_BACKLOG = 1000
 # Access messages that stop a socket's frames until its consumer re-read the user's groups.
 ACCESS_HOLDING = frozenset({"hold", "changed"})
+# How often a hub on a networked layer (Redis) checks that the layer still carries its messages: a
+# message to its own channel must come back through the server within PROBE_TIMEOUT_SECONDS.
+PROBE_SECONDS = 2.0
+PROBE_TIMEOUT_SECONDS = 2.0
+# What app.js answers by re-fetching the page's snapshot, as after a reconnect.
+RESYNC_FRAME = json.dumps({"type": "resubscribed"})
+# What app.js answers by showing the page as not live (the socket itself is still open).
+INTERRUPTED_FRAME = json.dumps({"type": "realtime.interrupted"})
 
 
 def run_eagerly(coroutine: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
@@ -235,12 +245,15 @@ class Hub:
         self._channel: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
+        self._probe_back = asyncio.Event()
 
     async def join(self, outbox: SocketOutbox, groups: Iterable[str]) -> None:
         async with self._lock:
             if self._channel is None:
                 self._channel = await self.layer.new_channel(HUB_CHANNEL_PREFIX)
                 self._tasks = [self.loop.create_task(self._receive()), self.loop.create_task(self._renew())]
+                if not isinstance(self.layer, InMemoryChannelLayer):
+                    self._tasks.append(self.loop.create_task(self._probe()))
             for group in groups:
                 members = self.members.get(group)
                 if members is None:
@@ -303,12 +316,58 @@ class Hub:
                     self.deliver(message)
                 elif kind == "access.control":
                     self.control(message)
+                elif kind == "hub.probe":
+                    self._probe_back.set()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # A realtime hint is lost at worst; the pages re-fetch their snapshot on reconnect.
                 logger.exception("realtime hub: could not deliver an event")
                 await asyncio.sleep(0.1)
+
+    async def _probe(self) -> None:
+        """Notice a layer outage (the Redis server stopped or unreachable): tell every socket here that
+        it is not live (`realtime.interrupted`), and once the layer carries messages again, to re-fetch
+        its snapshot (`resubscribed`).
+
+        Whatever was published meanwhile is lost (events are hints; the publishers do not retry), and
+        the sockets stay open throughout, so without this a page showed a live state that was missing
+        every event of the outage until the user reloaded it.
+        """
+        broken = False
+        while True:
+            await asyncio.sleep(PROBE_SECONDS)
+            self._probe_back.clear()
+            try:
+                await asyncio.wait_for(
+                    self.layer.send(self._channel, {"type": "hub.probe"}), PROBE_TIMEOUT_SECONDS
+                )
+                await asyncio.wait_for(self._probe_back.wait(), PROBE_TIMEOUT_SECONDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not broken:
+                    self._to_every_socket(INTERRUPTED_FRAME)
+                    logger.warning(
+                        "realtime layer unreachable (%s); pages re-fetch when it is back", exc or type(exc)
+                    )
+                broken = True
+                continue
+            if broken:
+                broken = False
+                self.resync()
+
+    def resync(self) -> None:
+        """Every socket here re-fetches its snapshot (the `resubscribed` frame app.js answers)."""
+        logger.warning(
+            "realtime layer back; %d sockets told to re-fetch", self._to_every_socket(RESYNC_FRAME)
+        )
+
+    def _to_every_socket(self, frame: str) -> int:
+        outboxes = {outbox for members in self.members.values() for outbox in members}
+        for outbox in outboxes:
+            outbox.put(frame)
+        return len(outboxes)
 
     async def _renew(self) -> None:
         while True:

@@ -259,3 +259,29 @@ def test_the_lean_app_answers_exactly_like_the_django_view(page):
         ), (method, query, signature)
         if method == "PUT":
             assert lean.headers["allow"] == django["Allow"]
+
+
+@pytest.mark.parametrize("door", ["lean", "django"])
+def test_a_database_that_drops_the_connection_is_503_not_acknowledged(page, monkeypatch, door):
+    """Scenario 4 of issue 16: a killed database session made the POST a 500 with a traceback; it is a
+    503 that Facebook (and nginx, on another process) retries, and nothing is acknowledged."""
+    from django.db import OperationalError
+
+    def dropped(**kwargs: Any) -> None:
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(webhooks, "inbound_events_store", dropped)
+    raw, signature = signed(fixtures.load("text"))
+    if door == "lean":
+        answer = signed_post(fixtures.load("text"))
+        status, body = answer.status, answer.json()
+    else:
+        response = Client().post(
+            reverse("messenger:webhook"),
+            raw,
+            content_type="application/json",
+            HTTP_X_HUB_SIGNATURE_256=signature,
+        )
+        status, body = response.status_code, response.json()
+    assert status == 503
+    assert body["error"]["code"] == "unavailable"

@@ -190,3 +190,79 @@ async def test_a_socket_too_far_behind_is_closed_instead_of_queueing_for_ever():
     for _ in range(20):
         await asyncio.sleep(0)
     assert stuck.sent == ["0"]  # the write that was under way; the backlog went with the socket
+
+
+class FlakyLayer:
+    """A networked layer (not in-memory) whose server can be taken away: sends then fail, as
+    channels-redis's do while the Redis server is down."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict] = asyncio.Queue()
+        self.down = False
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        return f"{prefix}flaky"
+
+    async def group_add(self, group: str, channel: str) -> None:
+        pass
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        pass
+
+    async def send(self, channel: str, message: dict) -> None:
+        if self.down:
+            raise ConnectionError("Error 111 connecting: Connection refused")
+        await self.queue.put(message)
+
+    async def receive(self, channel: str) -> dict:
+        return await self.queue.get()
+
+
+async def test_after_a_layer_outage_every_socket_is_told_to_refetch(monkeypatch):
+    """Scenario 3 of issue 16: events published while Redis was down are lost, and the sockets stay
+    open, so the pages must be told to re-fetch their snapshot once the layer carries messages again."""
+    monkeypatch.setattr("pagedesk.realtime.hub.PROBE_SECONDS", 0.02)
+    monkeypatch.setattr("pagedesk.realtime.hub.PROBE_TIMEOUT_SECONDS", 0.1)
+    layer = FlakyLayer()
+    hub = Hub(layer, asyncio.get_running_loop())
+    sent: dict[str, list[str]] = {"a": [], "b": []}
+    outboxes = {}
+    for name in sent:
+
+        async def send(text: str, name: str = name) -> None:
+            sent[name].append(text)
+
+        outboxes[name] = SocketOutbox(send)
+        outboxes[name].open()
+    await hub.join(outboxes["a"], ["agent.1", "campaign.1.queue"])
+    await hub.join(outboxes["b"], ["campaign.1.queue"])
+    try:
+        await asyncio.sleep(0.2)  # probes come and go: the layer is fine, nobody is told anything
+        assert sent == {"a": [], "b": []}
+        layer.down = True
+        await asyncio.sleep(0.3)
+        # Told once that they are not live, though probes keep failing and "a" is in two groups.
+        interrupted = ['{"type": "realtime.interrupted"}']
+        assert sent == {"a": interrupted, "b": interrupted}
+        layer.down = False
+        for _ in range(50):
+            if len(sent["a"]) > 1 and len(sent["b"]) > 1:
+                break
+            await asyncio.sleep(0.02)
+        both = [*interrupted, '{"type": "resubscribed"}']
+        assert sent == {"a": both, "b": both}
+    finally:
+        await hub.leave(outboxes["a"], ["agent.1", "campaign.1.queue"])
+        await hub.leave(outboxes["b"], ["campaign.1.queue"])
+
+
+async def test_an_in_memory_layer_is_not_probed():
+    hub = Hub(InMemoryChannelLayer(), asyncio.get_running_loop())
+    outbox = SocketOutbox(lambda text: asyncio.sleep(0))
+    outbox.open()
+    await hub.join(outbox, ["agent.1"])
+    try:
+        # It lives and dies with the process: there is no outage of its own to notice.
+        assert len(hub._tasks) == 2
+    finally:
+        await hub.leave(outbox, ["agent.1"])

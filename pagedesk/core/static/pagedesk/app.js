@@ -21,7 +21,9 @@
       let event;
       try { event = JSON.parse(msg.data); } catch (e) { return; }
       // The socket re-joined the groups the user may see now: pages re-fetch, as after a reconnect.
-      if (event.type === "resubscribed") { emit("snapshot", {}); return; }
+      if (event.type === "resubscribed") { document.body.dataset.live = "on"; emit("snapshot", {}); return; }
+      // The server lost its realtime layer (Redis): open socket, no live events until "resubscribed".
+      if (event.type === "realtime.interrupted") { document.body.dataset.live = "off"; return; }
       // A campaign's members or supervisors may have changed, and with them what this user may see.
       if (event.type === "campaign.changed") socket.send("resubscribe");
       emit(event.type, event);
