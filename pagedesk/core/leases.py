@@ -173,6 +173,16 @@ def worker_task_release(*, task_id: Any, worker_ids: list[str], grace: float) ->
     return _reclaim_one(pk=task_id, worker_ids=worker_ids, now=wall_now(), why=why)
 
 
+def worker_task_orphan_release(*, task_id: Any, worker_ids: list[str]) -> str | None:
+    """Put back the task whose outcome a worker could not record because its database connection was
+    lost mid-task (the worker lives on and beats, so no lease sweep would ever reclaim the row)."""
+    why = (
+        f"database connection lost: worker {worker_ids[-1] if worker_ids else '?'} could not record "
+        "this task's outcome"
+    )
+    return _reclaim_one(pk=task_id, worker_ids=worker_ids, now=wall_now(), why=why)
+
+
 def _reclaim_one(*, pk: Any, worker_ids: list[str], now: dt.datetime, why: str) -> str | None:
     """Re-run or fail one task row, if it is still RUNNING under the same claim; one short transaction.
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.utils import OperationalError
+from django.db.utils import DatabaseError, OperationalError
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -35,7 +35,13 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from pagedesk.core.db import sqlite_connections_keep
-from pagedesk.core.leases import Heartbeat, heartbeat_beat, heartbeat_end, worker_task_release
+from pagedesk.core.leases import (
+    Heartbeat,
+    heartbeat_beat,
+    heartbeat_end,
+    worker_task_orphan_release,
+    worker_task_release,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -320,6 +326,10 @@ def listener_start(*, ready_timeout: float = 3) -> Listener | None:
 # --- the worker -------------------------------------------------------------------------------------
 
 
+# The longest wait between looks at a database that does not answer.
+DATABASE_RETRY_MAX_SECONDS = 5.0
+
+
 class Worker(DBWorker):
     """django-tasks-db's worker whose idle sleep is an interruptible wait on `wakeup`.
 
@@ -335,6 +345,9 @@ class Worker(DBWorker):
         self.idle = threading.Event()
         # The claim of the task running now (row id, worker ids), for a graceful stop to put back.
         self.current: tuple[Any, list[str]] | None = None
+        # A task whose outcome could not be recorded (the database went away mid-task): put back
+        # once the database answers again.
+        self._orphan: tuple[Any, list[str]] | None = None
 
     def stop(self) -> None:
         """Claim nothing more; the task running now (if any) goes on."""
@@ -408,27 +421,56 @@ class Worker(DBWorker):
                     db.close()
 
     def _loop(self) -> None:
+        failures = 0
         while self.running:
-            sqlite_connections_keep()
-            # Read before looking: an enqueue that commits while we query moves it, and the wait below
-            # then returns at once instead of sleeping past that task.
-            seen = self.wakeup.generation
-            task_result, retrieved = self._claim()
-            if task_result is not None:
+            try:
+                if self._orphan is not None:
+                    worker_task_orphan_release(task_id=self._orphan[0], worker_ids=self._orphan[1])
+                    self._orphan = None
+                if self._round():
+                    return
+                failures = 0
+            except DatabaseError as exc:
+                # The database went away (a restart, a failover, killed sessions): the worker lives on,
+                # looks again with backoff, and puts back a task whose outcome it could not record.
+                failures += 1
+                delay = min(DATABASE_RETRY_MAX_SECONDS, 0.25 * 2 ** min(failures, 6))
+                logger.warning(
+                    "worker %s: database unavailable (%s); trying again in %.1f s", self.worker_id, exc, delay
+                )
+                for db in connections.all(initialized_only=True):
+                    if not db.in_atomic_block:
+                        db.close()
+                self.wakeup.wait(seen=self.wakeup.generation, timeout=delay)
+
+    def _round(self) -> bool:
+        """Claim and run one task, or wait for one; True when the worker should end (batch, max_tasks)."""
+        sqlite_connections_keep()
+        # Read before looking: an enqueue that commits while we query moves it, and the wait below
+        # then returns at once instead of sleeping past that task.
+        seen = self.wakeup.generation
+        task_result, retrieved = self._claim()
+        if task_result is not None:
+            claim = self.current
+            try:
                 self.run_task(task_result)
-            elif self.batch and retrieved:
-                logger.info("No more tasks to run for worker_id=%s - exiting gracefully.", self.worker_id)
-                return
-            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
-                logger.info("Ran %d tasks on worker_id=%s - exiting.", self._run_tasks, self.worker_id)
-                return
-            sqlite_connections_keep()
-            if self.running and task_result is None:
-                self.idle.set()
-                try:
-                    self.wakeup.wait(seen=seen, timeout=self.interval)
-                finally:
-                    self.idle.clear()
+            except DatabaseError:
+                self._orphan = claim
+                raise
+        elif self.batch and retrieved:
+            logger.info("No more tasks to run for worker_id=%s - exiting gracefully.", self.worker_id)
+            return True
+        if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+            logger.info("Ran %d tasks on worker_id=%s - exiting.", self._run_tasks, self.worker_id)
+            return True
+        sqlite_connections_keep()
+        if self.running and task_result is None:
+            self.idle.set()
+            try:
+                self.wakeup.wait(seen=seen, timeout=self.interval)
+            finally:
+                self.idle.clear()
+        return False
 
 
 def make_worker(
