@@ -50,6 +50,10 @@ under `nice -n -10`; the raw loop's one-way p50 0.29–0.67 ms, p99 0.8–12 ms)
   run: 2.5 / 3.8 s); PostgreSQL + Redis 2.0 / 2.7 s (answer 1.0 / 1.6 s). Fewer agents at once, fewer
   in the queue: 1 agent 43 / 80 ms (n=10; answer 40 ms, then 8 ms to the Graph call), 10 agents
   313 / 532 ms. Server CPU per reply (the process, all threads, over the rounds) 38–54 ms.
+  A last default run with `--postgres` at 18:51–18:54 (load 2.3 → 4.2): SQLite 1.59 / 2.46 s
+  (answer 1.04 / 2.16 s, then 0.53 s p50 to the Graph call); PostgreSQL + Redis 2.82 / 4.36 s
+  (answer 1.36 / 2.34 s, then 1.46 s: one messenger worker thread, each delivery's queries now
+  round trips to a server sharing the two cores); cap 10: 2.03 / 3.14 s. Raw loop 0.29 / 0.63 ms.
 - Where the time goes (py-spy, 50 agents, SQLite): the request threads spend 75 % of their wall time
   in messages_send's BEGIN IMMEDIATE and 10 % more in conversation_mark_read's write, i.e. waiting for
   SQLite's one writer in its busy handler (sleeps of 1, 2, 5 … 100 ms), while the GIL is held only
