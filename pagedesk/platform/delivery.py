@@ -33,6 +33,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from pagedesk.core import clock, priority
+from pagedesk.core.db import rows_insert
 from pagedesk.platform import signing
 from pagedesk.platform.building import BUILD_BATCH, webhook_events_build
 from pagedesk.platform.models import (
@@ -50,7 +51,7 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0
 TOTAL_TIMEOUT = 10.0
 RESPONSE_BODY_LIMIT = 2048
-BATCH = 100
+BATCH = 200
 # Conversations sent side by side to one endpoint (each conversation's deliveries stay in order, in
 # one lane): a receiver 100 ms away takes 10 deliveries a second one at a time, 40 in four lanes.
 LANES = 4
@@ -61,12 +62,22 @@ DRAIN_BUDGET_SECONDS = 5.0
 # Longer than a drain can hold a claim: its budget plus one POST at its longest, with margin.
 CLAIM_LEASE = dt.timedelta(seconds=60)
 DISABLE_AFTER = dt.timedelta(hours=24)
-WALK_PAGE = 1000
-WALK_PAGES = 20
+WALK_PAGE = 400
+WALK_PAGES = 50
 USER_AGENT = "pagedesk-webhooks/1"
 # A delivery whose event's data could not be built yet (the builder failed: a locked or lost
 # database) is looked at again after this long.
 UNBUILT_RETRY = dt.timedelta(seconds=2)
+ATTEMPT_FIELDS = [
+    "delivery",
+    "number",
+    "started_at",
+    "duration_ms",
+    "status_code",
+    "response_body",
+    "error",
+    "manual",
+]
 RECORDED_FIELDS = [
     "attempts",
     "last_status_code",
@@ -238,7 +249,12 @@ def _claim(*, ids: list[int], now: dt.datetime) -> tuple[str, list[WebhookDelive
     WebhookDelivery.objects.filter(claimable, pk__in=ids).update(
         state=DeliveryState.DELIVERING, claim=token, claimed_until=now + CLAIM_LEASE
     )
-    batch = list(WebhookDelivery.objects.filter(claim=token).select_related("event").order_by("id"))
+    batch = list(
+        WebhookDelivery.objects.filter(claim=token)
+        .select_related("event")
+        .defer("event__source")
+        .order_by("id")
+    )
     taken = {delivery.pk for delivery in batch}
     if len(taken) == len(ids):
         return token, batch
@@ -360,7 +376,7 @@ def _drain_batch(
         lanes = _lanes(to_send, count=LANES if _slow(endpoint.pk) else 1)
 
         def run(lane: list[WebhookDelivery]) -> None:
-            sending.lane_run(lane, client=client, url=endpoint.url, secret=secret, share=share)
+            sending.lane_run(lane, client=client, url=endpoint.url, secret=secret, share=share.fork())
 
         if len(lanes) == 1:
             run(lanes[0])
@@ -520,7 +536,7 @@ def _record(
     blocked: str,
 ) -> None:
     now = clock.now()
-    attempts = []
+    attempts: list[list[object]] = []
     failing_since = endpoint.failing_since
     paused_until = endpoint.paused_until
     last_error = endpoint.last_error
@@ -565,16 +581,16 @@ def _record(
             setattr(delivery, name, value)
         changed.append(delivery)
         attempts.append(
-            WebhookAttempt(
-                delivery=delivery,
-                number=number,
-                started_at=outcome.started_at,
-                duration_ms=round(outcome.duration_ms, 2),
-                status_code=outcome.status_code,
-                response_body=outcome.body,
-                error=outcome.error[:500],
-                manual=delivery.replay,
-            )
+            [
+                delivery.pk,
+                number,
+                outcome.started_at,
+                round(outcome.duration_ms, 2),
+                outcome.status_code,
+                outcome.body,
+                outcome.error[:500],
+                delivery.replay,
+            ]
         )
     _save_outcomes(token=token, deliveries=changed)
     for delivery, reason in cancelled:
@@ -587,7 +603,8 @@ def _record(
         failing_since = failing_since or now
         last_error = blocked[:500]
         paused_until = now + dt.timedelta(seconds=signing.BACKOFF_CAP_SECONDS / 12)
-    WebhookAttempt.objects.bulk_create(attempts)
+    if attempts:
+        rows_insert(WebhookAttempt, fields=ATTEMPT_FIELDS, rows=attempts)
     changes: dict[str, object] = {
         "failing_since": failing_since,
         "paused_until": paused_until,

@@ -43,12 +43,15 @@ def test_background_is_never_starved():
         priority.foreground_end()
 
 
-def test_after_running_a_while_it_may_wait_as_long():
+def test_after_running_a_while_it_waits_at_most_its_share(monkeypatch):
+    monkeypatch.setattr(priority, "WAIT_PER_RUN", 2.0)
     share = priority.Share()
-    share.started -= 1.0  # it has run for a second
+    share.started -= 0.15  # it has run for 0.15 s: it may wait 0.3 s in all
     priority.foreground_begin()
-    threading.Timer(0.3, priority.foreground_end).start()
-    assert 0.25 <= share.step_aside() < 0.6
+    try:
+        assert share.step_aside() == pytest.approx(0.3, abs=0.08)
+    finally:
+        priority.foreground_end()
 
 
 @pytest.mark.parametrize(("queue", "counted"), [("default", True), ("webhooks", False)])
@@ -80,3 +83,19 @@ def test_a_task_enqueued_to_run_now_holds_background_until_a_worker_starts_it(
     priority.on_task_enqueued(sender=None, task_result=task_result)
     waited = priority.Share().step_aside()
     assert (waited >= priority.ENQUEUED_HOLD_SECONDS * 0.8) is held
+
+
+def test_lanes_of_one_drain_each_wait_their_own_share():
+    share = priority.Share()
+    lanes = [share.fork() for _ in range(4)]
+    priority.foreground_begin()
+    ended = threading.Timer(0.05, priority.foreground_end)
+    ended.start()
+    waits: list[float] = []
+    threads = [threading.Thread(target=lambda lane=lane: waits.append(lane.step_aside())) for lane in lanes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ended.join()
+    assert len(waits) == 4 and all(wait >= 0.04 for wait in waits)
