@@ -30,9 +30,10 @@ SIM_PID=$!
 SERVE_PID=
 trap 'kill "$SIM_PID" 2>/dev/null || true' EXIT
 
-# Ctrl-C (or a SIGTERM) is how the demo ends: stop both servers, wait for them and exit 0. uvicorn
-# re-raises the signal it shut down on, so with `serve` in the foreground the script died of it and make
-# printed "Error 130" / "Error 143" for a demo that ended as intended.
+# Ctrl-C (or a SIGTERM) is how the demo ends: stop both servers, wait for them and exit 0. `serve` now
+# exits 0 on its own (docs/decisions/graceful-stop.md); the simulator's uvicorn still re-raises the
+# signal it shut down on, and with a server in the foreground the script would die of it and make print
+# "Error 130" / "Error 143" for a demo that ended as intended.
 stop_demo() {
   # Ignored, not reset: make passes its own SIGTERM on to the script after the group's, and a second one
   # arriving while the servers shut down (slower on PostgreSQL) killed the script before it could finish.
