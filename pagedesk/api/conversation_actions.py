@@ -164,6 +164,8 @@ MESSAGES_OPENAPI: dict[str, Any] = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
+                    # Other parts are refused (422), not dropped: a file sent as `file` is a mistake.
+                    "additionalProperties": False,
                     "properties": {
                         "text": {"type": "string", "maxLength": REPLY_TEXT_MAX, "pattern": r"^[^\x00]*$"},
                         "files": {
@@ -311,26 +313,9 @@ def conversation_take_action(request: HttpRequest, conversation_id: ObjectId) ->
     return _answer(conversation_id)
 
 
-@router.post(
-    "/{conversation_id}/close",
-    response={200: ConversationOut, **ACTION_REFUSALS},
-    # The body is optional (no disposition: no body at all); its examples on the media type, where
-    # clients look when the schema is "CloseIn or nothing".
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/json": {
-                    "examples": {
-                        "with_disposition": {"value": {"disposition_id": 12}},
-                        "without_disposition": {"value": {}},
-                    }
-                }
-            }
-        }
-    },
-)
+@router.post("/{conversation_id}/close", response={200: ConversationOut, **ACTION_REFUSALS})
 def conversation_close_action(
-    request: HttpRequest, conversation_id: ObjectId, payload: CloseIn | None = None
+    request: HttpRequest, conversation_id: ObjectId, payload: CloseIn
 ) -> ConversationOut:
     """Close a conversation assigned to you (agents) or one of your campaigns' (integrations; also
     one with the bot). `disposition_id` is required when the campaign has dispositions; the agent
@@ -355,7 +340,7 @@ def conversation_close_action(
     else:
         raise _agents_action(user, _("Closing a conversation"))
     disposition = None
-    if payload is not None and payload.disposition_id is not None:
+    if payload.disposition_id is not None:
         disposition = Disposition.objects.filter(
             pk=payload.disposition_id, campaign_id=conversation.campaign_id
         ).first()

@@ -427,7 +427,7 @@ def inbound_events_sweep(*, received_before: dt.datetime | None = None) -> int:
 def inbound_events_sweep_schedule() -> None:
     """Start-up hook: sweep every pending event now (a previous run may have died mid-task) and keep
     the periodic sweep armed, one chain per deployment (`inbound_events_sweep_task`)."""
-    # lazy (cycle): the tasks module imports this one.
+    # lazy (task): the tasks module imports this one.
     from pagedesk.messenger.tasks import inbound_events_sweep_task
 
     inbound_events_sweep()

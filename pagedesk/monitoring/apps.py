@@ -8,6 +8,7 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from prometheus_client import REGISTRY
 
+        # lazy (app loading): the collector's selectors import models.
         from pagedesk.monitoring.metrics import OperationsCollector
 
         REGISTRY.register(OperationsCollector())

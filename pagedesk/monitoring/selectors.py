@@ -28,6 +28,7 @@ from django.db.models import (
 )
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext as _
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from pagedesk.accounts.models import DisplayStatus, Presence, User
 from pagedesk.accounts.selectors import display_status
@@ -36,6 +37,7 @@ from pagedesk.campaigns.selectors import campaign_get_for_user
 from pagedesk.conversations.models import Contact, Conversation, ConversationState
 from pagedesk.core import clock
 from pagedesk.core.errors import ApplicationError, PermissionDenied
+from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
 
 # A stats range longer than this is refused (the API's 422): it would scan years of history per request.
 MAX_RANGE_DAYS = 366
@@ -630,11 +632,6 @@ class OperationsFigures:
 
 def operations_figures(*, now: dt.datetime | None = None) -> OperationsFigures:
     """Five aggregate queries, each on an indexed status column."""
-    # Imported here: monitoring reads these tables only for the operator's figures.
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    from pagedesk.messenger.models import InboundEvent, InboundEventStatus, PageConnection
-
     # Wall clock, like django-tasks-db's and the webhook's stamps (a frozen test clock must not age them).
     now = now or dt.datetime.now(dt.UTC)
 

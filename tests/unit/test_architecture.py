@@ -36,6 +36,7 @@ LAZY = {
     ("pagedesk/messenger/ingest.py", "pagedesk.messenger.tasks"),
     ("pagedesk/messenger/profiles.py", "pagedesk.messenger.tasks"),
     ("pagedesk/messenger/send.py", "pagedesk.messenger.tasks_outbound"),
+    ("pagedesk/monitoring/apps.py", "pagedesk.monitoring.metrics"),
     ("pagedesk/platform/apps.py", "pagedesk.platform"),
     ("pagedesk/recordings/apps.py", "pagedesk.recordings.fts"),
     ("pagedesk/routing/apps.py", "pagedesk.routing"),

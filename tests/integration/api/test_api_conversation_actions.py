@@ -199,10 +199,3 @@ def test_an_integration_is_told_why_it_cannot_close_a_queued_conversation(campai
     assert response.status_code == 409
     assert error_of(response)["code"] == "queued"
     assert "waits in the queue for an agent" in error_of(response)["message"]
-
-
-def test_close_without_a_body_is_close_without_a_disposition(api_as, alice, campaign, no_routing):
-    conversation = make_conversation(campaign, agent=alice)
-    response = api_as(alice).call("POST", f"/conversations/{conversation.pk}/close")
-    assert response.status_code == 200, response.content
-    assert response.json()["state"] == "closed"
