@@ -168,19 +168,10 @@ def stub(port: int) -> None:
 @contextlib.contextmanager
 def graph_stub():
     port = inbound.free_port()
-    process = subprocess.Popen([PYTHON, __file__, "--stub", "--port", str(port)], cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the Graph stub did not start")
-            time.sleep(0.05)
+    with inbound.listening(
+        [PYTHON, __file__, "--stub", "--port", str(port)], port=port, what="the Graph stub"
+    ):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 class StubCalls:

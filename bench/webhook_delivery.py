@@ -65,21 +65,9 @@ def receive(port: int, slow: float) -> None:
 @contextlib.contextmanager
 def receiver(slow: float = 0.0):
     port = inbound.free_port()
-    process = subprocess.Popen(
-        [PYTHON, __file__, "--receive", "--port", str(port), "--slow", str(slow)], cwd=ROOT
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the receiver did not start")
-            time.sleep(0.05)
+    args = [PYTHON, __file__, "--receive", "--port", str(port), "--slow", str(slow)]
+    with inbound.listening(args, port=port, what="the receiver"):
         yield f"http://127.0.0.1:{port}/hook"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def environment(workdir: Path) -> dict[str, str]:
