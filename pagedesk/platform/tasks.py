@@ -105,10 +105,19 @@ def drains_ensure(*, endpoint_ids: list[int]) -> int:
             at = now if endpoint_id in now_ids else paused[endpoint_id]
             if any(ready_at <= at for ready_at in waiting.get(endpoint_id, [])):
                 continue
-            runner = endpoint_drain_task if at <= now else endpoint_drain_task.using(run_after=at)
-            runner.enqueue(endpoint_id=endpoint_id)
+            _drain_enqueue(endpoint_id=endpoint_id, at=at)
             enqueued += 1
     return enqueued
+
+
+def _drain_enqueue(*, endpoint_id: int, at: dt.datetime | None) -> None:
+    """A drain of the endpoint now (`at` None or past) or at `at`."""
+    runner = (
+        endpoint_drain_task.using(run_after=at)
+        if at is not None and at > clock.now()
+        else endpoint_drain_task
+    )
+    runner.enqueue(endpoint_id=endpoint_id)
 
 
 def drain_ensure(*, endpoint_id: int, at: dt.datetime | None = None) -> bool:
@@ -120,12 +129,7 @@ def drain_ensure(*, endpoint_id: int, at: dt.datetime | None = None) -> bool:
     with transaction.atomic():
         if task_waiting(endpoint_drain_task, runs_by=at or timezone.now(), endpoint_id=endpoint_id):
             return False
-        runner = (
-            endpoint_drain_task.using(run_after=at)
-            if at is not None and at > clock.now()
-            else endpoint_drain_task
-        )
-        runner.enqueue(endpoint_id=endpoint_id)
+        _drain_enqueue(endpoint_id=endpoint_id, at=at)
     return True
 
 
