@@ -140,6 +140,33 @@ class Template:
     env: dict[str, str]
 
 
+def self_signed_certificate(directory: Path, *, common_name: str) -> tuple[Path, Path]:
+    """A throw-away certificate and key (cert.pem, key.pem in `directory`) for nginx's TLS server."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={common_name}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
 def base_env(data_dir: Path) -> dict[str, str]:
     env = {
         key: value
@@ -310,28 +337,7 @@ class Cluster:
         prefix = self.workdir / "nginx"
         for sub in ("tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi", "logs"):
             (prefix / sub).mkdir(parents=True)
-        cert, key = prefix / "cert.pem", prefix / "key.pem"
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                str(key),
-                "-out",
-                str(cert),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        cert, key = self_signed_certificate(prefix, common_name="127.0.0.1")
         site = prefix / "pagedesk.conf"
         site.write_text(
             render_nginx_conf(

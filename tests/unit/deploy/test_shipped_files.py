@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.system.cluster import BIN, NGINX, ROOT, render_nginx_conf
+from tests.system.cluster import BIN, NGINX, ROOT, render_nginx_conf, self_signed_certificate
 
 UNITS = ROOT / "deploy" / "systemd"
 
@@ -41,28 +41,7 @@ def test_systemd_units_load_without_warnings(tmp_path: Path) -> None:
 )
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 def test_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = self_signed_certificate(tmp_path, common_name="localhost")
     site = tmp_path / "pagedesk.conf"
     site.write_text(
         render_nginx_conf(
