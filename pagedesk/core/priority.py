@@ -37,26 +37,31 @@ _last_activity = 0.0
 
 
 def foreground_begin() -> None:
-    global _running, _last_activity
+    global _running
     with _condition:
         _running += 1
-        _last_activity = time.monotonic()
+        _touch(0.0)
 
 
 def foreground_end() -> None:
-    global _running, _last_activity
+    global _running
     with _condition:
         _running = max(0, _running - 1)
-        _last_activity = time.monotonic()
+        _touch(0.0)
         _condition.notify_all()
 
 
 def foreground_touch(*, hold: float = 0.0) -> None:
     """Foreground activity without a matching end (a request starting or finishing; a task enqueued,
     which holds `hold` seconds more until a worker starts it)."""
-    global _last_activity
     with _condition:
-        _last_activity = max(_last_activity, time.monotonic() + hold)
+        _touch(hold)
+
+
+def _touch(hold: float) -> None:
+    # Never earlier than it was: a task ending must not cut short the hold of one enqueued meanwhile.
+    global _last_activity
+    _last_activity = max(_last_activity, time.monotonic() + hold)
 
 
 def _busy_for(now: float) -> float:

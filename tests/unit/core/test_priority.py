@@ -99,3 +99,12 @@ def test_lanes_of_one_drain_each_wait_their_own_share():
         thread.join()
     ended.join()
     assert len(waits) == 4 and all(wait >= 0.04 for wait in waits)
+
+
+def test_a_task_ending_keeps_the_hold_of_one_enqueued_meanwhile(settings):
+    settings.ISOLATED_QUEUES = {"webhooks": 2}
+    next_task = SimpleNamespace(task=SimpleNamespace(queue_name="default", run_after=None))
+    priority.foreground_begin()
+    priority.on_task_enqueued(sender=None, task_result=next_task)
+    priority.foreground_end()
+    assert priority.Share().step_aside() >= priority.ENQUEUED_HOLD_SECONDS * 0.8
